@@ -1,0 +1,136 @@
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Access tokens live 15 minutes; a refresh token renews them.
+pub const ACCESS_TOKEN_TTL_SECS: i64 = 15 * 60;
+const ISSUER: &str = "shop";
+const AUDIENCE: &str = "shop-api";
+const TOKEN_TYPE: &str = "access";
+const LEEWAY_SECS: u64 = 5;
+
+/// The HMAC key that signs access tokens: at least 32 bytes, never printed.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            raw.len() >= Self::MIN_LEN,
+            "SHOP_JWT_SECRET must be at least {} bytes long (it is {})",
+            Self::MIN_LEN,
+            raw.len()
+        );
+        Ok(Self(raw.as_bytes().to_vec()))
+    }
+
+    pub fn random() -> Self {
+        Self(rand::random::<[u8; 32]>().to_vec())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
+    sub: String,
+    iat: i64,
+    exp: i64,
+    typ: String,
+}
+
+/// Issues and verifies access tokens: HS256 only, with issuer, audience, subject, expiry,
+/// issue time and a token type that must be "access".
+#[derive(Clone)]
+pub struct AccessTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl AccessTokens {
+    pub fn new(secret: &JwtSecret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = LEEWAY_SECS;
+        Self {
+            encoding: EncodingKey::from_secret(&secret.0),
+            decoding: DecodingKey::from_secret(&secret.0),
+            validation,
+        }
+    }
+
+    pub fn issue(&self, user_id: i32) -> Result<String, AppError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + ACCESS_TOKEN_TTL_SECS,
+            typ: TOKEN_TYPE.into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    /// The user id a valid access token names.
+    pub fn verify(&self, token: &str) -> Result<i32, AppError> {
+        let invalid = AppError::Unauthenticated("the access token is invalid or has expired");
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid)?
+            .claims;
+        let issued_in_future = claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64;
+        if claims.typ != TOKEN_TYPE || issued_in_future {
+            return Err(AppError::Unauthenticated(
+                "the access token is invalid or has expired",
+            ));
+        }
+        claims
+            .sub
+            .parse()
+            .map_err(|_| AppError::Unauthenticated("the access token is invalid or has expired"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(&JwtSecret::parse(&"k".repeat(32)).expect("long enough"))
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_bytes_is_refused() {
+        assert!(JwtSecret::parse(&"k".repeat(31)).is_err());
+    }
+
+    #[test]
+    fn an_issued_token_verifies_to_its_user() {
+        let tokens = tokens();
+        let token = tokens.issue(7).expect("issued");
+        assert_eq!(tokens.verify(&token).ok(), Some(7));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let other = AccessTokens::new(&JwtSecret::parse(&"x".repeat(32)).expect("long"));
+        let token = other.issue(7).expect("issued");
+        assert!(tokens().verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_tampered_token_is_refused() {
+        let tokens = tokens();
+        let token = tokens.issue(7).expect("issued");
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1].insert(3, 'A');
+        assert!(tokens.verify(&parts.join(".")).is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! The `shop` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    auth::{Auth, JwtSecret},
+    config::Config,
+    db, graphql,
+    server::{Server, shutdown_signal},
+    service::accounts::{self, Registration},
+};
+
+#[derive(Parser)]
+#[command(name = "shop", version, about = "A GraphQL e-commerce backend")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an admin, or make the existing user with this username an admin.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Prefer the environment variable: a flag shows up in the process list.
+        #[arg(long, env = "SHOP_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Print the GraphQL schema (SDL) to stdout.
+    PrintSchema,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(err) = init_tracing(&cli.config.log) {
+        eprintln!("error: {err:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let server = Server::build(&config).await?;
+            tracing::info!(
+                "shop listening on http://{} (GraphiQL at /)",
+                server.local_addr()?
+            );
+            server.run(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let db = db::connect(&config.database_url, 1).await?;
+            db::migrate(&db).await?;
+            println!("database is up to date");
+        }
+        Command::CreateAdmin {
+            username,
+            email,
+            password,
+        } => {
+            let db = db::connect(&config.database_url, 2).await?;
+            db::migrate(&db).await?;
+            // No token is issued here, so any key will do.
+            let auth = Auth::new(&JwtSecret::random())?;
+            let registration = Registration {
+                username,
+                email,
+                password,
+                is_admin: true,
+            };
+            let (user, created) = accounts::create_admin(&db, &auth, registration)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            let verb = if created { "created" } else { "promoted" };
+            println!("{verb} admin {}", user.username);
+        }
+        Command::PrintSchema => print!("{}", graphql::sdl()),
+    }
+    Ok(())
+}
+
+/// Logs go to stderr, so `print-schema` output stays clean.
+fn init_tracing(filter: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(filter)
+        .map_err(|err| anyhow::anyhow!("SHOP_LOG is not a valid filter: {err}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}

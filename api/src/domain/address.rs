@@ -1,0 +1,91 @@
+use crate::error::AppError;
+
+/// A postal address whose parts are present, trimmed and of sane length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostalAddress {
+    pub full_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+impl PostalAddress {
+    pub fn parse(
+        full_name: &str,
+        line1: &str,
+        line2: Option<&str>,
+        city: &str,
+        postal_code: &str,
+        country: &str,
+    ) -> Result<Self, AppError> {
+        Ok(Self {
+            full_name: required("fullName", full_name, 200)?,
+            line1: required("line1", line1, 200)?,
+            line2: line2
+                .map(|line| bounded("line2", line, 200))
+                .transpose()?
+                .filter(|line| !line.is_empty()),
+            city: required("city", city, 100)?,
+            postal_code: required("postalCode", postal_code, 20)?,
+            country: required("country", country, 64)?,
+        })
+    }
+}
+
+fn bounded(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {max} characters long"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn required(field: &str, value: &str, max: usize) -> Result<String, AppError> {
+    let value = bounded(field, value, max)?;
+    if value.is_empty() {
+        return Err(AppError::bad_input(field, "must not be empty"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(err: AppError) -> String {
+        match err {
+            AppError::BadUserInput { field, .. } => field,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn trims_parts_and_drops_an_empty_second_line() {
+        let address =
+            PostalAddress::parse(" Ann ", "1 Road", Some("  "), "Town", "123", "NL").expect("ok");
+        assert_eq!(address.full_name, "Ann");
+        assert_eq!(address.line2, None);
+    }
+
+    #[test]
+    fn names_the_field_that_is_empty_too_long_or_has_control_characters() {
+        let err = PostalAddress::parse("Ann", "", None, "Town", "1", "NL").expect_err("empty");
+        assert_eq!(field_of(err), "line1");
+        let long = "x".repeat(21);
+        let err = PostalAddress::parse("Ann", "1", None, "Town", &long, "NL").expect_err("long");
+        assert_eq!(field_of(err), "postalCode");
+        let err = PostalAddress::parse("Ann", "1", None, "To\u{0}wn", "1", "NL").expect_err("nul");
+        assert_eq!(field_of(err), "city");
+    }
+}

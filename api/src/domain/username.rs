@@ -1,0 +1,87 @@
+use std::fmt;
+
+use crate::error::AppError;
+
+/// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. ASCII only, so that two names that look
+/// alike are also equal after case folding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN_LEN: usize = 3;
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let raw = raw.trim();
+        let len = raw.chars().count();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(AppError::bad_input(
+                "username",
+                format!(
+                    "must be {} to {} characters long",
+                    Self::MIN_LEN,
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(AppError::bad_input(
+                "username",
+                "may contain only letters, digits, '_', '.' and '-'",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-folded form that uniqueness is decided on.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_names_of_three_to_thirty_two_allowed_characters() {
+        for ok in ["abc", "a.b", "A_b-c.9", &"x".repeat(32)] {
+            assert_eq!(Username::parse(ok).map(|u| u.0).ok().as_deref(), Some(ok));
+        }
+    }
+
+    #[test]
+    fn rejects_names_too_short_too_long_or_with_other_characters() {
+        for bad in [
+            "",
+            "ab",
+            &"x".repeat(33),
+            "has space",
+            "ünï",
+            "semi;colon",
+            "a@b",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_ignored_and_the_key_is_case_folded() {
+        let name = Username::parse("  Alice  ").expect("valid");
+        assert_eq!(name.as_str(), "Alice");
+        assert_eq!(name.key(), "alice");
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type of the server and the one place where it becomes an error code.
+
+use sea_orm::{DbErr, SqlErr};
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Everything that can go wrong in a request. Each variant's doc says what the client sees;
+/// [`AppError::code`] is the only mapping to the contract's `extensions.code`.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// UNAUTHENTICATED: no, malformed, tampered or expired credentials where some are needed.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// FORBIDDEN: the caller is known but may not do this.
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    /// BAD_USER_INPUT with `extensions.field` naming the offending input field.
+    #[error("{field}: {message}")]
+    BadUserInput { field: String, message: String },
+    /// NOT_FOUND: no such object, or one the caller may not see (existence is never leaked).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// CONFLICT: a duplicate or an illegal state transition; `extensions.field` when known.
+    #[error("{message}")]
+    Conflict {
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// RATE_LIMITED with `extensions.retryAfter` in whole seconds.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    /// INTERNAL_SERVER_ERROR: logged in full, shown to the client only as "internal error".
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The error codes of the public contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    Conflict,
+    RateLimited,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+/// Constraint violations are the database telling us about a race we lost (two requests
+/// claiming one username): the client sees CONFLICT. Anything else is our fault.
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict {
+                field: None,
+                message: "this value is already taken".into(),
+            },
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Self::Conflict {
+                field: None,
+                message: "this object is still referenced or refers to a missing one".into(),
+            },
+            _ => Self::Internal(err.into()),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        Self::Internal(err.into())
+    }
+}

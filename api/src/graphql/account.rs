@@ -1,0 +1,304 @@
+//! Accounts: users, their addresses and sessions.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{address, user};
+
+use super::{
+    connection::{ConnectionOf, connection, page_cost},
+    context::ContextExt,
+    guards::{AdminGuard, LoggedInGuard},
+    node::node_id,
+};
+use crate::{
+    domain::{GlobalId, NodeKind, PostalAddress},
+    service::{
+        accounts::{self, AccountChange, Registration},
+        pagination::PageArgs,
+        sessions::{self, Session},
+    },
+};
+
+/// A registered account. Only the account itself and admins can see it.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    /// The user's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::User, self.0.id)
+    }
+    /// The name the user logs in with; unique regardless of case.
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+    /// The user's email address; unique regardless of case.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Whether the user administers the shop.
+    async fn is_admin(&self) -> bool {
+        self.0.is_admin
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The user's saved addresses, oldest first.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
+        let addresses = ctx.request()?.addresses.load_one(self.0.id).await?;
+        Ok(addresses
+            .unwrap_or_default()
+            .into_iter()
+            .map(Address)
+            .collect())
+    }
+}
+
+/// A postal address in a user's address book.
+pub struct Address(pub address::Model);
+
+#[Object]
+impl Address {
+    /// The address's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::Address, self.0.id)
+    }
+    /// The recipient's name.
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+    /// Street and number.
+    async fn line1(&self) -> &str {
+        &self.0.line1
+    }
+    /// Apartment, suite or other second line.
+    async fn line2(&self) -> Option<&str> {
+        self.0.line2.as_deref()
+    }
+    /// City or town.
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+    /// Postal or ZIP code.
+    async fn postal_code(&self) -> &str {
+        &self.0.postal_code
+    }
+    /// Country name or ISO 3166 code, as entered.
+    async fn country(&self) -> &str {
+        &self.0.country
+    }
+}
+
+/// Credentials of a fresh session.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer <accessToken>`. Valid for `expiresIn` seconds.
+    access_token: String,
+    /// Exchange for a new session with `refreshToken` before it expires (30 days). Each
+    /// refresh token works once; presenting a used one revokes the whole session.
+    refresh_token: String,
+    /// Seconds until the access token expires.
+    expires_in: i32,
+    /// The logged-in user.
+    user: User,
+}
+
+impl From<Session> for AuthPayload {
+    fn from(session: Session) -> Self {
+        Self {
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+            expires_in: i32::try_from(session.expires_in_secs).unwrap_or(i32::MAX),
+            user: User(session.user),
+        }
+    }
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// 3 to 32 letters, digits, `_`, `.` or `-`.
+    username: String,
+    /// A valid email address.
+    email: String,
+    /// 8 to 128 characters, not the username.
+    password: String,
+    /// Only an admin may create an admin; anyone else gets FORBIDDEN.
+    #[graphql(default_with = "Some(false)")]
+    is_admin: Option<bool>,
+}
+
+/// Credentials to log in with.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// The username or the email address.
+    username: String,
+    /// The password.
+    password: String,
+}
+
+/// Changes to the caller's account; fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    /// A new username.
+    username: Option<String>,
+    /// A new email address.
+    email: Option<String>,
+    /// A new password; all other sessions end when it changes.
+    new_password: Option<String>,
+    /// The current password, required for any change.
+    current_password: String,
+}
+
+/// A postal address.
+#[derive(InputObject)]
+pub struct AddressInput {
+    /// The recipient's name.
+    pub full_name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, suite or other second line.
+    pub line2: Option<String>,
+    /// City or town.
+    pub city: String,
+    /// Postal or ZIP code.
+    pub postal_code: String,
+    /// Country name or ISO 3166 code.
+    pub country: String,
+}
+
+impl AddressInput {
+    pub fn parse(&self) -> crate::error::AppResult<PostalAddress> {
+        PostalAddress::parse(
+            &self.full_name,
+            &self.line1,
+            self.line2.as_deref(),
+            &self.city,
+            &self.postal_code,
+            &self.country,
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The logged-in user; null when anonymous.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let user = accounts::me(ctx.db()?, ctx.viewer()?).await?;
+        Ok(user.map(User))
+    }
+
+    /// All users, oldest first (admin).
+    #[graphql(
+        guard = "AdminGuard",
+        complexity = "page_cost(first, last) * child_complexity"
+    )]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ConnectionOf<User>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = accounts::list_users(ctx.db()?, ctx.viewer()?, &args).await?;
+        Ok(connection(page, User))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an account and logs it in.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        let registration = Registration {
+            username: input.username,
+            email: input.email,
+            password: input.password,
+            is_admin: input.is_admin.unwrap_or(false),
+        };
+        let session =
+            accounts::register(ctx.db()?, ctx.auth()?, ctx.viewer()?, registration).await?;
+        Ok(session.into())
+    }
+
+    /// Logs in with a username or email and a password. Repeated failures are throttled
+    /// (RATE_LIMITED with `retryAfter`).
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        let session = accounts::login(
+            ctx.db()?,
+            ctx.auth()?,
+            &ctx.request()?.client_addr,
+            &input.username,
+            &input.password,
+        )
+        .await?;
+        Ok(session.into())
+    }
+
+    /// Exchanges a refresh token for a new session; the old refresh token stops working.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let session = sessions::refresh(ctx.db()?, ctx.auth()?, &refresh_token).await?;
+        Ok(session.into())
+    }
+
+    /// Ends the session of a refresh token. True when it was still live.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+        Ok(sessions::logout(ctx.db()?, &refresh_token).await?)
+    }
+
+    /// Changes the caller's username, email or password.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> Result<User> {
+        let change = AccountChange {
+            username: input.username,
+            email: input.email,
+            new_password: input.new_password,
+            current_password: input.current_password,
+        };
+        let request = ctx.request()?;
+        let user = accounts::update_account(
+            ctx.db()?,
+            ctx.auth()?,
+            &request.viewer,
+            &request.client_addr,
+            change,
+        )
+        .await?;
+        Ok(User(user))
+    }
+
+    /// Adds an address to the caller's address book.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
+        let address = accounts::add_address(ctx.db()?, ctx.viewer()?, input.parse()?).await?;
+        Ok(Address(address))
+    }
+
+    /// Deletes one of the caller's addresses.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
+        Ok(accounts::delete_address(ctx.db()?, ctx.viewer()?, id).await?)
+    }
+
+    /// Grants or removes admin rights (admin). The last admin cannot be demoted.
+    #[graphql(guard = "AdminGuard")]
+    async fn set_admin(&self, ctx: &Context<'_>, user_id: ID, is_admin: bool) -> Result<User> {
+        let user_id = GlobalId::parse_kind(&user_id, "userId", NodeKind::User, "user")?;
+        let user = accounts::set_admin(ctx.db()?, ctx.viewer()?, user_id, is_admin).await?;
+        Ok(User(user))
+    }
+}

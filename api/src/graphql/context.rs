@@ -1,0 +1,57 @@
+use async_graphql::{Context, dataloader::DataLoader};
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Auth, error::AppError, service::Viewer};
+
+use super::loaders::AddressesByUser;
+
+/// What one request knows beyond the schema's shared data: who is calling, from where,
+/// and the request's DataLoaders.
+pub struct RequestContext {
+    pub viewer: Viewer,
+    pub client_addr: String,
+    pub(super) addresses: DataLoader<AddressesByUser>,
+}
+
+impl RequestContext {
+    pub fn new(db: DatabaseConnection, viewer: Viewer, client_addr: String) -> Self {
+        Self {
+            viewer,
+            client_addr,
+            addresses: DataLoader::new(AddressesByUser(db), tokio::spawn),
+        }
+    }
+}
+
+/// Typed access to the context. A missing entry is a wiring bug; it surfaces as an internal
+/// error rather than a panic.
+pub(super) trait ContextExt {
+    fn db(&self) -> Result<&DatabaseConnection, AppError>;
+    fn auth(&self) -> Result<&Auth, AppError>;
+    fn request(&self) -> Result<&RequestContext, AppError>;
+    fn viewer(&self) -> Result<&Viewer, AppError> {
+        Ok(&self.request()?.viewer)
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn db(&self) -> Result<&DatabaseConnection, AppError> {
+        data(self)
+    }
+    fn auth(&self) -> Result<&Auth, AppError> {
+        data(self)
+    }
+    fn request(&self) -> Result<&RequestContext, AppError> {
+        data(self)
+    }
+}
+
+fn data<'a, T: Send + Sync + 'static>(ctx: &Context<'a>) -> Result<&'a T, AppError> {
+    ctx.data::<T>().map_err(|err| {
+        AppError::internal(anyhow::anyhow!(
+            "missing context data {}: {}",
+            std::any::type_name::<T>(),
+            err.message
+        ))
+    })
+}

@@ -1,0 +1,60 @@
+//! The GraphQL schema: thin resolvers that parse input, call one service, and shape the
+//! answer. Limits on depth, complexity and directives are always on.
+
+mod account;
+mod connection;
+mod context;
+mod errors;
+mod guards;
+mod loaders;
+mod node;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+pub use context::RequestContext;
+
+use crate::auth::Auth;
+
+/// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
+pub const MAX_DEPTH: usize = 15;
+/// The most a document may cost; a list field costs its page size times its selection.
+pub const MAX_COMPLEXITY: usize = 2_500;
+/// The most directives on one field.
+pub const MAX_DIRECTIVES: usize = 8;
+/// The deepest nesting of any kind (input values included) the parser will follow.
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+
+/// Every query field of the API.
+#[derive(MergedObject, Default)]
+pub struct Query(account::AccountQuery, node::NodeQuery);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct Mutation(account::AccountMutation);
+
+pub type ShopSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(errors::ErrorCodes)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+}
+
+/// The schema the server executes, holding its shared resources.
+pub fn build(db: DatabaseConnection, auth: Auth, introspection: bool) -> ShopSchema {
+    let builder = builder().data(db).data(auth);
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
+}
+
+/// The schema in SDL: what `shop print-schema` prints and schema.graphql holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

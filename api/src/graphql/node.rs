@@ -1,0 +1,47 @@
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use super::{
+    account::{Address, User},
+    context::ContextExt,
+};
+use crate::{
+    domain::{GlobalId, NodeKind},
+    service::accounts,
+};
+
+/// An object with a globally unique ID that `node(id:)` resolves.
+#[derive(Interface)]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "The object's globally unique, opaque ID."
+))]
+pub enum Node {
+    User(User),
+    Address(Address),
+}
+
+/// The ID clients see for an object.
+pub fn node_id(kind: NodeKind, id: i32) -> ID {
+    ID(GlobalId::new(kind, id).to_string())
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global ID; null when there is none that the caller may see.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let (db, viewer) = (ctx.db()?, ctx.viewer()?);
+        let id = GlobalId::parse(&id, "id")?;
+        Ok(match id.kind {
+            NodeKind::User => accounts::visible_user(db, viewer, id.id)
+                .await?
+                .map(|user| Node::User(User(user))),
+            NodeKind::Address => accounts::visible_address(db, viewer, id.id)
+                .await?
+                .map(|address| Node::Address(Address(address))),
+        })
+    }
+}

@@ -1,0 +1,322 @@
+//! The HTTP surface: routes, limits, tracing, and turning a bearer token into a viewer.
+
+use std::{net::SocketAddr, time::Duration};
+
+use async_graphql::{
+    ServerError,
+    http::GraphiQLSource,
+    parser::{parse_query, types::OperationType},
+};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, FromRequest, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, Any, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::AccessTokens,
+    db,
+    error::{AppError, ErrorCode},
+    graphql::{RequestContext, ShopSchema},
+    service::Viewer,
+};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// A request that takes longer than this is cut off.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ShopSchema,
+    pub db: DatabaseConnection,
+    pub tokens: AccessTokens,
+    pub trust_forwarded_for: bool,
+}
+
+pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
+    let request_id = header::HeaderName::from_static("x-request-id");
+    let app = Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(cors(cors_origins)?)
+        // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees
+        // it; this layer limits the stream itself.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalServerError,
+                "internal error",
+            )
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Marked sensitive, these never reach a log line, even at trace level.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]));
+    Ok(app)
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    Ok(match origins {
+        [] => CorsLayer::new(),
+        [any] if any == "*" => layer.allow_origin(Any),
+        origins => {
+            let origins = origins
+                .iter()
+                .map(|origin| HeaderValue::from_str(origin.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| anyhow::anyhow!("SHOP_CORS_ORIGINS holds an invalid origin"))?;
+            layer.allow_origin(AllowOrigin::list(origins))
+        }
+    })
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("shop GraphiQL")
+            .finish(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if db::ping(&state.db).await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if is_multipart {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            "send the request as application/json",
+        );
+    }
+    let caller = match Caller::from_request(&state, request.headers(), peer) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match GraphQLRequest::<BadRequest>::from_request(request, &()).await {
+        Ok(graphql) => execute(&state, graphql.into_inner(), caller).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// Queries may come over GET (cacheable); mutations only over POST, so that a link or an
+/// image tag can never change anything.
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let caller = match Caller::from_request(&state, request.headers(), peer) {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let graphql = match async_graphql::http::parse_query_string(request.uri().query().unwrap_or(""))
+    {
+        Ok(graphql) => graphql,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadUserInput,
+                "the query string is not a GraphQL request",
+            );
+        }
+    };
+    if !is_query(&graphql.query, graphql.operation_name.as_deref()) {
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            "only queries may be sent with GET; send mutations with POST",
+        );
+    }
+    execute(&state, graphql, caller).await
+}
+
+/// Whether the operation a GET request would run is a query. A document that does not
+/// parse is let through: executing it reports the syntax error properly.
+fn is_query(document: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(document) else {
+        return true;
+    };
+    document.operations.iter().all(|(name, operation)| {
+        let selected = operation_name.is_none() || name.map(|n| n.as_str()) == operation_name;
+        !selected || operation.node.ty == OperationType::Query
+    })
+}
+
+/// Who sent a request, before GraphQL runs.
+struct Caller {
+    viewer: Viewer,
+    client_addr: String,
+}
+
+impl Caller {
+    /// A present but invalid token fails the whole request: it never quietly becomes an
+    /// anonymous call, which would hide an expired session from the client.
+    #[allow(clippy::result_large_err)]
+    fn from_request(
+        state: &AppState,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+    ) -> Result<Self, Response> {
+        let viewer = match headers.get(header::AUTHORIZATION) {
+            None => Viewer::Anonymous,
+            Some(value) => {
+                let token = value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(str::trim);
+                let id = token
+                    .ok_or(AppError::Unauthenticated(
+                        "the Authorization header must be `Bearer <accessToken>`",
+                    ))
+                    .and_then(|token| state.tokens.verify(token));
+                match id {
+                    Ok(id) => Viewer::User { id },
+                    Err(err) => {
+                        return Err(error_response(
+                            StatusCode::OK,
+                            ErrorCode::Unauthenticated,
+                            &err.to_string(),
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Self {
+            viewer,
+            client_addr: client_addr(headers, peer, state.trust_forwarded_for),
+        })
+    }
+}
+
+/// The client's address for throttling. Behind a trusted load balancer, that is the last
+/// address in X-Forwarded-For (the one the balancer appended); the earlier ones are
+/// whatever the client chose to send.
+fn client_addr(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+            .last();
+        if let Some(addr) = forwarded {
+            return addr.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request, caller: Caller) -> Response {
+    let context = RequestContext::new(state.db.clone(), caller.viewer, caller.client_addr);
+    let response = state.schema.execute(request.data(context)).await;
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A GraphQL-shaped error for failures before GraphQL runs.
+fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+    let body = serde_json::json!({ "data": null, "errors": [error] });
+    (status, Json(body)).into_response()
+}
+
+/// What a request that is not a GraphQL request gets: 413 when too large, 400 otherwise,
+/// always with a GraphQL-shaped body and never the parser's internals.
+struct BadRequest(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadRequest {
+    fn from(err: async_graphql::ParseRequestError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        use async_graphql::ParseRequestError as E;
+        let too_large = match &self.0 {
+            E::PayloadTooLarge => true,
+            E::Io(err) => err.to_string().contains("length limit exceeded"),
+            _ => false,
+        };
+        if too_large {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadUserInput,
+                "the request body is too large",
+            );
+        }
+        let message = match self.0 {
+            E::UnsupportedBatch => {
+                "batched requests are not supported; send one operation per request"
+            }
+            E::InvalidRequest(_) => "the body is not a valid GraphQL request (JSON with a `query`)",
+            _ => "the request could not be read as a GraphQL request",
+        };
+        error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
+    }
+}

@@ -1,0 +1,101 @@
+//! Building and running the server: configuration in, a listening HTTP server out.
+
+use std::{future::Future, net::SocketAddr};
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{Auth, JwtSecret},
+    config::Config,
+    db, graphql,
+    http::{self, AppState},
+};
+
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+}
+
+impl Server {
+    /// Connects to and migrates the database, then binds the listener.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let secret = jwt_secret(config)?;
+        let db = db::connect(&config.database_url, config.db_max_connections).await?;
+        db::migrate(&db).await?;
+        let auth = Auth::new(&secret)?;
+        let state = AppState {
+            schema: graphql::build(db.clone(), auth.clone(), config.introspection),
+            db: db.clone(),
+            tokens: auth.tokens.clone(),
+            trust_forwarded_for: config.trust_forwarded_for,
+        };
+        let router = http::router(state, &config.cors_origins)?;
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
+    match &config.jwt_secret {
+        Some(secret) => JwtSecret::parse(secret),
+        None => {
+            tracing::warn!(
+                "SHOP_JWT_SECRET is not set: using a random secret, so access tokens will not \
+                 survive a restart and other processes will not accept them"
+            );
+            Ok(JwtSecret::random())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,452 @@
+//! Accounts: registration, login, the account itself, its address book, and the admin's
+//! view of all users.
+
+use chrono::Utc;
+use entity::{address, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::{
+    auth::Auth,
+    db,
+    domain::{Email, Password, PostalAddress, Username},
+    error::{AppError, AppResult},
+    service::{
+        pagination::{Page, PageArgs, page_by_id},
+        sessions::{self, Session},
+        throttle,
+        viewer::{Viewer, current_user, require_admin},
+    },
+};
+
+/// The most addresses one account may keep.
+pub const MAX_ADDRESSES: u64 = 50;
+
+/// A registration as the client sent it.
+pub struct Registration {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub is_admin: bool,
+}
+
+/// A validated registration: what it takes to create a user.
+pub struct NewUser {
+    pub username: Username,
+    pub email: Email,
+    pub password: Password,
+    pub is_admin: bool,
+}
+
+impl NewUser {
+    pub fn parse(input: &Registration) -> AppResult<Self> {
+        let username = Username::parse(&input.username)?;
+        let email = Email::parse(&input.email)?;
+        let password = Password::parse(&input.password, &username, "password")?;
+        Ok(Self {
+            username,
+            email,
+            password,
+            is_admin: input.is_admin,
+        })
+    }
+}
+
+/// Creates an account and logs it in. Only an admin may create an admin; anyone else who
+/// asks for `isAdmin` is FORBIDDEN and nothing is created.
+pub async fn register(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    viewer: &Viewer,
+    input: Registration,
+) -> AppResult<Session> {
+    if input.is_admin {
+        match viewer {
+            Viewer::Anonymous => return Err(AppError::Forbidden),
+            Viewer::User { .. } => {
+                require_admin(db, viewer).await?;
+            }
+        }
+    }
+    let new_user = NewUser::parse(&input)?;
+    let user = create_user(db, auth, new_user).await?;
+    sessions::start(db, auth, user).await
+}
+
+/// Inserts a user after checking that the name and email are free.
+pub async fn create_user(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    new_user: NewUser,
+) -> AppResult<user::Model> {
+    ensure_username_free(db, &new_user.username, None).await?;
+    ensure_email_free(db, &new_user.email, None).await?;
+    let password_hash = auth.passwords.hash(&new_user.password).await?;
+    let now = Utc::now();
+    user::ActiveModel {
+        username: Set(new_user.username.to_string()),
+        username_key: Set(new_user.username.key()),
+        email: Set(new_user.email.to_string()),
+        email_key: Set(new_user.email.key()),
+        password_hash: Set(password_hash),
+        is_admin: Set(new_user.is_admin),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    // Lost a race with a concurrent registration of the same name or email.
+    .map_err(|err| match AppError::from(err) {
+        AppError::Conflict { .. } => {
+            AppError::conflict("username", "this username or email is already taken")
+        }
+        other => other,
+    })
+}
+
+async fn ensure_username_free(
+    db: &impl ConnectionTrait,
+    username: &Username,
+    except: Option<i32>,
+) -> AppResult<()> {
+    let mut query = user::Entity::find().filter(user::Column::UsernameKey.eq(username.key()));
+    if let Some(id) = except {
+        query = query.filter(user::Column::Id.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(AppError::conflict(
+            "username",
+            "this username is already taken",
+        ));
+    }
+    Ok(())
+}
+
+async fn ensure_email_free(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    except: Option<i32>,
+) -> AppResult<()> {
+    let mut query = user::Entity::find().filter(user::Column::EmailKey.eq(email.key()));
+    if let Some(id) = except {
+        query = query.filter(user::Column::Id.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(AppError::conflict(
+            "email",
+            "this email is already registered",
+        ));
+    }
+    Ok(())
+}
+
+/// Logs in with a username or an email. An unknown account and a wrong password get the
+/// same answer after the same amount of work.
+pub async fn login(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    client_addr: &str,
+    login: &str,
+    password: &str,
+) -> AppResult<Session> {
+    let key = login.trim().to_ascii_lowercase();
+    let attempt = throttle::begin_attempt(db, &key, client_addr).await?;
+    let user = user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(user::Column::UsernameKey.eq(key.as_str()))
+                .add(user::Column::EmailKey.eq(key.as_str())),
+        )
+        .one(db)
+        .await?;
+    let hash = user.as_ref().map(|user| user.password_hash.as_str());
+    let plausible = password.chars().count() <= Password::MAX_LEN;
+    let verified = plausible && auth.passwords.verify(password, hash).await?;
+    match user {
+        Some(user) if verified => {
+            attempt.succeeded(db).await?;
+            sessions::start(db, auth, user).await
+        }
+        _ => Err(AppError::Unauthenticated("wrong username or password")),
+    }
+}
+
+/// The caller's account; `None` when anonymous.
+pub async fn me(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Option<user::Model>> {
+    match viewer {
+        Viewer::Anonymous => Ok(None),
+        Viewer::User { .. } => current_user(db, viewer).await.map(Some),
+    }
+}
+
+/// A change to the caller's own account, as the client sent it.
+pub struct AccountChange {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub new_password: Option<String>,
+    pub current_password: String,
+}
+
+/// Changes the caller's name, email or password after checking the current password.
+/// A new password ends every other session: all refresh tokens are revoked.
+pub async fn update_account(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    viewer: &Viewer,
+    client_addr: &str,
+    change: AccountChange,
+) -> AppResult<user::Model> {
+    let user = current_user(db, viewer).await?;
+    // Parse everything before checking the password, so a typo costs no attempt.
+    let username = change
+        .username
+        .as_deref()
+        .map(Username::parse)
+        .transpose()?;
+    let email = change.email.as_deref().map(Email::parse).transpose()?;
+    let effective_name = match &username {
+        Some(name) => name.clone(),
+        None => Username::parse(&user.username)?,
+    };
+    let new_password = change
+        .new_password
+        .as_deref()
+        .map(|raw| Password::parse(raw, &effective_name, "newPassword"))
+        .transpose()?;
+
+    // Guessing the current password with a stolen access token is throttled like a login.
+    let attempt = throttle::begin_attempt(db, &user.username_key, client_addr).await?;
+    if !auth
+        .passwords
+        .verify(&change.current_password, Some(&user.password_hash))
+        .await?
+    {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "is not your current password",
+        ));
+    }
+    attempt.succeeded(db).await?;
+
+    if let Some(name) = &username {
+        ensure_username_free(db, name, Some(user.id)).await?;
+    }
+    if let Some(email) = &email {
+        ensure_email_free(db, email, Some(user.id)).await?;
+    }
+    let password_hash = match &new_password {
+        Some(password) => Some(auth.passwords.hash(password).await?),
+        None => None,
+    };
+
+    let txn = db::begin_write(db).await?;
+    let user_id = user.id;
+    let mut active = user.into_active_model();
+    if let Some(name) = username {
+        active.username = Set(name.to_string());
+        active.username_key = Set(name.key());
+    }
+    if let Some(email) = email {
+        active.email = Set(email.to_string());
+        active.email_key = Set(email.key());
+    }
+    let password_changed = password_hash.is_some();
+    if let Some(hash) = password_hash {
+        active.password_hash = Set(hash);
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active
+        .update(&txn)
+        .await
+        .map_err(|err| match AppError::from(err) {
+            AppError::Conflict { .. } => {
+                AppError::conflict("username", "this username or email is already taken")
+            }
+            other => other,
+        })?;
+    if password_changed {
+        sessions::revoke_all(&txn, user_id).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Adds an address to the caller's address book.
+pub async fn add_address(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: PostalAddress,
+) -> AppResult<address::Model> {
+    let user_id = viewer.user_id()?;
+    let count = address::Entity::find()
+        .filter(address::Column::UserId.eq(user_id))
+        .count(db)
+        .await?;
+    if count >= MAX_ADDRESSES {
+        return Err(AppError::bad_input(
+            "input",
+            format!("an account can keep at most {MAX_ADDRESSES} addresses"),
+        ));
+    }
+    Ok(address::ActiveModel {
+        user_id: Set(user_id),
+        full_name: Set(input.full_name),
+        line1: Set(input.line1),
+        line2: Set(input.line2),
+        city: Set(input.city),
+        postal_code: Set(input.postal_code),
+        country: Set(input.country),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Deletes one of the caller's addresses; someone else's is NOT_FOUND.
+pub async fn delete_address(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppResult<bool> {
+    let user_id = viewer.user_id()?;
+    let deleted = address::Entity::delete_many()
+        .filter(address::Column::Id.eq(id))
+        .filter(address::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if deleted == 0 {
+        return Err(AppError::NotFound("address"));
+    }
+    Ok(true)
+}
+
+/// The addresses of many users at once, oldest first (for the DataLoader).
+pub async fn addresses_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> AppResult<Vec<address::Model>> {
+    Ok(address::Entity::find()
+        .filter(address::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(address::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A user the caller may see (itself, or anyone for an admin); `None` otherwise.
+pub async fn visible_user(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<Option<user::Model>> {
+    if !may_see_account_of(db, viewer, id).await? {
+        return Ok(None);
+    }
+    Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// An address the caller may see (its own, or any for an admin); `None` otherwise.
+pub async fn visible_address(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<Option<address::Model>> {
+    let Some(address) = address::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(may_see_account_of(db, viewer, address.user_id)
+        .await?
+        .then_some(address))
+}
+
+async fn may_see_account_of(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    owner: i32,
+) -> AppResult<bool> {
+    Ok(match viewer {
+        Viewer::Anonymous => false,
+        Viewer::User { id } if *id == owner => true,
+        Viewer::User { .. } => current_user(db, viewer).await?.is_admin,
+    })
+}
+
+/// All users, oldest first (admin).
+pub async fn list_users(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    args: &PageArgs,
+) -> AppResult<Page<user::Model>> {
+    require_admin(db, viewer).await?;
+    page_by_id(
+        db,
+        user::Entity::find(),
+        user::Column::Id,
+        Order::Asc,
+        args,
+        |u| u.id,
+    )
+    .await
+}
+
+/// Grants or removes admin rights (admin). The last admin cannot be demoted, so the shop
+/// never locks itself out of its own catalog.
+pub async fn set_admin(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    user_id: i32,
+    is_admin: bool,
+) -> AppResult<user::Model> {
+    require_admin(db, viewer).await?;
+    let txn = db::begin_write(db).await?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if user.is_admin == is_admin {
+        return Ok(user);
+    }
+    if !is_admin {
+        let admins = user::Entity::find()
+            .filter(user::Column::IsAdmin.eq(true))
+            .count(&txn)
+            .await?;
+        if admins <= 1 {
+            return Err(AppError::conflict(
+                "isAdmin",
+                "the last admin cannot be demoted",
+            ));
+        }
+    }
+    let mut active = user.into_active_model();
+    active.is_admin = Set(is_admin);
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Creates an admin, or promotes the existing user with that username (the CLI's
+/// `create-admin`). Answers the user and whether it was newly created.
+pub async fn create_admin(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    registration: Registration,
+) -> AppResult<(user::Model, bool)> {
+    let username = Username::parse(&registration.username)?;
+    if let Some(existing) = user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(username.key()))
+        .one(db)
+        .await?
+    {
+        let mut active = existing.into_active_model();
+        active.is_admin = Set(true);
+        active.updated_at = Set(Utc::now());
+        return Ok((active.update(db).await?, false));
+    }
+    let new_user = NewUser::parse(&Registration {
+        is_admin: true,
+        ..registration
+    })?;
+    Ok((create_user(db, auth, new_user).await?, true))
+}

@@ -1,0 +1,105 @@
+//! Login throttling, kept in the database so that every server process sees the same
+//! counts. An attempt is recorded *before* the password is checked and counted with
+//! itself, so concurrent guesses cannot slip past the limit together.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::login_failure;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::error::{AppError, AppResult};
+
+/// How far back failures count.
+pub const WINDOW_MINUTES: i64 = 15;
+/// Failed attempts allowed per account within the window.
+pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+/// Failed attempts allowed per client address within the window, over all accounts.
+pub const MAX_FAILURES_PER_CLIENT: usize = 20;
+
+/// An attempt that has been counted. Unless [`Attempt::succeeded`] is called it stays
+/// counted as a failure.
+#[must_use]
+pub struct Attempt {
+    account_key: String,
+}
+
+/// Counts one attempt on `account_key` from `client_addr`, or refuses it with RATE_LIMITED
+/// when the account or the client has used up its failures.
+pub async fn begin_attempt(
+    db: &impl ConnectionTrait,
+    account_key: &str,
+    client_addr: &str,
+) -> AppResult<Attempt> {
+    let now = Utc::now();
+    let since = now - Duration::minutes(WINDOW_MINUTES);
+    let attempt = login_failure::ActiveModel {
+        account_key: Set(account_key.to_owned()),
+        client_addr: Set(client_addr.to_owned()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+
+    let limits = [
+        (
+            login_failure::Column::AccountKey,
+            account_key,
+            MAX_FAILURES_PER_ACCOUNT,
+        ),
+        (
+            login_failure::Column::ClientAddr,
+            client_addr,
+            MAX_FAILURES_PER_CLIENT,
+        ),
+    ];
+    for (column, value, limit) in limits {
+        let earlier: Vec<DateTime<Utc>> = login_failure::Entity::find()
+            .select_only()
+            .column(login_failure::Column::CreatedAt)
+            .filter(column.eq(value))
+            .filter(login_failure::Column::CreatedAt.gt(since))
+            .filter(login_failure::Column::Id.ne(attempt.id))
+            .order_by_asc(login_failure::Column::CreatedAt)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if earlier.len() >= limit {
+            // A refused attempt is not a guess, so it does not extend the lock-out.
+            login_failure::Entity::delete_by_id(attempt.id)
+                .exec(db)
+                .await?;
+            // The lock lifts once enough of the earlier failures have aged out of the window.
+            let frees_at = earlier[earlier.len() - limit] + Duration::minutes(WINDOW_MINUTES);
+            let retry_after_secs = (frees_at - now).num_seconds().max(1) as u64;
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+    }
+
+    // Old rows of this account and client have no further use.
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::CreatedAt.lte(since))
+        .filter(
+            Condition::any()
+                .add(login_failure::Column::AccountKey.eq(account_key))
+                .add(login_failure::Column::ClientAddr.eq(client_addr)),
+        )
+        .exec(db)
+        .await?;
+    Ok(Attempt {
+        account_key: account_key.to_owned(),
+    })
+}
+
+impl Attempt {
+    /// The credentials were right: the account's failure count starts over.
+    pub async fn succeeded(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::AccountKey.eq(self.account_key))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}

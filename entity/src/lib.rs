@@ -1,0 +1,7 @@
+//! SeaORM entities: tables and relations only. Every rule about what may be stored lives
+//! in the api crate's domain types and services.
+
+pub mod address;
+pub mod login_failure;
+pub mod refresh_token;
+pub mod user;

@@ -1,0 +1,15 @@
+//! Schema migrations, one file per change. A migration that has landed is never edited:
+//! a later change gets a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_create_accounts::Migration)]
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: each test spawns its own server on a random port with its own fresh
+//! database (a temp SQLite file, or a new PostgreSQL database when SHOP_TEST_POSTGRES_URL
+//! is set) and talks GraphQL to it over HTTP, as a storefront would.
+
+mod support;
+
+mod accounts;

@@ -1,0 +1,221 @@
+//! The test kit: a spawned server with its own database, and a small GraphQL client.
+
+mod database;
+
+use std::net::SocketAddr;
+
+use reqwest::StatusCode;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use shop::{
+    auth::{Auth, JwtSecret},
+    config::Config,
+    server::Server,
+    service::accounts::{self, Registration},
+};
+
+pub use database::TestDatabase;
+
+/// The signing secret of every test server, so tests can forge tokens of their own.
+pub const JWT_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
+/// The password `register` gives every test user.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    server: tokio::task::JoinHandle<()>,
+    // Dropped last, after the server has stopped using it.
+    _database: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A running server on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A running server on a fresh database, with the configuration adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut config = Config::with_database(database.url());
+    config.listen = "127.0.0.1:0".parse().expect("valid address");
+    config.jwt_secret = Some(JWT_SECRET.into());
+    adjust(&mut config);
+    let server = Server::build(&config).await.expect("server starts");
+    let addr = server.local_addr().expect("bound");
+    let db = server.db().clone();
+    let server = tokio::spawn(async move {
+        server
+            .run(std::future::pending())
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+        server,
+        _database: database,
+    }
+}
+
+/// A GraphQL answer: the HTTP status and the JSON body.
+#[derive(Debug)]
+pub struct Gql {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Gql {
+    /// `data`, after asserting there were no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error, after asserting there was one.
+    pub fn code(&self) -> &str {
+        self.error()["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("error without a code: {:#}", self.body))
+    }
+
+    /// The first error.
+    pub fn error(&self) -> &Value {
+        let errors = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected an error, got: {:#}", self.body));
+        &errors[0]
+    }
+
+    /// The codes of all errors.
+    pub fn codes(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `extensions.field` of the first error.
+    pub fn field(&self) -> &str {
+        self.error()["extensions"]["field"]
+            .as_str()
+            .unwrap_or_else(|| panic!("error without a field: {:#}", self.body))
+    }
+}
+
+/// A logged-in test user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub username: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub const AUTH_FIELDS: &str =
+    "accessToken refreshToken expiresIn user { id username email isAdmin }";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends one GraphQL operation, with a bearer token when given.
+    pub async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let body = response.json().await.expect("a JSON body");
+        Gql { status, body }
+    }
+
+    /// An anonymous operation.
+    pub async fn gql(&self, query: &str, variables: Value) -> Gql {
+        self.send(None, query, variables).await
+    }
+
+    /// An operation as `session`'s user.
+    pub async fn gql_as(&self, session: &Session, query: &str, variables: Value) -> Gql {
+        self.send(Some(&session.access_token), query, variables)
+            .await
+    }
+
+    /// Registers `username` (email `<username>@example.com`, password [`PASSWORD`]).
+    pub async fn register(&self, username: &str) -> Session {
+        let response = self
+            .gql(
+                &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"),
+                json!({ "input": {
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": PASSWORD,
+                }}),
+            )
+            .await;
+        session_from(&response.data()["register"])
+    }
+
+    /// Logs in with a username (or email) and password.
+    pub async fn login(&self, username: &str, password: &str) -> Gql {
+        self.gql(
+            &format!(
+                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
+            ),
+            json!({ "input": { "username": username, "password": password } }),
+        )
+        .await
+    }
+
+    /// An admin, created the way an operator would (`shop create-admin`), then logged in.
+    pub async fn admin(&self, username: &str) -> Session {
+        let auth = Auth::new(&JwtSecret::random()).expect("hasher");
+        accounts::create_admin(
+            &self.db,
+            &auth,
+            Registration {
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                password: PASSWORD.into(),
+                is_admin: true,
+            },
+        )
+        .await
+        .expect("admin created");
+        let response = self.login(username, PASSWORD).await;
+        session_from(&response.data()["login"])
+    }
+}
+
+/// The session in an `AuthPayload` JSON object.
+pub fn session_from(payload: &Value) -> Session {
+    let text = |v: &Value| v.as_str().expect("a string").to_owned();
+    Session {
+        id: text(&payload["user"]["id"]),
+        username: text(&payload["user"]["username"]),
+        access_token: text(&payload["accessToken"]),
+        refresh_token: text(&payload["refreshToken"]),
+    }
+}
