@@ -5,3 +5,10 @@
 mod support;
 
 mod accounts;
+mod admin;
+mod cli;
+mod http;
+mod limits;
+mod schema;
+mod sessions;
+mod throttle;

@@ -259,8 +259,7 @@ fn client_addr(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool)
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-            .last();
+            .rfind(|v| v.parse::<std::net::IpAddr>().is_ok());
         if let Some(addr) = forwarded {
             return addr.to_owned();
         }

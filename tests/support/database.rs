@@ -56,10 +56,6 @@ impl TestDatabase {
             Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Self::Postgres { .. })
-    }
 }
 
 impl Drop for TestDatabase {

@@ -124,7 +124,6 @@ impl Gql {
 #[derive(Clone, Debug)]
 pub struct Session {
     pub id: String,
-    pub username: String,
     pub access_token: String,
     pub refresh_token: String,
 }
@@ -214,7 +213,6 @@ pub fn session_from(payload: &Value) -> Session {
     let text = |v: &Value| v.as_str().expect("a string").to_owned();
     Session {
         id: text(&payload["user"]["id"]),
-        username: text(&payload["user"]["username"]),
         access_token: text(&payload["accessToken"]),
         refresh_token: text(&payload["refreshToken"]),
     }
