@@ -1,1 +1,280 @@
-//! (being written)
+//! The `shop` binary as an operator runs it: print-schema, migrate, create-admin, serve.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::{AUTH_FIELDS, JWT_SECRET};
+
+const ADMIN_PASSWORD: &str = "an operator's password";
+
+/// A SQLite database in a directory of its own, deleted with it.
+struct TempDatabase {
+    dir: tempfile::TempDir,
+}
+
+impl TempDatabase {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("shop.db")
+    }
+
+    fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.path().display())
+    }
+}
+
+/// The `shop` binary with a clean environment: nothing of the host's configuration leaks in.
+fn shop(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
+    for (name, _) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if name_text == "DATABASE_URL" || name_text.starts_with("SHOP_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("DATABASE_URL", database_url)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("the shop binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that the process failed in an orderly way: an exit code, an error message, no panic.
+fn assert_failed_cleanly(output: &Output) {
+    let err = stderr(output);
+    assert!(
+        !output.status.success(),
+        "succeeded: {}{err}",
+        stdout(output)
+    );
+    assert!(output.status.code().is_some(), "killed: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    assert!(err.contains("error"), "no error message: {err}");
+}
+
+fn create_admin(database_url: &str, username: &str, email: &str) -> Output {
+    run(shop(database_url).args([
+        "create-admin",
+        "--username",
+        username,
+        "--email",
+        email,
+        "--password",
+        ADMIN_PASSWORD,
+    ]))
+}
+
+#[test]
+fn print_schema_prints_exactly_the_checked_in_schema() {
+    let database = TempDatabase::new();
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql"))
+            .expect("schema.graphql exists");
+
+    let output = run(shop(&database.url()).arg("print-schema"));
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output) == checked_in,
+        "print-schema differs from schema.graphql"
+    );
+    // Printing the schema needs no database.
+    assert!(!database.path().exists());
+}
+
+#[test]
+fn migrate_creates_the_database_and_can_run_again() {
+    let database = TempDatabase::new();
+
+    let first = run(shop(&database.url()).arg("migrate"));
+    let second = run(shop(&database.url()).arg("migrate"));
+
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(database.path().is_file());
+    assert!(second.status.success(), "{}", stderr(&second));
+}
+
+#[test]
+fn create_admin_creates_an_admin_and_then_promotes_the_existing_user() {
+    let database = TempDatabase::new();
+
+    let created = create_admin(&database.url(), "boss", "boss@example.com");
+    let again = create_admin(&database.url(), "boss", "boss@example.com");
+
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("created"), "{}", stdout(&created));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("promoted"), "{}", stdout(&again));
+}
+
+#[test]
+fn create_admin_takes_the_password_from_the_environment() {
+    let database = TempDatabase::new();
+
+    let output = run(shop(&database.url())
+        .args([
+            "create-admin",
+            "--username",
+            "boss",
+            "--email",
+            "boss@example.com",
+        ])
+        .env("SHOP_ADMIN_PASSWORD", ADMIN_PASSWORD));
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("created"), "{}", stdout(&output));
+}
+
+#[test]
+fn create_admin_with_an_invalid_email_fails_cleanly_naming_the_email() {
+    let database = TempDatabase::new();
+
+    let output = create_admin(&database.url(), "boss", "not-an-email");
+
+    assert_failed_cleanly(&output);
+    assert!(stderr(&output).contains("email"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("created"));
+}
+
+#[test]
+fn create_admin_with_a_weak_password_fails_cleanly() {
+    let database = TempDatabase::new();
+
+    let output = run(shop(&database.url()).args([
+        "create-admin",
+        "--username",
+        "boss",
+        "--email",
+        "boss@example.com",
+        "--password",
+        "short",
+    ]));
+
+    assert_failed_cleanly(&output);
+    assert!(stderr(&output).contains("password"), "{}", stderr(&output));
+}
+
+#[test]
+fn serve_refuses_a_jwt_secret_shorter_than_32_bytes() {
+    let database = TempDatabase::new();
+
+    let output = run(shop(&database.url())
+        .arg("serve")
+        .env("SHOP_LISTEN", "127.0.0.1:0")
+        .env("SHOP_JWT_SECRET", "too-short"));
+
+    assert_failed_cleanly(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains("SHOP_JWT_SECRET") && err.contains("32"),
+        "{err}"
+    );
+}
+
+#[test]
+fn migrate_with_an_unreachable_database_fails_cleanly() {
+    let output = run(shop("postgres://nobody@127.0.0.1:1/x").arg("migrate"));
+
+    assert_failed_cleanly(&output);
+}
+
+/// The address in a line such as `... shop listening on http://127.0.0.1:4321 (GraphiQL at /)`.
+fn listening_address(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("listening on http://")?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+        .collect();
+    Some(addr)
+}
+
+#[tokio::test]
+async fn serve_listens_where_it_says_and_an_operator_created_admin_can_log_in() {
+    let database = TempDatabase::new();
+    let url = database.url();
+    let created = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || create_admin(&url, "boss", "boss@example.com")
+    })
+    .await
+    .expect("create-admin ran");
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let mut child = tokio::process::Command::from(shop(&url))
+        .arg("serve")
+        .env("SHOP_LISTEN", "127.0.0.1:0")
+        .env("SHOP_JWT_SECRET", JWT_SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = String::new();
+    // A bound on the wait, so a server that never says where it listens fails the test
+    // instead of hanging it.
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+            if let Some(addr) = listening_address(&line) {
+                return addr;
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        panic!("serve exited without saying where it listens:\n{seen}");
+    })
+    .await
+    .expect("serve says where it listens");
+    // Keep draining the log, so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let client = reqwest::Client::new();
+
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("healthz answers");
+    let login = client
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({
+            "query": format!("mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"),
+            "variables": { "input": { "username": "boss", "password": ADMIN_PASSWORD } },
+        }))
+        .send()
+        .await
+        .expect("graphql answers")
+        .json::<serde_json::Value>()
+        .await
+        .expect("a JSON body");
+
+    assert!(health.status().is_success());
+    assert_eq!(health.text().await.expect("a body"), "ok");
+    assert!(login.get("errors").is_none(), "{login:#}");
+    assert_eq!(login["data"]["login"]["user"]["username"], "boss");
+    assert_eq!(login["data"]["login"]["user"]["isAdmin"], true);
+
+    child.kill().await.expect("serve stops");
+}

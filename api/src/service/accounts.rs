@@ -5,7 +5,7 @@ use chrono::Utc;
 use entity::{address, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::{
@@ -153,7 +153,6 @@ pub async fn login(
     password: &str,
 ) -> AppResult<Session> {
     let key = login.trim().to_ascii_lowercase();
-    let attempt = throttle::begin_attempt(db, &key, client_addr).await?;
     let user = user::Entity::find()
         .filter(
             Condition::any()
@@ -162,6 +161,12 @@ pub async fn login(
         )
         .one(db)
         .await?;
+    // Failures count against the account, not the name it was called by: keyed on what was
+    // typed, the username and the email would each get their own five guesses.
+    let account_key = user
+        .as_ref()
+        .map_or(key.as_str(), |u| u.username_key.as_str());
+    let attempt = throttle::begin_attempt(db, account_key, client_addr).await?;
     let hash = user.as_ref().map(|user| user.password_hash.as_str());
     let plausible = password.chars().count() <= Password::MAX_LEN;
     let verified = plausible && auth.passwords.verify(password, hash).await?;
@@ -407,11 +412,17 @@ pub async fn set_admin(
         return Ok(user);
     }
     if !is_admin {
+        // Lock the admin rows (in id order, so demotions cannot deadlock) before counting:
+        // on PostgreSQL two concurrent demotions would otherwise each still count the other
+        // and together remove every admin. On SQLite the IMMEDIATE transaction serialises
+        // them already.
         let admins = user::Entity::find()
             .filter(user::Column::IsAdmin.eq(true))
-            .count(&txn)
+            .order_by_asc(user::Column::Id)
+            .lock_exclusive()
+            .all(&txn)
             .await?;
-        if admins <= 1 {
+        if admins.iter().all(|admin| admin.id == user_id) {
             return Err(AppError::conflict(
                 "isAdmin",
                 "the last admin cannot be demoted",
