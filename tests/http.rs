@@ -1,1 +1,719 @@
-//! (being written)
+//! The HTTP surface around GraphQL: health and readiness, the GraphiQL page, the body
+//! limit, requests that are not GraphQL requests, GET, request ids and CORS.
+
+use reqwest::{Method, StatusCode, header};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{Gql, PASSWORD, TestApp, spawn_app, spawn_app_with};
+
+/// The request body limit of the server (256 KiB).
+const LIMIT: usize = 256 * 1024;
+
+pub(crate) const REGISTER: &str =
+    "mutation Register($input: RegisterInput!) { register(input: $input) { user { id } } }";
+
+/// The variables of [`REGISTER`] for a valid new user.
+pub(crate) fn registration(username: &str) -> Value {
+    json!({ "input": {
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": PASSWORD,
+    }})
+}
+
+/// How many users the server's database holds.
+pub(crate) async fn users_in(app: &TestApp) -> u64 {
+    entity::user::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("users counted")
+}
+
+/// The codes of the public contract.
+const CODES: [&str; 9] = [
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "CONFLICT",
+    "OUT_OF_STOCK",
+    "PAYMENT_DECLINED",
+    "RATE_LIMITED",
+    "INTERNAL_SERVER_ERROR",
+];
+
+/// Asserts that `body` holds at least one error, and that every one of them carries one of
+/// the contract's codes in `extensions.code`.
+pub(crate) fn assert_errors_all_have_a_code(body: &Value) {
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected errors, got: {body:#}"));
+    assert!(!errors.is_empty(), "an empty error list: {body:#}");
+    for error in errors {
+        let code = error["extensions"]["code"].as_str();
+        assert!(
+            code.is_some_and(|code| CODES.contains(&code)),
+            "an error without a contract code: {error:#}"
+        );
+    }
+}
+
+/// Reads a GraphQL-shaped answer from any response.
+pub(crate) async fn gql_from(response: reqwest::Response) -> Gql {
+    let status = response.status();
+    let body = response.json().await.expect("a JSON body");
+    Gql { status, body }
+}
+
+/// A GET /graphql request with these query-string parameters.
+async fn get_graphql(app: &TestApp, params: &[(&str, &str)]) -> Gql {
+    let response = app
+        .client
+        .get(app.url("/graphql"))
+        .query(params)
+        .send()
+        .await
+        .expect("request sent");
+    gql_from(response).await
+}
+
+/// A POST /graphql request with this raw body and content type.
+async fn post_raw(app: &TestApp, content_type: &str, body: impl Into<reqwest::Body>) -> Gql {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("request sent");
+    gql_from(response).await
+}
+
+/// A JSON GraphQL request for `{ __typename }`, padded with a comment to exactly `len`
+/// bytes.
+fn padded_request(len: usize) -> Vec<u8> {
+    let prefix = r#"{"query":"{ __typename } #"#;
+    let suffix = r#""}"#;
+    let padding = len - prefix.len() - suffix.len();
+    let body = format!("{prefix}{}{suffix}", "x".repeat(padding));
+    assert_eq!(body.len(), len);
+    body.into_bytes()
+}
+
+/// Sends `body` to POST /graphql over a plain TCP connection with `Transfer-Encoding:
+/// chunked` and no Content-Length, so the server cannot know the size up front and has to
+/// stop reading the stream itself. Returns the status and the JSON body of the answer.
+async fn post_streamed(app: &TestApp, body: &[u8]) -> (StatusCode, Value) {
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connected");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    // The server may answer and hang up before it has read everything: a failed write is
+    // expected then, and the answer is still there to be read.
+    for chunk in body.chunks(8 * 1024) {
+        let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+        frame.extend_from_slice(chunk);
+        frame.extend_from_slice(b"\r\n");
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buffer[..n]),
+        }
+    }
+    parse_http_response(&response)
+}
+
+/// The status and JSON body of a raw HTTP/1.1 response.
+fn parse_http_response(raw: &[u8]) -> (StatusCode, Value) {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an HTTP response, got: {text:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or_else(|| panic!("a status line, got: {head:?}"));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    let json = serde_json::from_str(&body).unwrap_or_else(|_| panic!("a JSON body: {body:?}"));
+    (status, json)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+// --- health and readiness -------------------------------------------------------------
+
+#[tokio::test]
+async fn healthz_answers_200() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request sent");
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readyz_answers_200_while_the_database_is_reachable_and_503_once_it_is_not() {
+    let app = spawn_app().await;
+    let readyz = || async {
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+    };
+    assert_eq!(readyz().await, StatusCode::OK);
+
+    // `app.db` is a clone of the server's own connection: closing it closes the pool the
+    // server pings, exactly as a database that went away would leave it.
+    app.db.clone().close().await.expect("pool closed");
+
+    assert!(
+        app.db.ping().await.is_err(),
+        "the shared pool must be closed"
+    );
+    assert_eq!(readyz().await, StatusCode::SERVICE_UNAVAILABLE);
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(
+        health.status(),
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
+}
+
+// --- GraphiQL -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_root_serves_the_graphiql_page_pointing_at_the_graphql_endpoint() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("request sent");
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = response.text().await.expect("a body");
+    assert!(page.to_lowercase().contains("graphiql"), "{page}");
+    assert!(page.contains("/graphql"), "{page}");
+}
+
+// --- the body limit -------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_body_over_256_kib_with_a_content_length_is_refused_with_413() {
+    let app = spawn_app().await;
+
+    let response = post_raw(&app, "application/json", padded_request(LIMIT + 1)).await;
+
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_256_kib_without_a_content_length_is_refused_with_413() {
+    let app = spawn_app().await;
+
+    let (status, body) = post_streamed(&app, &padded_request(LIMIT + 16 * 1024)).await;
+
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&body);
+}
+
+#[tokio::test]
+async fn a_body_just_under_256_kib_is_processed() {
+    let app = spawn_app().await;
+
+    let response = post_raw(&app, "application/json", padded_request(LIMIT - 1)).await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.data()["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn a_streamed_body_just_under_256_kib_is_processed() {
+    let app = spawn_app().await;
+
+    let (status, body) = post_streamed(&app, &padded_request(LIMIT - 1)).await;
+
+    assert_eq!(status, StatusCode::OK, "{body:#}");
+    assert_eq!(body, json!({ "data": { "__typename": "Query" } }));
+}
+
+// --- bodies that are not one GraphQL request ------------------------------------------
+
+#[tokio::test]
+async fn malformed_json_is_a_400_with_a_graphql_shaped_bad_user_input_error() {
+    let app = spawn_app().await;
+
+    for body in [
+        r#"{"query": "{ __typename }""#,
+        "not json at all",
+        "",
+        "[{]",
+    ] {
+        let response = post_raw(&app, "application/json", body).await;
+
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{body:?}");
+        assert_errors_all_have_a_code(&response.body);
+    }
+}
+
+#[tokio::test]
+async fn a_request_without_a_query_is_bad_user_input() {
+    let app = spawn_app().await;
+
+    let post = post_raw(&app, "application/json", "{}").await;
+    let get = get_graphql(&app, &[("operationName", "Nothing")]).await;
+
+    for response in [post, get] {
+        assert_eq!(response.code(), "BAD_USER_INPUT");
+        assert_errors_all_have_a_code(&response.body);
+        assert_eq!(response.body["data"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn a_json_array_batch_is_a_400_and_executes_nothing() {
+    let app = spawn_app().await;
+    let batch = json!([
+        { "query": REGISTER, "variables": registration("alice") },
+        { "query": REGISTER, "variables": registration("bob") },
+    ]);
+
+    let response = post_raw(&app, "application/json", batch.to_string()).await;
+
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+    assert_eq!(users_in(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_multipart_request_is_refused_with_415_and_executes_nothing() {
+    let app = spawn_app().await;
+    // A GraphQL multipart request (the upload spec's shape) that would register a user.
+    let operations = json!({ "query": REGISTER, "variables": registration("alice") });
+    let body = format!(
+        "--boundary\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --boundary\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n\
+         --boundary--\r\n"
+    );
+
+    let response = post_raw(&app, "multipart/form-data; boundary=boundary", body).await;
+
+    assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+    assert_eq!(users_in(&app).await, 0);
+}
+
+// --- GET ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_query_over_get_is_answered() {
+    let app = spawn_app().await;
+
+    let response = get_graphql(
+        &app,
+        &[
+            (
+                "query",
+                "query Who($id: ID!) { me { id } node(id: $id) { id } }",
+            ),
+            ("variables", r#"{"id": "VXNlcjo0Mg=="}"#),
+        ],
+    )
+    .await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.data()["me"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_refused_with_405_and_creates_nothing() {
+    let app = spawn_app().await;
+    let variables = registration("alice").to_string();
+
+    let response = get_graphql(&app, &[("query", REGISTER), ("variables", &variables)]).await;
+
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+    assert_eq!(users_in(&app).await, 0);
+}
+
+#[tokio::test]
+async fn get_refuses_an_operation_name_that_selects_the_mutation_of_a_multi_operation_document() {
+    let app = spawn_app().await;
+    let document = format!("query Harmless {{ __typename }} {REGISTER}");
+    let variables = registration("alice").to_string();
+
+    let mutation = get_graphql(
+        &app,
+        &[
+            ("query", &document),
+            ("variables", &variables),
+            ("operationName", "Register"),
+        ],
+    )
+    .await;
+    let unnamed = get_graphql(&app, &[("query", &document), ("variables", &variables)]).await;
+
+    assert_eq!(mutation.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(mutation.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&mutation.body);
+    assert_eq!(unnamed.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_errors_all_have_a_code(&unnamed.body);
+    assert_eq!(users_in(&app).await, 0);
+
+    // The query of the same document is fine over GET.
+    let query = get_graphql(&app, &[("query", &document), ("operationName", "Harmless")]).await;
+    assert_eq!(query.status, StatusCode::OK);
+    assert_eq!(query.data()["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn over_get_the_operation_name_parameter_selects_which_query_of_a_document_runs() {
+    let app = spawn_app().await;
+    let document = "query Typename { __typename } query Me { me { id } }";
+
+    let me = get_graphql(&app, &[("query", document), ("operationName", "Me")]).await;
+    let typename = get_graphql(&app, &[("query", document), ("operationName", "Typename")]).await;
+
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.data(), &json!({ "me": null }));
+    assert_eq!(typename.status, StatusCode::OK);
+    assert_eq!(typename.data(), &json!({ "__typename": "Query" }));
+}
+
+#[tokio::test]
+async fn a_get_request_that_is_not_a_graphql_request_is_a_400_bad_user_input() {
+    let app = spawn_app().await;
+
+    for params in [
+        &[("query", "{ __typename }"), ("variables", "{not json")][..],
+        &[("query", "{ __typename }"), ("variables", "[1, 2]")][..],
+        &[
+            ("query", "{ __typename }"),
+            ("operationName", "A"),
+            ("operationName", "B"),
+        ][..],
+    ] {
+        let response = get_graphql(&app, params).await;
+
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{params:?}");
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{params:?}");
+        assert_errors_all_have_a_code(&response.body);
+    }
+}
+
+// --- request ids ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_response_carries_an_x_request_id() {
+    let app = spawn_app().await;
+    let requests = [
+        app.client.get(app.url("/healthz")),
+        app.client.get(app.url("/readyz")),
+        app.client.get(app.url("/")),
+        app.client.get(app.url("/no-such-page")),
+        app.client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ __typename }" })),
+        app.client
+            .post(app.url("/graphql"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body("{"),
+        app.client
+            .get(app.url("/graphql"))
+            .query(&[("query", "mutation { logout(refreshToken: \"x\") }")]),
+        app.client
+            .post(app.url("/graphql"))
+            .body(padded_request(LIMIT + 1)),
+    ];
+
+    let mut ids = Vec::new();
+    for request in requests {
+        let response = request.send().await.expect("request sent");
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no x-request-id on {}", response.url()))
+            .to_owned();
+        assert!(!id.is_empty());
+        ids.push(id);
+    }
+
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "ids are unique: {ids:?}");
+}
+
+#[tokio::test]
+async fn a_client_sent_x_request_id_is_echoed_back() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", "trace-me-1234")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("request sent");
+
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("trace-me-1234")
+    );
+}
+
+// --- CORS -----------------------------------------------------------------------------
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(Method::OPTIONS, app.url("/graphql"))
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn post_from(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/graphql"))
+        .header(header::ORIGIN, origin)
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+fn header_text(response: &reqwest::Response, name: header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_lowercase)
+}
+
+fn cors_headers(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .keys()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| name.starts_with("access-control-"))
+        .collect()
+}
+
+async fn app_allowing_shop_example() -> TestApp {
+    spawn_app_with(|config| config.cors_origins = vec!["https://shop.example".into()]).await
+}
+
+#[tokio::test]
+async fn a_preflight_from_a_configured_origin_is_allowed() {
+    let app = app_allowing_shop_example().await;
+
+    let response = preflight(&app, "https://shop.example").await;
+
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        header_text(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("https://shop.example")
+    );
+    let methods = header_text(&response, header::ACCESS_CONTROL_ALLOW_METHODS).unwrap_or_default();
+    assert!(methods.contains("post"), "{methods}");
+    let headers = header_text(&response, header::ACCESS_CONTROL_ALLOW_HEADERS).unwrap_or_default();
+    assert!(headers.contains("authorization"), "{headers}");
+    assert!(headers.contains("content-type"), "{headers}");
+
+    let actual = post_from(&app, "https://shop.example").await;
+    assert_eq!(
+        header_text(&actual, header::ACCESS_CONTROL_ALLOW_ORIGIN).as_deref(),
+        Some("https://shop.example")
+    );
+}
+
+#[tokio::test]
+async fn a_preflight_from_another_origin_is_not_allowed() {
+    let app = app_allowing_shop_example().await;
+
+    for origin in [
+        "https://evil.example",
+        "http://shop.example",
+        "https://shop.example.evil.example",
+    ] {
+        let response = preflight(&app, origin).await;
+        let actual = post_from(&app, origin).await;
+
+        assert_eq!(
+            header_text(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            None,
+            "{origin}"
+        );
+        assert_eq!(
+            header_text(&actual, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            None,
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_configured_origins_no_cors_headers_are_sent() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "https://shop.example").await;
+    let actual = post_from(&app, "https://shop.example").await;
+
+    assert_eq!(cors_headers(&response), Vec::<String>::new());
+    assert_eq!(cors_headers(&actual), Vec::<String>::new());
+}
+
+// --- GraphQL errors -------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_syntax_error_is_bad_user_input() {
+    let app = spawn_app().await;
+
+    let response = app.gql("{ me { id }", json!({})).await;
+
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_bad_user_input() {
+    let app = spawn_app().await;
+
+    let response = app.gql("{ me { id passwordHash } }", json!({})).await;
+
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_errors_all_have_a_code(&response.body);
+    assert_eq!(
+        response.body.get("data").unwrap_or(&Value::Null),
+        &Value::Null
+    );
+}
+
+#[tokio::test]
+async fn a_missing_required_variable_is_bad_user_input_and_not_an_internal_error() {
+    let app = spawn_app().await;
+
+    let query = app
+        .gql("query($id: ID!) { node(id: $id) { id } }", json!({}))
+        .await;
+    let mutation = app.gql(REGISTER, json!({})).await;
+
+    for response in [query, mutation] {
+        assert_eq!(response.code(), "BAD_USER_INPUT");
+        assert_errors_all_have_a_code(&response.body);
+    }
+    assert_eq!(users_in(&app).await, 0);
+}
+
+#[tokio::test]
+async fn arguments_and_variables_of_the_wrong_type_are_bad_user_input() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+
+    let cases = [
+        ("{ users(first: \"ten\") { totalCount } }", json!({})),
+        ("{ users(first: 1.5) { totalCount } }", json!({})),
+        (
+            "query($n: Int) { users(first: $n) { totalCount } }",
+            json!({ "n": "ten" }),
+        ),
+        (
+            "query($n: Int) { users(first: $n) { totalCount } }",
+            json!({ "n": 4_294_967_296_u64 }),
+        ),
+        (
+            "mutation($input: RegisterInput!) { register(input: $input) { user { id } } }",
+            json!({ "input": { "username": "alice" } }),
+        ),
+        ("query Q { me { id } } query Q { me { id } }", json!({})),
+        ("{ node { id } }", json!({})),
+    ];
+
+    for (query, variables) in cases {
+        let response = app.gql_as(&admin, query, variables.clone()).await;
+        assert_errors_all_have_a_code(&response.body);
+        let codes = response.codes();
+        assert!(
+            codes.iter().all(|code| code == "BAD_USER_INPUT"),
+            "{query} {variables}: {codes:?}"
+        );
+    }
+    assert_eq!(users_in(&app).await, 1, "only the admin exists");
+}

@@ -10,7 +10,7 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequest, Request, State},
+    extract::{ConnectInfo, FromRequest, Query, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -59,6 +59,9 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees
         // it; this layer limits the stream itself.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // The layer refuses a declared Content-Length over the limit on its own, with a
+        // plain-text body; that gets the same GraphQL-shaped 413 as a stream cut short.
+        .layer(axum::middleware::map_response(graphql_shaped_413))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -168,10 +171,18 @@ async fn graphql_get(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    let graphql = match async_graphql::http::parse_query_string(request.uri().query().unwrap_or(""))
-    {
-        Ok(graphql) => graphql,
-        Err(_) => {
+    let query = request.uri().query().unwrap_or("");
+    let graphql = match (
+        async_graphql::http::parse_query_string(query),
+        Query::<OperationName>::try_from_uri(request.uri()),
+    ) {
+        (Ok(mut graphql), Ok(Query(name))) => {
+            if name.operation_name.is_some() {
+                graphql.operation_name = name.operation_name;
+            }
+            graphql
+        }
+        _ => {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadUserInput,
@@ -187,6 +198,15 @@ async fn graphql_get(
         );
     }
     execute(&state, graphql, caller).await
+}
+
+/// The operation to run, under the name GraphQL over HTTP gives it in a query string;
+/// async-graphql's parser reads only `operation_name`, and ignoring `operationName` would
+/// run (or refuse) the wrong operation of a multi-operation document.
+#[derive(serde::Deserialize)]
+struct OperationName {
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
 }
 
 /// Whether the operation a GET request would run is a query. A document that does not
@@ -282,6 +302,22 @@ fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Respons
         .set("code", code.as_str());
     let body = serde_json::json!({ "data": null, "errors": [error] });
     (status, Json(body)).into_response()
+}
+
+/// Any 413 not already GraphQL-shaped becomes the one the handler gives.
+async fn graphql_shaped_413(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            "the request body is too large",
+        );
+    }
+    response
 }
 
 /// What a request that is not a GraphQL request gets: 413 when too large, 400 otherwise,

@@ -50,11 +50,14 @@ fn classify(error: &mut ServerError) {
 }
 
 /// Errors async-graphql produces itself for a bad document: a syntax error, a validation
-/// rule, a limit, or an argument value that does not fit its type.
+/// rule, a limit, an argument value that does not fit its type, or a variable the operation
+/// declares (non-null, without a default) but the request does not provide, which
+/// async-graphql only notices while resolving the field that uses it.
 fn is_client_mistake(error: &ServerError) -> bool {
     error.path.is_empty()
         || error.message.starts_with("Failed to parse")
         || error.message.starts_with("Invalid value")
+        || (error.message.starts_with("Variable ") && error.message.ends_with(" is not defined."))
 }
 
 /// What the client is told about an [`AppError`], as owned values.
@@ -113,4 +116,147 @@ fn set_code(error: &mut ServerError, code: ErrorCode) {
         .extensions
         .get_or_insert_with(ErrorExtensionValues::default)
         .set("code", code.as_str());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::any::Any;
+
+    use async_graphql::{PathSegment, Pos, Value};
+    use sea_orm::DbErr;
+
+    use super::*;
+
+    const POS: Pos = Pos { line: 1, column: 3 };
+
+    /// An error as a resolver's `?` leaves it: the source's message, a path, the source.
+    fn from_resolver(source: impl Any + Send + Sync + std::fmt::Display) -> ServerError {
+        let mut error = ServerError::new(source.to_string(), Some(POS));
+        error.path = vec![PathSegment::Field("register".into())];
+        error.source = Some(Arc::new(source));
+        error
+    }
+
+    fn extension(error: &ServerError, name: &str) -> Option<Value> {
+        error.extensions.as_ref()?.get(name).cloned()
+    }
+
+    fn code(error: &ServerError) -> Option<Value> {
+        extension(error, "code")
+    }
+
+    #[test]
+    fn an_app_error_source_gives_its_code_and_names_the_field() {
+        let mut error = from_resolver(AppError::bad_input("email", "is not an email address"));
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
+        assert_eq!(extension(&error, "field"), Some(Value::from("email")));
+        assert_eq!(error.message, "is not an email address");
+    }
+
+    #[test]
+    fn a_rate_limited_app_error_says_when_to_retry() {
+        let mut error = from_resolver(AppError::RateLimited {
+            retry_after_secs: 42,
+        });
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("RATE_LIMITED")));
+        assert_eq!(extension(&error, "retryAfter"), Some(Value::from(42u64)));
+    }
+
+    #[test]
+    fn a_conflict_names_its_field_and_other_app_errors_just_their_code() {
+        let mut conflict = from_resolver(AppError::conflict("username", "is taken"));
+        let mut forbidden = from_resolver(AppError::Forbidden);
+        let mut not_found = from_resolver(AppError::NotFound("order"));
+
+        for error in [&mut conflict, &mut forbidden, &mut not_found] {
+            classify(error);
+        }
+
+        assert_eq!(code(&conflict), Some(Value::from("CONFLICT")));
+        assert_eq!(extension(&conflict, "field"), Some(Value::from("username")));
+        assert_eq!(code(&forbidden), Some(Value::from("FORBIDDEN")));
+        assert_eq!(extension(&forbidden, "field"), None);
+        assert_eq!(code(&not_found), Some(Value::from("NOT_FOUND")));
+    }
+
+    #[test]
+    fn a_foreign_error_source_is_masked_as_an_internal_error_without_a_trace_of_it() {
+        let mut error = from_resolver(DbErr::Custom("SELECT secret FROM x".into()));
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("sql", "SELECT secret FROM x");
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("INTERNAL_SERVER_ERROR")));
+        assert_eq!(error.message, "internal error");
+        let json = serde_json::to_string(&error).expect("serializable");
+        assert!(!json.contains("SELECT"), "{json}");
+        assert!(!json.contains("secret"), "{json}");
+    }
+
+    #[test]
+    fn an_internal_app_error_is_masked_too() {
+        let mut error = from_resolver(AppError::internal(anyhow::anyhow!("SELECT secret FROM x")));
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("INTERNAL_SERVER_ERROR")));
+        let json = serde_json::to_string(&error).expect("serializable");
+        assert!(!json.contains("secret"), "{json}");
+    }
+
+    #[test]
+    fn an_error_with_neither_source_nor_path_is_a_bad_document() {
+        let mut error = ServerError::new("Unknown field \"passwordHash\" on type \"User\".", None);
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
+        assert_eq!(
+            error.message,
+            "Unknown field \"passwordHash\" on type \"User\"."
+        );
+    }
+
+    #[test]
+    fn a_missing_variable_noticed_while_resolving_is_a_bad_document() {
+        let mut error = ServerError::new("Variable id is not defined.", Some(POS));
+        error.path = vec![PathSegment::Field("node".into())];
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
+    }
+
+    #[test]
+    fn an_unrecognised_error_at_a_path_without_a_source_is_masked() {
+        let mut error = ServerError::new("connection to 10.0.0.7 refused", Some(POS));
+        error.path = vec![PathSegment::Field("me".into())];
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("INTERNAL_SERVER_ERROR")));
+        assert_eq!(error.message, "internal error");
+    }
+
+    #[test]
+    fn an_error_that_already_has_a_code_keeps_it() {
+        let mut error = ServerError::new("send mutations with POST", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "UNAUTHENTICATED");
+
+        classify(&mut error);
+
+        assert_eq!(code(&error), Some(Value::from("UNAUTHENTICATED")));
+    }
 }
