@@ -10,7 +10,10 @@ use crate::{
     config::Config,
     db, graphql,
     server::{Server, shutdown_signal},
-    service::accounts::{self, Registration},
+    service::{
+        accounts::{self, Registration},
+        demo::{self, Seeded},
+    },
 };
 
 #[derive(Parser)]
@@ -25,7 +28,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database, then serve the API (the default).
-    Serve,
+    Serve {
+        /// Fill an empty shop with the demo catalog and an admin account first.
+        #[arg(long)]
+        demo: bool,
+        /// How many products the demo catalog has.
+        #[arg(long, default_value_t = 1_000, requires = "demo")]
+        demo_products: u32,
+    },
+    /// Fill an empty catalog with deterministic demo categories and products.
+    SeedDemo {
+        /// How many products to create.
+        #[arg(long, default_value_t = 1_000)]
+        products: u32,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create an admin, or make the existing user with this username an admin.
@@ -66,9 +82,19 @@ pub fn run() -> ExitCode {
 
 async fn execute(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    let command = cli.command.unwrap_or(Command::Serve {
+        demo: false,
+        demo_products: 0,
+    });
+    match command {
+        Command::Serve {
+            demo,
+            demo_products,
+        } => {
             let server = Server::build(&config).await?;
+            if demo {
+                seed_demo(server.db(), demo_products).await?;
+            }
             tracing::info!(
                 "shop listening on http://{} (GraphiQL at /)",
                 server.local_addr()?
@@ -101,7 +127,32 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let verb = if created { "created" } else { "promoted" };
             println!("{verb} admin {}", user.username);
         }
+        Command::SeedDemo { products } => {
+            let db = db::connect(&config.database_url, 2).await?;
+            db::migrate(&db).await?;
+            seed_demo(&db, products).await?;
+        }
         Command::PrintSchema => print!("{}", graphql::sdl()),
+    }
+    Ok(())
+}
+
+/// Seeds the demo catalog and, when the shop has no admin, creates one and prints its
+/// password: the only time it is ever shown.
+async fn seed_demo(db: &sea_orm::DatabaseConnection, products: u32) -> anyhow::Result<()> {
+    let describe = |err: crate::error::AppError| anyhow::anyhow!("{err}");
+    match demo::seed_catalog(db, products).await.map_err(describe)? {
+        Seeded::Catalog {
+            categories,
+            products,
+        } => tracing::info!("demo catalog: {categories} categories, {products} products"),
+        Seeded::AlreadyPresent => tracing::info!("the catalog has products; demo data not added"),
+    }
+    let auth = Auth::new(&JwtSecret::random()).map_err(describe)?;
+    if let Some((username, password)) =
+        demo::ensure_demo_admin(db, &auth).await.map_err(describe)?
+    {
+        tracing::warn!("demo admin created: username {username:?}, password {password:?}");
     }
     Ok(())
 }

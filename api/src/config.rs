@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use clap::{ArgAction, Args};
 
+use crate::domain::Currency;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 
@@ -47,6 +49,10 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// The ISO 4217 code of the currency all prices are in.
+    #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = Currency::parse, global = true)]
+    pub currency: Currency,
+
     /// Take the client address for login throttling from the last X-Forwarded-For entry.
     /// Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -65,6 +71,7 @@ impl Config {
             introspection: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
         }
     }
 }

@@ -1,7 +1,13 @@
 //! Connecting to SQLite or PostgreSQL with settings that are safe under concurrency, and
 //! beginning write transactions that cannot fail halfway on SQLite.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -49,4 +55,15 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Whether the database answers; backs `/readyz`.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
+}
+
+/// Counts every SQL statement run through `db` (and its clones made after this call):
+/// what the N+1 tests read, and what metrics will report.
+pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = count.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    count
 }

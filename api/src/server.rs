@@ -1,6 +1,10 @@
 //! Building and running the server: configuration in, a listening HTTP server out.
 
-use std::{future::Future, net::SocketAddr};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+};
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -17,17 +21,24 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
 }
 
 impl Server {
     /// Connects to and migrates the database, then binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
-        let db = db::connect(&config.database_url, config.db_max_connections).await?;
+        let mut db = db::connect(&config.database_url, config.db_max_connections).await?;
+        let statements = db::count_statements(&mut db);
         db::migrate(&db).await?;
         let auth = Auth::new(&secret)?;
         let state = AppState {
-            schema: graphql::build(db.clone(), auth.clone(), config.introspection),
+            schema: graphql::build(
+                db.clone(),
+                auth.clone(),
+                config.currency.clone(),
+                config.introspection,
+            ),
             db: db.clone(),
             tokens: auth.tokens.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
@@ -38,6 +49,7 @@ impl Server {
             listener,
             router,
             db,
+            statements,
         })
     }
 
@@ -47,6 +59,11 @@ impl Server {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// How many SQL statements the server has run so far.
+    pub fn statement_counter(&self) -> Arc<AtomicU64> {
+        self.statements.clone()
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.

@@ -2,6 +2,8 @@
 //! in the api crate's domain types and services.
 
 pub mod address;
+pub mod category;
 pub mod login_failure;
+pub mod product;
 pub mod refresh_token;
 pub mod user;

@@ -2,7 +2,13 @@
 
 mod database;
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use reqwest::StatusCode;
 use sea_orm::DatabaseConnection;
@@ -25,6 +31,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
     // Dropped last, after the server has stopped using it.
     _database: TestDatabase,
@@ -51,6 +58,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let server = Server::build(&config).await.expect("server starts");
     let addr = server.local_addr().expect("bound");
     let db = server.db().clone();
+    let statements = server.statement_counter();
     let server = tokio::spawn(async move {
         server
             .run(std::future::pending())
@@ -61,6 +69,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         db,
+        statements,
         server,
         _database: database,
     }
@@ -132,6 +141,11 @@ pub const AUTH_FIELDS: &str =
     "accessToken refreshToken expiresIn user { id username email isAdmin }";
 
 impl TestApp {
+    /// How many SQL statements the server has run so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::SeqCst)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

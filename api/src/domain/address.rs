@@ -1,3 +1,4 @@
+use super::text::{bounded, required};
 use crate::error::AppError;
 
 /// A postal address whose parts are present, trimmed and of sane length.
@@ -24,7 +25,7 @@ impl PostalAddress {
             full_name: required("fullName", full_name, 200)?,
             line1: required("line1", line1, 200)?,
             line2: line2
-                .map(|line| bounded("line2", line, 200))
+                .map(|line| bounded("line2", line, 200, false))
                 .transpose()?
                 .filter(|line| !line.is_empty()),
             city: required("city", city, 100)?,
@@ -32,31 +33,6 @@ impl PostalAddress {
             country: required("country", country, 64)?,
         })
     }
-}
-
-fn bounded(field: &str, value: &str, max: usize) -> Result<String, AppError> {
-    let value = value.trim();
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("must be at most {max} characters long"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn required(field: &str, value: &str, max: usize) -> Result<String, AppError> {
-    let value = bounded(field, value, max)?;
-    if value.is_empty() {
-        return Err(AppError::bad_input(field, "must not be empty"));
-    }
-    Ok(value)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use crate::error::AppError;
 pub enum NodeKind {
     User,
     Address,
+    Category,
+    Product,
 }
 
 impl NodeKind {
@@ -16,6 +18,8 @@ impl NodeKind {
         match self {
             Self::User => "User",
             Self::Address => "Address",
+            Self::Category => "Category",
+            Self::Product => "Product",
         }
     }
 
@@ -23,6 +27,8 @@ impl NodeKind {
         match raw {
             "User" => Some(Self::User),
             "Address" => Some(Self::Address),
+            "Category" => Some(Self::Category),
+            "Product" => Some(Self::Product),
             _ => None,
         }
     }

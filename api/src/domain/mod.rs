@@ -2,15 +2,23 @@
 //! ("parse, don't validate"); everything behind the edge can trust them.
 
 mod address;
+mod catalog;
 mod cursor;
 mod email;
 mod global_id;
+mod money;
 mod password;
+mod slug;
+mod text;
 mod username;
 
 pub use address::PostalAddress;
+pub use catalog::{MAX_IMAGES, Sku, parse_image_urls};
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
+pub use money::{Currency, Money};
 pub use password::Password;
+pub use slug::Slug;
+pub use text::{bounded, required};
 pub use username::Username;

@@ -1,9 +1,9 @@
 use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Auth, error::AppError, service::Viewer};
+use crate::{auth::Auth, domain::Currency, error::AppError, service::Viewer};
 
-use super::loaders::AddressesByUser;
+use super::loaders::{AddressesByUser, CategoryById, ChildrenByCategory};
 
 /// What one request knows beyond the schema's shared data: who is calling, from where,
 /// and the request's DataLoaders.
@@ -11,6 +11,8 @@ pub struct RequestContext {
     pub viewer: Viewer,
     pub client_addr: String,
     pub(super) addresses: DataLoader<AddressesByUser>,
+    pub(super) categories: DataLoader<CategoryById>,
+    pub(super) children: DataLoader<ChildrenByCategory>,
 }
 
 impl RequestContext {
@@ -18,7 +20,9 @@ impl RequestContext {
         Self {
             viewer,
             client_addr,
-            addresses: DataLoader::new(AddressesByUser(db), tokio::spawn),
+            addresses: DataLoader::new(AddressesByUser(db.clone()), tokio::spawn),
+            categories: DataLoader::new(CategoryById(db.clone()), tokio::spawn),
+            children: DataLoader::new(ChildrenByCategory(db), tokio::spawn),
         }
     }
 }
@@ -29,6 +33,7 @@ pub(super) trait ContextExt {
     fn db(&self) -> Result<&DatabaseConnection, AppError>;
     fn auth(&self) -> Result<&Auth, AppError>;
     fn request(&self) -> Result<&RequestContext, AppError>;
+    fn currency(&self) -> Result<&Currency, AppError>;
     fn viewer(&self) -> Result<&Viewer, AppError> {
         Ok(&self.request()?.viewer)
     }
@@ -42,6 +47,9 @@ impl ContextExt for Context<'_> {
         data(self)
     }
     fn request(&self) -> Result<&RequestContext, AppError> {
+        data(self)
+    }
+    fn currency(&self) -> Result<&Currency, AppError> {
         data(self)
     }
 }

@@ -2,11 +2,13 @@
 //! answer. Limits on depth, complexity and directives are always on.
 
 mod account;
+mod catalog;
 mod connection;
 mod context;
 mod errors;
 mod guards;
 mod loaders;
+mod money;
 mod node;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
@@ -14,7 +16,7 @@ use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
 
-use crate::auth::Auth;
+use crate::{auth::Auth, domain::Currency};
 
 /// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
 pub const MAX_DEPTH: usize = 15;
@@ -27,11 +29,15 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
 /// Every query field of the API.
 #[derive(MergedObject, Default)]
-pub struct Query(account::AccountQuery, node::NodeQuery);
+pub struct Query(
+    account::AccountQuery,
+    catalog::CatalogQuery,
+    node::NodeQuery,
+);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation);
+pub struct Mutation(account::AccountMutation, catalog::CatalogMutation);
 
 pub type ShopSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -45,8 +51,13 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The schema the server executes, holding its shared resources.
-pub fn build(db: DatabaseConnection, auth: Auth, introspection: bool) -> ShopSchema {
-    let builder = builder().data(db).data(auth);
+pub fn build(
+    db: DatabaseConnection,
+    auth: Auth,
+    currency: Currency,
+    introspection: bool,
+) -> ShopSchema {
+    let builder = builder().data(db).data(auth).data(currency);
     if introspection {
         builder.finish()
     } else {

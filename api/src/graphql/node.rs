@@ -2,11 +2,12 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
     account::{Address, User},
+    catalog::{Category, Product},
     context::ContextExt,
 };
 use crate::{
     domain::{GlobalId, NodeKind},
-    service::accounts,
+    service::{accounts, categories, products},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -19,6 +20,8 @@ use crate::{
 pub enum Node {
     User(User),
     Address(Address),
+    Category(Category),
+    Product(Product),
 }
 
 /// The ID clients see for an object.
@@ -42,6 +45,12 @@ impl NodeQuery {
             NodeKind::Address => accounts::visible_address(db, viewer, id.id)
                 .await?
                 .map(|address| Node::Address(Address(address))),
+            NodeKind::Category => categories::find(db, Some(id.id), None)
+                .await?
+                .map(|category| Node::Category(Category(category))),
+            NodeKind::Product => products::find_visible(db, viewer, Some(id.id), None)
+                .await?
+                .map(|product| Node::Product(Product(product))),
         })
     }
 }

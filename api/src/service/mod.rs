@@ -2,9 +2,23 @@
 //! caller and parsed input, so the CLI and tests can call it directly.
 
 pub mod accounts;
+pub mod browse;
+pub mod categories;
+pub mod demo;
 pub mod pagination;
+pub mod products;
 pub mod sessions;
+mod slugs;
 pub mod throttle;
 mod viewer;
 
 pub use viewer::{Viewer, require_admin};
+
+/// A change to an optional value: leave it, clear it, or set it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}

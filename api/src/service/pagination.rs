@@ -79,6 +79,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            has_previous_page: false,
+            has_next_page: false,
+            total_count: 0,
+        }
+    }
+
     pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
         Page {
             items: self

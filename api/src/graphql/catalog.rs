@@ -1,0 +1,511 @@
+//! The catalog: categories and products, browsed by everyone and managed by admins.
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{category, product};
+
+use super::{
+    connection::{ConnectionOf, connection, page_cost},
+    context::ContextExt,
+    guards::AdminGuard,
+    money::{Decimal, MoneyValue},
+    node::node_id,
+};
+use crate::{
+    domain::{GlobalId, Money, NodeKind},
+    error::AppResult,
+    service::{
+        Patch,
+        browse::{self, ProductFilter, ProductListing, SortKey},
+        categories::{self, CategoryChanges, CategoryInput},
+        pagination::PageArgs,
+        products::{self, ProductChanges, ProductInput},
+    },
+};
+
+/// A category of the tree. Products of a category include those of its subcategories.
+pub struct Category(pub category::Model);
+
+#[Object]
+impl Category {
+    /// The category's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::Category, self.0.id)
+    }
+    /// The category's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The URL-safe, unique name of the category.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// A description for the category page.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The category above this one; null for a root.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
+        let Some(parent) = self.0.parent_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()?
+            .categories
+            .load_one(parent)
+            .await?
+            .map(Category))
+    }
+    /// The categories directly below this one, by name.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let children = ctx.request()?.children.load_one(self.0.id).await?;
+        Ok(children
+            .unwrap_or_default()
+            .into_iter()
+            .map(Category)
+            .collect())
+    }
+    /// The visible products of this category and its subcategories, oldest first.
+    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ConnectionOf<Product>> {
+        let listing = ProductListing {
+            filter: ProductFilter {
+                category_id: Some(self.0.id),
+                ..Default::default()
+            },
+            page: PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+            with_total: wants_total(ctx),
+            ..Default::default()
+        };
+        let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
+        Ok(connection(page, Product))
+    }
+}
+
+/// A product of the catalog.
+pub struct Product(pub product::Model);
+
+#[Object]
+impl Product {
+    /// The product's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::Product, self.0.id)
+    }
+    /// The product's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The URL-safe, unique name of the product.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// The product description (plain text).
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The stock-keeping unit, upper-cased; unique when present.
+    async fn sku(&self) -> Option<&str> {
+        self.0.sku.as_deref()
+    }
+    /// The current unit price.
+    async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
+        Ok(MoneyValue {
+            amount: Money::from_cents(self.0.price_cents),
+            currency: ctx.currency()?.clone(),
+        })
+    }
+    /// Units available to buy now.
+    async fn stock(&self) -> i32 {
+        self.0.stock
+    }
+    /// Whether at least one unit is available.
+    async fn in_stock(&self) -> bool {
+        self.0.stock > 0
+    }
+    /// The product's category, if any.
+    async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
+        let Some(category) = self.0.category_id else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .request()?
+            .categories
+            .load_one(category)
+            .await?
+            .map(Category))
+    }
+    /// Absolute http(s) URLs of the product's images, in display order.
+    async fn image_urls(&self) -> Vec<String> {
+        products::image_urls(&self.0)
+    }
+    /// Whether the product was removed from the catalog while orders still refer to it.
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+    /// When the product was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the product was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Whether the client selected `totalCount`, which costs a second query.
+fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
+/// Parses an optional ID argument of one kind; `None` when it names another kind.
+fn id_of_kind(id: &ID, field: &str, kind: NodeKind) -> AppResult<Option<i32>> {
+    let id = GlobalId::parse(id, field)?;
+    Ok((id.kind == kind).then_some(id.id))
+}
+
+fn required_id(id: &ID, field: &str, kind: NodeKind, what: &'static str) -> AppResult<i32> {
+    GlobalId::parse_kind(id, field, kind, what)
+}
+
+fn patch<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> AppResult<U>) -> AppResult<Patch<U>> {
+    Ok(match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(value) => Patch::Set(f(value)?),
+    })
+}
+
+/// Which products to list.
+#[derive(InputObject, Default)]
+#[graphql(name = "ProductFilter")]
+pub struct ProductFilterInput {
+    /// Words to find in the name, description or SKU, case-insensitively; each word
+    /// matches as a prefix ("lap" finds "laptop").
+    search: Option<String>,
+    /// Only products of this category or its subcategories.
+    category_id: Option<ID>,
+    /// Only products at or above this price.
+    min_price: Option<Decimal>,
+    /// Only products at or below this price.
+    max_price: Option<Decimal>,
+    /// Only products in stock (true) or sold out (false).
+    in_stock: Option<bool>,
+    /// Include archived products (admins only).
+    #[graphql(default_with = "Some(false)")]
+    include_archived: Option<bool>,
+}
+
+impl ProductFilterInput {
+    fn parse(self) -> AppResult<ProductFilter> {
+        let category_id = match &self.category_id {
+            // An ID of another kind names no category: nothing matches.
+            Some(id) => Some(id_of_kind(id, "categoryId", NodeKind::Category)?.unwrap_or(0)),
+            None => None,
+        };
+        Ok(ProductFilter {
+            search: self.search,
+            category_id,
+            min_price: self.min_price.map(|d| d.0),
+            max_price: self.max_price.map(|d| d.0),
+            in_stock: self.in_stock,
+            include_archived: self.include_archived.unwrap_or(false),
+        })
+    }
+}
+
+/// The orders a product list can have.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ProductSortKey {
+    /// Alphabetically by name.
+    Name,
+    /// Cheapest first.
+    Price,
+    /// Oldest first.
+    CreatedAt,
+    /// Best match for the search first; without a search, as CREATED_AT.
+    Relevance,
+}
+
+impl From<ProductSortKey> for SortKey {
+    fn from(key: ProductSortKey) -> Self {
+        match key {
+            ProductSortKey::Name => Self::Name,
+            ProductSortKey::Price => Self::Price,
+            ProductSortKey::CreatedAt => Self::CreatedAt,
+            ProductSortKey::Relevance => Self::Relevance,
+        }
+    }
+}
+
+/// A new category.
+#[derive(InputObject)]
+pub struct CreateCategoryInput {
+    /// 1 to 100 characters.
+    name: String,
+    /// Made from the name when left out.
+    slug: Option<String>,
+    /// Up to 2,000 characters.
+    description: Option<String>,
+    /// The category to put it under; a root when left out.
+    parent_id: Option<ID>,
+}
+
+/// Changes to a category; fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateCategoryInput {
+    /// 1 to 100 characters.
+    name: Option<String>,
+    /// A new unique slug.
+    slug: Option<String>,
+    /// Up to 2,000 characters; null removes it.
+    description: MaybeUndefined<String>,
+    /// The new parent; null makes it a root. Not the category itself or one below it.
+    parent_id: MaybeUndefined<ID>,
+}
+
+/// A new product.
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    /// 1 to 200 characters.
+    name: String,
+    /// Up to 10,000 characters of plain text.
+    description: String,
+    /// From "0" to "1000000.00", at most two decimals.
+    price: Decimal,
+    /// Whole units from 0 to 1,000,000.
+    stock: i32,
+    /// Unique; letters, digits, '-', '_' and '.'.
+    sku: Option<String>,
+    /// Made from the name when left out.
+    slug: Option<String>,
+    /// The product's category.
+    category_id: Option<ID>,
+    /// Up to 20 absolute http(s) URLs.
+    image_urls: Option<Vec<String>>,
+}
+
+/// Changes to a product; fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProductInput {
+    /// 1 to 200 characters.
+    name: Option<String>,
+    /// Up to 10,000 characters of plain text.
+    description: Option<String>,
+    /// From "0" to "1000000.00", at most two decimals.
+    price: Option<Decimal>,
+    /// Whole units from 0 to 1,000,000.
+    stock: Option<i32>,
+    /// A new unique SKU; null removes it.
+    sku: MaybeUndefined<String>,
+    /// A new unique slug.
+    slug: Option<String>,
+    /// The new category; null leaves the product without one.
+    category_id: MaybeUndefined<ID>,
+    /// Replaces all image URLs.
+    image_urls: Option<Vec<String>>,
+    /// Archive (hide from browsing) or restore the product.
+    archived: Option<bool>,
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// One product by ID or slug; null when there is none the caller may see.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Option<Product>> {
+        let id = match &id {
+            Some(id) => match id_of_kind(id, "id", NodeKind::Product)? {
+                Some(id) => Some(id),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let product = products::find_visible(ctx.db()?, ctx.viewer()?, id, slug.as_deref()).await?;
+        Ok(product.map(Product))
+    }
+
+    /// Browse the catalog: search, filter, sort and page through the visible products.
+    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ProductFilterInput>,
+        #[graphql(default_with = "Some(ProductSortKey::CreatedAt)")] sort_key: Option<
+            ProductSortKey,
+        >,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+    ) -> Result<ConnectionOf<Product>> {
+        let listing = ProductListing {
+            filter: filter.unwrap_or_default().parse()?,
+            sort: sort_key.unwrap_or(ProductSortKey::CreatedAt).into(),
+            reverse: reverse.unwrap_or(false),
+            page: PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+            with_total: wants_total(ctx),
+        };
+        let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
+        Ok(connection(page, Product))
+    }
+
+    /// The root categories, by name; walk down with `children`.
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
+        let roots = categories::roots(ctx.db()?).await?;
+        Ok(roots.into_iter().map(Category).collect())
+    }
+
+    /// One category by ID or slug; null when there is none.
+    async fn category(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Option<Category>> {
+        let id = match &id {
+            Some(id) => match id_of_kind(id, "id", NodeKind::Category)? {
+                Some(id) => Some(id),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let category = categories::find(ctx.db()?, id, slug.as_deref()).await?;
+        Ok(category.map(Category))
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogMutation;
+
+#[Object]
+impl CatalogMutation {
+    /// Creates a category (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn create_category(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCategoryInput,
+    ) -> Result<Category> {
+        let input = CategoryInput {
+            name: input.name,
+            slug: input.slug,
+            description: input.description,
+            parent_id: input
+                .parent_id
+                .map(|id| required_id(&id, "parentId", NodeKind::Category, "category"))
+                .transpose()?,
+        };
+        let category = categories::create(ctx.db()?, ctx.viewer()?, input).await?;
+        Ok(Category(category))
+    }
+
+    /// Changes a category (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn update_category(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCategoryInput,
+    ) -> Result<Category> {
+        let id = required_id(&id, "id", NodeKind::Category, "category")?;
+        let changes = CategoryChanges {
+            name: input.name,
+            slug: input.slug,
+            description: patch(input.description, Ok)?,
+            parent_id: patch(input.parent_id, |id| {
+                required_id(&id, "parentId", NodeKind::Category, "category")
+            })?,
+        };
+        let category = categories::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
+        Ok(Category(category))
+    }
+
+    /// Deletes a category without subcategories or products (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn delete_category(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = required_id(&id, "id", NodeKind::Category, "category")?;
+        Ok(categories::delete(ctx.db()?, ctx.viewer()?, id).await?)
+    }
+
+    /// Creates a product (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> Result<Product> {
+        let input = ProductInput {
+            name: input.name,
+            description: input.description,
+            price: input.price.0,
+            stock: input.stock,
+            sku: input.sku,
+            slug: input.slug,
+            category_id: input
+                .category_id
+                .map(|id| required_id(&id, "categoryId", NodeKind::Category, "category"))
+                .transpose()?,
+            image_urls: input.image_urls,
+        };
+        let product = products::create(ctx.db()?, ctx.viewer()?, input).await?;
+        Ok(Product(product))
+    }
+
+    /// Changes a product (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProductInput,
+    ) -> Result<Product> {
+        let id = required_id(&id, "id", NodeKind::Product, "product")?;
+        let changes = ProductChanges {
+            name: input.name,
+            description: input.description,
+            price: input.price.map(|d| d.0),
+            stock: input.stock,
+            sku: patch(input.sku, Ok)?,
+            slug: input.slug,
+            category_id: patch(input.category_id, |id| {
+                required_id(&id, "categoryId", NodeKind::Category, "category")
+            })?,
+            image_urls: input.image_urls,
+            archived: input.archived,
+        };
+        let product = products::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
+        Ok(Product(product))
+    }
+
+    /// Removes a product, or archives it when orders refer to it (admin).
+    #[graphql(guard = "AdminGuard")]
+    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = required_id(&id, "id", NodeKind::Product, "product")?;
+        Ok(products::delete(ctx.db()?, ctx.viewer()?, id).await?)
+    }
+}

@@ -1,0 +1,427 @@
+//! Browsing the catalog: filters, full-text search, sorting and keyset pagination.
+//!
+//! A cursor holds the sort value and id of a product, tagged with the sort it belongs to.
+//! Every page is read with `(sort value, id)` comparisons against it, backed by an index
+//! per sort order, so page 500 costs what page 1 costs and no product is skipped or
+//! repeated while others are added.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use entity::product;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Expr, ExprTrait, JoinType, SimpleExpr},
+};
+
+use crate::{
+    domain::{Cursor, Money},
+    error::{AppError, AppResult},
+    service::{
+        categories,
+        pagination::{Page, PageArgs},
+        viewer::{Viewer, require_admin},
+    },
+};
+
+/// The longest search text accepted.
+pub const MAX_SEARCH_LEN: usize = 200;
+const MAX_SEARCH_TERMS: usize = 8;
+
+/// Which products to list.
+#[derive(Clone, Debug, Default)]
+pub struct ProductFilter {
+    pub search: Option<String>,
+    pub category_id: Option<i32>,
+    pub min_price: Option<String>,
+    pub max_price: Option<String>,
+    pub in_stock: Option<bool>,
+    pub include_archived: bool,
+}
+
+/// The order of a product list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Price,
+    #[default]
+    CreatedAt,
+    /// Best match first; without a search, the same as `CreatedAt`.
+    Relevance,
+}
+
+impl SortKey {
+    /// The tag that marks a cursor as belonging to this sort.
+    fn tag(self) -> char {
+        match self {
+            Self::Name => 'n',
+            Self::Price => 'p',
+            Self::CreatedAt => 'c',
+            Self::Relevance => 'r',
+        }
+    }
+}
+
+/// A request for one page of products.
+#[derive(Clone, Debug, Default)]
+pub struct ProductListing {
+    pub filter: ProductFilter,
+    pub sort: SortKey,
+    pub reverse: bool,
+    pub page: PageArgs,
+    /// Whether to count all matches (a second query), for `totalCount`.
+    pub with_total: bool,
+}
+
+/// Search text reduced to its words, each matched as a prefix. Only letters and digits
+/// survive, so no text a client sends can carry full-text query syntax.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SearchTerms(Vec<String>);
+
+impl SearchTerms {
+    fn parse(raw: &str) -> Option<Self> {
+        let terms: Vec<String> = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|term| !term.is_empty())
+            .take(MAX_SEARCH_TERMS)
+            .map(|term| term.chars().take(40).collect::<String>().to_lowercase())
+            .collect();
+        (!terms.is_empty()).then_some(Self(terms))
+    }
+
+    /// FTS5 syntax: `"lap"* AND "top"*`.
+    fn fts5(&self) -> String {
+        self.0
+            .iter()
+            .map(|term| format!("\"{term}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// PostgreSQL tsquery syntax: `lap:* & top:*`.
+    fn tsquery(&self) -> String {
+        self.0
+            .iter()
+            .map(|term| format!("{term}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+
+    /// `query` narrowed to the products that match. On SQLite this joins the FTS5 index
+    /// (one index scan, which also makes `bm25` available to sort by); on PostgreSQL it
+    /// filters on the GIN-indexed tsvector.
+    fn restrict(
+        &self,
+        mut query: Select<product::Entity>,
+        backend: DbBackend,
+    ) -> Select<product::Entity> {
+        match backend {
+            DbBackend::Postgres => query.filter(Expr::cust_with_values(
+                "\"products\".\"search_vector\" @@ to_tsquery('simple', $1)",
+                [self.tsquery()],
+            )),
+            _ => {
+                QueryTrait::query(&mut query).join(
+                    JoinType::InnerJoin,
+                    Alias::new("product_search"),
+                    Expr::cust("product_search.rowid = \"products\".\"id\""),
+                );
+                query.filter(Expr::cust_with_values(
+                    "product_search MATCH ?",
+                    [self.fts5()],
+                ))
+            }
+        }
+    }
+
+    /// How well a product matches, higher is better, for a query narrowed by
+    /// [`Self::restrict`]. Name and SKU weigh more than the description.
+    fn rank(&self, backend: DbBackend) -> SimpleExpr {
+        match backend {
+            DbBackend::Postgres => Expr::cust_with_values(
+                "ts_rank(\"products\".\"search_vector\", to_tsquery('simple', $1))::float8",
+                [self.tsquery()],
+            ),
+            _ => Expr::cust("-bm25(product_search, 10.0, 1.0, 5.0)"),
+        }
+    }
+}
+
+/// The expression a list is sorted by, and how a cursor's value reads back into it.
+struct Sorting {
+    key: SortKey,
+    expr: SimpleExpr,
+    descending: bool,
+}
+
+impl Sorting {
+    fn new(key: SortKey, reverse: bool, search: Option<&SearchTerms>, backend: DbBackend) -> Self {
+        let column = |c: product::Column| Expr::col((product::Entity, c));
+        let (key, expr) = match (key, search) {
+            (SortKey::Relevance, Some(terms)) => (SortKey::Relevance, terms.rank(backend)),
+            (SortKey::Name, _) => (key, column(product::Column::Name)),
+            (SortKey::Price, _) => (key, column(product::Column::PriceCents)),
+            (SortKey::CreatedAt | SortKey::Relevance, _) => {
+                (SortKey::CreatedAt, column(product::Column::CreatedAt))
+            }
+        };
+        // Relevance reads best first; everything else reads ascending.
+        let descending = (key == SortKey::Relevance) != reverse;
+        Self {
+            key,
+            expr,
+            descending,
+        }
+    }
+
+    /// The cursor of a row.
+    fn cursor(&self, product: &product::Model, rank: Option<f64>) -> Cursor {
+        let value = match self.key {
+            SortKey::Name => product.name.clone(),
+            SortKey::Price => product.price_cents.to_string(),
+            SortKey::CreatedAt => product
+                .created_at
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            SortKey::Relevance => rank.unwrap_or_default().to_string(),
+        };
+        Cursor {
+            id: product.id,
+            sort_value: Some(format!("{}{value}", self.key.tag())),
+        }
+    }
+
+    /// A cursor's sort value as a SQL value, or BAD_USER_INPUT when the cursor came from
+    /// another sort order.
+    fn value_of(&self, cursor: &Cursor, field: &str) -> AppResult<sea_orm::Value> {
+        let invalid = || AppError::bad_input(field, "is not a cursor of this sort order");
+        let raw = cursor.sort_value.as_deref().ok_or_else(invalid)?;
+        let value = raw.strip_prefix(self.key.tag()).ok_or_else(invalid)?;
+        Ok(match self.key {
+            SortKey::Name => value.to_owned().into(),
+            SortKey::Price => value.parse::<i64>().map_err(|_| invalid())?.into(),
+            SortKey::CreatedAt => DateTime::parse_from_rfc3339(value)
+                .map_err(|_| invalid())?
+                .with_timezone(&Utc)
+                .into(),
+            SortKey::Relevance => value.parse::<f64>().map_err(|_| invalid())?.into(),
+        })
+    }
+
+    /// Rows strictly after `(value, id)` in display order.
+    fn after(&self, value: sea_orm::Value, id: i32) -> SimpleExpr {
+        let id_expr = Expr::col((product::Entity, product::Column::Id));
+        let sort = self.expr.clone();
+        if self.descending {
+            sort.clone()
+                .lt(value.clone())
+                .or(sort.eq(value).and(id_expr.lt(id)))
+        } else {
+            sort.clone()
+                .gt(value.clone())
+                .or(sort.eq(value).and(id_expr.gt(id)))
+        }
+    }
+
+    /// Rows strictly before `(value, id)` in display order.
+    fn before(&self, value: sea_orm::Value, id: i32) -> SimpleExpr {
+        let id_expr = Expr::col((product::Entity, product::Column::Id));
+        let sort = self.expr.clone();
+        if self.descending {
+            sort.clone()
+                .gt(value.clone())
+                .or(sort.eq(value).and(id_expr.gt(id)))
+        } else {
+            sort.clone()
+                .lt(value.clone())
+                .or(sort.eq(value).and(id_expr.lt(id)))
+        }
+    }
+}
+
+/// One page of products for the listing.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    listing: &ProductListing,
+) -> AppResult<Page<product::Model>> {
+    let window = listing.page.window()?;
+    let filter = &listing.filter;
+    if filter.include_archived {
+        require_admin(db, viewer).await?;
+    }
+    let backend = db.get_database_backend();
+    let search = match filter.search.as_deref().map(str::trim) {
+        Some(text) if text.chars().count() > MAX_SEARCH_LEN => {
+            return Err(AppError::bad_input(
+                "search",
+                format!("must be at most {MAX_SEARCH_LEN} characters long"),
+            ));
+        }
+        Some(text) if !text.is_empty() => match SearchTerms::parse(text) {
+            Some(terms) => Some(terms),
+            // Punctuation only: nothing can match it.
+            None => return Ok(Page::empty()),
+        },
+        _ => None,
+    };
+
+    let mut base = product::Entity::find();
+    if !filter.include_archived {
+        base = base.filter(product::Column::Archived.eq(false));
+    }
+    if let Some(terms) = &search {
+        base = terms.restrict(base, backend);
+    }
+    if let Some(category) = filter.category_id {
+        let ids = categories::with_descendants(db, category).await?;
+        base = base.filter(product::Column::CategoryId.is_in(ids));
+    }
+    if let Some(min) = &filter.min_price {
+        let min = Money::parse(min, "minPrice")?;
+        base = base.filter(product::Column::PriceCents.gte(min.cents()));
+    }
+    if let Some(max) = &filter.max_price {
+        let max = Money::parse(max, "maxPrice")?;
+        base = base.filter(product::Column::PriceCents.lte(max.cents()));
+    }
+    match filter.in_stock {
+        Some(true) => base = base.filter(product::Column::Stock.gt(0)),
+        Some(false) => base = base.filter(product::Column::Stock.eq(0)),
+        None => {}
+    }
+
+    let sorting = Sorting::new(listing.sort, listing.reverse, search.as_ref(), backend);
+    let after = window
+        .after
+        .as_ref()
+        .map(|c| Ok::<_, AppError>((sorting.value_of(c, "after")?, c.id)))
+        .transpose()?;
+    let before = window
+        .before
+        .as_ref()
+        .map(|c| Ok::<_, AppError>((sorting.value_of(c, "before")?, c.id)))
+        .transpose()?;
+
+    let total_count = if listing.with_total {
+        base.clone().count(db).await?
+    } else {
+        0
+    };
+
+    let mut bounded = base.clone();
+    if let Some((value, id)) = &after {
+        bounded = bounded.filter(sorting.after(value.clone(), *id));
+    }
+    if let Some((value, id)) = &before {
+        bounded = bounded.filter(sorting.before(value.clone(), *id));
+    }
+    // Reading backward means reading the display order in reverse, then flipping.
+    let read_order = if sorting.descending != window.backward {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let query = bounded
+        .order_by(sorting.expr.clone(), read_order.clone())
+        .order_by(product::Column::Id, read_order)
+        .limit(window.limit + 1);
+    let mut rows = fetch(db, query, &sorting).await?;
+    let has_more = rows.len() as u64 > window.limit;
+    rows.truncate(window.limit as usize);
+    if window.backward {
+        rows.reverse();
+    }
+
+    // Whether anything lies beyond the cursor on the side that was not read.
+    let beyond = if window.backward {
+        before.map(|(value, id)| sorting.after(value, id).not())
+    } else {
+        after.map(|(value, id)| sorting.before(value, id).not())
+    };
+    let rows_beyond = match beyond {
+        Some(condition) => base.filter(condition).one(db).await?.is_some(),
+        None => false,
+    };
+    let (has_previous_page, has_next_page) = if window.backward {
+        (has_more, rows_beyond)
+    } else {
+        (rows_beyond, has_more)
+    };
+
+    Ok(Page {
+        items: rows,
+        has_previous_page,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// Runs the page query; for relevance, reads each row's rank as well.
+async fn fetch(
+    db: &DatabaseConnection,
+    query: Select<product::Entity>,
+    sorting: &Sorting,
+) -> AppResult<Vec<(Cursor, product::Model)>> {
+    if sorting.key != SortKey::Relevance {
+        let products = query.all(db).await?;
+        return Ok(products
+            .into_iter()
+            .map(|p| (sorting.cursor(&p, None), p))
+            .collect());
+    }
+    let statement = query
+        .column_as(sorting.expr.clone(), "sort_rank")
+        .build(db.get_database_backend());
+    db.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| {
+            let product = product::Model::from_query_result(row, "")?;
+            let rank: f64 = row.try_get("", "sort_rank")?;
+            Ok((sorting.cursor(&product, Some(rank)), product))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_keeps_only_words_and_matches_them_as_prefixes() {
+        let terms = SearchTerms::parse("Lap-TOP \"stand\" OR *; DROP").expect("terms");
+        assert_eq!(terms.0, ["lap", "top", "stand", "or", "drop"]);
+        assert_eq!(
+            terms.fts5(),
+            "\"lap\"* AND \"top\"* AND \"stand\"* AND \"or\"* AND \"drop\"*"
+        );
+        assert_eq!(terms.tsquery(), "lap:* & top:* & stand:* & or:* & drop:*");
+    }
+
+    #[test]
+    fn punctuation_alone_is_no_search() {
+        assert_eq!(SearchTerms::parse(" -*- \"\" "), None);
+    }
+
+    #[test]
+    fn a_cursor_of_one_sort_order_is_refused_by_another() {
+        let product = product::Model {
+            id: 1,
+            name: "Mug".into(),
+            slug: "mug".into(),
+            description: String::new(),
+            sku: None,
+            price_cents: 500,
+            stock: 1,
+            category_id: None,
+            image_urls: "[]".into(),
+            archived: false,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let by_name = Sorting::new(SortKey::Name, false, None, DbBackend::Sqlite);
+        let by_price = Sorting::new(SortKey::Price, false, None, DbBackend::Sqlite);
+        let cursor = by_name.cursor(&product, None);
+        assert!(by_name.value_of(&cursor, "after").is_ok());
+        assert!(by_price.value_of(&cursor, "after").is_err());
+    }
+}

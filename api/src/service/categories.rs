@@ -1,0 +1,299 @@
+//! The category tree: admins shape it, everyone walks it.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use entity::{category, product};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::{
+    db,
+    domain::{Slug, bounded, required},
+    error::{AppError, AppResult},
+    service::{
+        Patch,
+        slugs::{free_slug, slug_taken},
+        viewer::{Viewer, require_admin},
+    },
+};
+
+/// A new category as the client sent it.
+pub struct CategoryInput {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub parent_id: Option<i32>,
+}
+
+/// Changes to a category; `parent_id: Clear` makes it a root.
+#[derive(Default)]
+pub struct CategoryChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Patch<String>,
+    pub parent_id: Patch<i32>,
+}
+
+fn parse_name(raw: &str) -> AppResult<String> {
+    required("name", raw, 100)
+}
+
+fn parse_description(raw: &str) -> AppResult<Option<String>> {
+    let text = bounded("description", raw, 2_000, true)?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
+async fn ensure_exists(db: &impl ConnectionTrait, id: i32) -> AppResult<category::Model> {
+    category::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("category"))
+}
+
+async fn ensure_slug_free(
+    db: &impl ConnectionTrait,
+    slug: &Slug,
+    except: Option<i32>,
+) -> AppResult<()> {
+    if slug_taken::<category::Entity, _>(
+        db,
+        category::Column::Slug,
+        category::Column::Id,
+        slug,
+        except,
+    )
+    .await?
+    {
+        return Err(AppError::conflict("slug", "another category has this slug"));
+    }
+    Ok(())
+}
+
+/// Creates a category (admin). Without a slug, one is made from the name.
+pub async fn create(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    input: CategoryInput,
+) -> AppResult<category::Model> {
+    require_admin(db, viewer).await?;
+    let name = parse_name(&input.name)?;
+    let explicit_slug = input
+        .slug
+        .as_deref()
+        .map(|s| Slug::parse(s, "slug"))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(parse_description)
+        .transpose()?
+        .flatten();
+
+    let txn = db::begin_write(db).await?;
+    if let Some(parent) = input.parent_id {
+        ensure_exists(&txn, parent).await?;
+    }
+    let slug = match explicit_slug {
+        Some(slug) => {
+            ensure_slug_free(&txn, &slug, None).await?;
+            slug
+        }
+        None => {
+            let base = Slug::from_name(&name, "category");
+            free_slug::<category::Entity, _>(&txn, category::Column::Slug, base).await?
+        }
+    };
+    let now = Utc::now();
+    let created = category::ActiveModel {
+        name: Set(name),
+        slug: Set(slug.to_string()),
+        description: Set(description),
+        parent_id: Set(input.parent_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Changes a category (admin). A category cannot move under itself or its descendants.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    changes: CategoryChanges,
+) -> AppResult<category::Model> {
+    require_admin(db, viewer).await?;
+    let name = changes.name.as_deref().map(parse_name).transpose()?;
+    let slug = changes
+        .slug
+        .as_deref()
+        .map(|s| Slug::parse(s, "slug"))
+        .transpose()?;
+    let description = match &changes.description {
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(text) => Some(parse_description(text)?),
+    };
+
+    let txn = db::begin_write(db).await?;
+    let current = ensure_exists(&txn, id).await?;
+    if let Some(slug) = &slug {
+        ensure_slug_free(&txn, slug, Some(id)).await?;
+    }
+    if let Patch::Set(parent) = changes.parent_id {
+        ensure_exists(&txn, parent).await?;
+        if ancestors_and_self(&txn, parent).await?.contains(&id) {
+            return Err(AppError::bad_input(
+                "parentId",
+                "a category cannot move under itself or one of its descendants",
+            ));
+        }
+    }
+    let mut active = current.into_active_model();
+    if let Some(name) = name {
+        active.name = Set(name);
+    }
+    if let Some(slug) = slug {
+        active.slug = Set(slug.to_string());
+    }
+    if let Some(description) = description {
+        active.description = Set(description);
+    }
+    match changes.parent_id {
+        Patch::Keep => {}
+        Patch::Clear => active.parent_id = Set(None),
+        Patch::Set(parent) => active.parent_id = Set(Some(parent)),
+    }
+    active.updated_at = Set(Utc::now());
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// `id` and every category above it, walking parent links up to the root.
+async fn ancestors_and_self(db: &impl ConnectionTrait, id: i32) -> AppResult<HashSet<i32>> {
+    let parents = parent_links(db).await?;
+    let mut seen = HashSet::new();
+    let mut next = Some(id);
+    while let Some(current) = next {
+        if !seen.insert(current) {
+            break;
+        }
+        next = parents.get(&current).copied().flatten();
+    }
+    Ok(seen)
+}
+
+async fn parent_links(db: &impl ConnectionTrait) -> AppResult<HashMap<i32, Option<i32>>> {
+    let links: Vec<(i32, Option<i32>)> = category::Entity::find()
+        .select_only()
+        .columns([category::Column::Id, category::Column::ParentId])
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(links.into_iter().collect())
+}
+
+/// Deletes a category (admin); one that still has children or products is CONFLICT.
+pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppResult<bool> {
+    require_admin(db, viewer).await?;
+    let txn = db::begin_write(db).await?;
+    ensure_exists(&txn, id).await?;
+    let children = category::Entity::find()
+        .filter(category::Column::ParentId.eq(id))
+        .count(&txn)
+        .await?;
+    if children > 0 {
+        return Err(AppError::conflict(
+            "id",
+            "the category still has subcategories",
+        ));
+    }
+    let products = product::Entity::find()
+        .filter(product::Column::CategoryId.eq(id))
+        .count(&txn)
+        .await?;
+    if products > 0 {
+        return Err(AppError::conflict("id", "the category still has products"));
+    }
+    category::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// The root categories, by name.
+pub async fn roots(db: &DatabaseConnection) -> AppResult<Vec<category::Model>> {
+    Ok(category::Entity::find()
+        .filter(category::Column::ParentId.is_null())
+        .order_by_asc(category::Column::Name)
+        .order_by_asc(category::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One category by id or by slug; exactly one of them must be given.
+pub async fn find(
+    db: &DatabaseConnection,
+    id: Option<i32>,
+    slug: Option<&str>,
+) -> AppResult<Option<category::Model>> {
+    let query = match (id, slug) {
+        (Some(id), None) => category::Entity::find_by_id(id),
+        (None, Some(slug)) => {
+            category::Entity::find().filter(category::Column::Slug.eq(slug.trim()))
+        }
+        _ => return Err(AppError::bad_input("id", "give either id or slug")),
+    };
+    Ok(query.one(db).await?)
+}
+
+/// Categories by id (for the DataLoader).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<category::Model>> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The direct children of many categories, by name (for the DataLoader).
+pub async fn children_of(
+    db: &impl ConnectionTrait,
+    parent_ids: &[i32],
+) -> AppResult<Vec<category::Model>> {
+    Ok(category::Entity::find()
+        .filter(category::Column::ParentId.is_in(parent_ids.iter().copied()))
+        .order_by_asc(category::Column::Name)
+        .order_by_asc(category::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// `id` and all categories below it.
+pub async fn with_descendants(db: &impl ConnectionTrait, id: i32) -> AppResult<Vec<i32>> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (child, parent) in parent_links(db).await? {
+        if let Some(parent) = parent {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    let mut found = vec![id];
+    let mut next = 0;
+    while let Some(&current) = found.get(next) {
+        if let Some(kids) = children.get(&current) {
+            found.extend(
+                kids.iter()
+                    .filter(|kid| !found.contains(kid))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        next += 1;
+    }
+    Ok(found)
+}
