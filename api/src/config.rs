@@ -53,6 +53,26 @@ pub struct Config {
     #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = Currency::parse, global = true)]
     pub currency: Currency,
 
+    /// Minutes an order may stay PENDING (stock taken, payment not settled) before the
+    /// sweeper settles it: completed if the gateway did charge it, else cancelled with its
+    /// stock returned.
+    #[arg(
+        long,
+        env = "SHOP_PENDING_ORDER_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
+    pub pending_order_minutes: u32,
+
+    /// Seconds between two runs of the sweeper (abandoned orders, failed refunds).
+    #[arg(
+        long,
+        env = "SHOP_SWEEP_INTERVAL_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub sweep_interval_secs: u64,
+
     /// Take the client address for login throttling from the last X-Forwarded-For entry.
     /// Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -71,6 +91,8 @@ impl Config {
             introspection: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            pending_order_minutes: 15,
+            sweep_interval_secs: 30,
             currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
         }
     }

@@ -26,6 +26,12 @@ pub enum AppError {
         field: Option<&'static str>,
         message: String,
     },
+    /// OUT_OF_STOCK with `extensions.productId` (global ID) and `extensions.available`.
+    #[error("only {available} left of this product")]
+    OutOfStock { product_id: String, available: i32 },
+    /// PAYMENT_DECLINED: the gateway refused; nothing was charged, stock and cart unchanged.
+    #[error("the payment was declined: {0}")]
+    PaymentDeclined(String),
     /// RATE_LIMITED with `extensions.retryAfter` in whole seconds.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
@@ -42,6 +48,8 @@ pub enum ErrorCode {
     BadUserInput,
     NotFound,
     Conflict,
+    OutOfStock,
+    PaymentDeclined,
     RateLimited,
     InternalServerError,
 }
@@ -54,6 +62,8 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
+            Self::OutOfStock => "OUT_OF_STOCK",
+            Self::PaymentDeclined => "PAYMENT_DECLINED",
             Self::RateLimited => "RATE_LIMITED",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -68,6 +78,8 @@ impl AppError {
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::OutOfStock { .. } => ErrorCode::OutOfStock,
+            Self::PaymentDeclined(_) => ErrorCode::PaymentDeclined,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::InternalServerError,
         }

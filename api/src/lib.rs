@@ -12,5 +12,6 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod payments;
 pub mod server;
 pub mod service;

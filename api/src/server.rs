@@ -4,6 +4,7 @@ use std::{
     future::Future,
     net::SocketAddr,
     sync::{Arc, atomic::AtomicU64},
+    time::Duration,
 };
 
 use axum::Router;
@@ -15,6 +16,8 @@ use crate::{
     config::Config,
     db, graphql,
     http::{self, AppState},
+    payments::{Payments, TestGateway},
+    service::orders::{self, Swept},
 };
 
 pub struct Server {
@@ -22,6 +25,8 @@ pub struct Server {
     router: Router,
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    payments: Payments,
+    sweep_interval: Duration,
 }
 
 impl Server {
@@ -32,11 +37,16 @@ impl Server {
         let statements = db::count_statements(&mut db);
         db::migrate(&db).await?;
         let auth = Auth::new(&secret)?;
+        let payments = Payments {
+            gateway: Arc::new(TestGateway::new()),
+            currency: config.currency.clone(),
+            pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
+        };
         let state = AppState {
             schema: graphql::build(
                 db.clone(),
                 auth.clone(),
-                config.currency.clone(),
+                payments.clone(),
                 config.introspection,
             ),
             db: db.clone(),
@@ -50,6 +60,8 @@ impl Server {
             router,
             db,
             statements,
+            payments,
+            sweep_interval: Duration::from_secs(config.sweep_interval_secs.max(1)),
         })
     }
 
@@ -66,18 +78,48 @@ impl Server {
         self.statements.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// How the server takes payments.
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The
+    /// sweeper runs alongside.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let sweeper = tokio::spawn(sweep_forever(
+            self.db.clone(),
+            self.payments.clone(),
+            self.sweep_interval,
+        ));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        sweeper.abort();
+        served
+    }
+}
+
+/// Settles abandoned orders and failed refunds every `interval`. Every process may run it:
+/// each change it makes is conditional, so two sweepers never double anything.
+async fn sweep_forever(db: DatabaseConnection, payments: Payments, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match orders::sweep(&db, &payments, chrono::Utc::now()).await {
+            Ok(swept) if swept != Swept::default() => {
+                tracing::info!(?swept, "sweeper settled orders")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = ?err, "sweeper failed"),
+        }
     }
 }
 

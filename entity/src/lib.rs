@@ -2,8 +2,13 @@
 //! in the api crate's domain types and services.
 
 pub mod address;
+pub mod cart;
+pub mod cart_item;
 pub mod category;
 pub mod login_failure;
+pub mod order;
+pub mod order_item;
+pub mod payment;
 pub mod product;
 pub mod refresh_token;
 pub mod user;

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use shop::{
     auth::{Auth, JwtSecret},
     config::Config,
+    payments::Payments,
     server::Server,
     service::accounts::{self, Registration},
 };
@@ -31,6 +32,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// The server's payment set-up, e.g. to run the sweeper with `orders::sweep`.
+    pub payments: Payments,
     statements: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
     // Dropped last, after the server has stopped using it.
@@ -59,6 +62,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let addr = server.local_addr().expect("bound");
     let db = server.db().clone();
     let statements = server.statement_counter();
+    let payments = server.payments().clone();
     let server = tokio::spawn(async move {
         server
             .run(std::future::pending())
@@ -69,6 +73,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         db,
+        payments,
         statements,
         server,
         _database: database,

@@ -11,6 +11,9 @@ pub enum NodeKind {
     Address,
     Category,
     Product,
+    Order,
+    /// The shipping address of an order (a snapshot, not an address-book entry).
+    OrderAddress,
 }
 
 impl NodeKind {
@@ -20,6 +23,8 @@ impl NodeKind {
             Self::Address => "Address",
             Self::Category => "Category",
             Self::Product => "Product",
+            Self::Order => "Order",
+            Self::OrderAddress => "OrderAddress",
         }
     }
 
@@ -29,6 +34,8 @@ impl NodeKind {
             "Address" => Some(Self::Address),
             "Category" => Some(Self::Category),
             "Product" => Some(Self::Product),
+            "Order" => Some(Self::Order),
+            "OrderAddress" => Some(Self::OrderAddress),
             _ => None,
         }
     }

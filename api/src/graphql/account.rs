@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{address, user};
+use entity::{address, order, user};
 
 use super::{
     connection::{ConnectionOf, connection, page_cost},
@@ -50,43 +50,73 @@ impl User {
         Ok(addresses
             .unwrap_or_default()
             .into_iter()
-            .map(Address)
+            .map(Address::book)
             .collect())
     }
 }
 
-/// A postal address in a user's address book.
-pub struct Address(pub address::Model);
+/// A postal address: an entry of a user's address book, or the shipping address an
+/// order was placed with (a snapshot that later address-book changes do not touch).
+pub struct Address {
+    kind: NodeKind,
+    model: address::Model,
+}
+
+impl Address {
+    pub fn book(model: address::Model) -> Self {
+        Self {
+            kind: NodeKind::Address,
+            model,
+        }
+    }
+
+    pub fn of_order(order: &order::Model) -> Self {
+        Self {
+            kind: NodeKind::OrderAddress,
+            model: address::Model {
+                id: order.id,
+                user_id: order.user_id,
+                full_name: order.ship_full_name.clone(),
+                line1: order.ship_line1.clone(),
+                line2: order.ship_line2.clone(),
+                city: order.ship_city.clone(),
+                postal_code: order.ship_postal_code.clone(),
+                country: order.ship_country.clone(),
+                created_at: order.placed_at,
+            },
+        }
+    }
+}
 
 #[Object]
 impl Address {
     /// The address's globally unique ID.
     pub async fn id(&self) -> ID {
-        node_id(NodeKind::Address, self.0.id)
+        node_id(self.kind, self.model.id)
     }
     /// The recipient's name.
     async fn full_name(&self) -> &str {
-        &self.0.full_name
+        &self.model.full_name
     }
     /// Street and number.
     async fn line1(&self) -> &str {
-        &self.0.line1
+        &self.model.line1
     }
     /// Apartment, suite or other second line.
     async fn line2(&self) -> Option<&str> {
-        self.0.line2.as_deref()
+        self.model.line2.as_deref()
     }
     /// City or town.
     async fn city(&self) -> &str {
-        &self.0.city
+        &self.model.city
     }
     /// Postal or ZIP code.
     async fn postal_code(&self) -> &str {
-        &self.0.postal_code
+        &self.model.postal_code
     }
     /// Country name or ISO 3166 code, as entered.
     async fn country(&self) -> &str {
-        &self.0.country
+        &self.model.country
     }
 }
 
@@ -284,7 +314,7 @@ impl AccountMutation {
     #[graphql(guard = "LoggedInGuard")]
     async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
         let address = accounts::add_address(ctx.db()?, ctx.viewer()?, input.parse()?).await?;
-        Ok(Address(address))
+        Ok(Address::book(address))
     }
 
     /// Deletes one of the caller's addresses.

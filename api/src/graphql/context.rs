@@ -1,9 +1,11 @@
 use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Auth, domain::Currency, error::AppError, service::Viewer};
+use crate::{auth::Auth, domain::Currency, error::AppError, payments::Payments, service::Viewer};
 
-use super::loaders::{AddressesByUser, CategoryById, ChildrenByCategory};
+use super::loaders::{
+    AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, UserById,
+};
 
 /// What one request knows beyond the schema's shared data: who is calling, from where,
 /// and the request's DataLoaders.
@@ -13,6 +15,9 @@ pub struct RequestContext {
     pub(super) addresses: DataLoader<AddressesByUser>,
     pub(super) categories: DataLoader<CategoryById>,
     pub(super) children: DataLoader<ChildrenByCategory>,
+    pub(super) users: DataLoader<UserById>,
+    pub(super) products: DataLoader<ProductById>,
+    pub(super) order_items: DataLoader<ItemsByOrder>,
 }
 
 impl RequestContext {
@@ -22,7 +27,10 @@ impl RequestContext {
             client_addr,
             addresses: DataLoader::new(AddressesByUser(db.clone()), tokio::spawn),
             categories: DataLoader::new(CategoryById(db.clone()), tokio::spawn),
-            children: DataLoader::new(ChildrenByCategory(db), tokio::spawn),
+            children: DataLoader::new(ChildrenByCategory(db.clone()), tokio::spawn),
+            users: DataLoader::new(UserById(db.clone()), tokio::spawn),
+            products: DataLoader::new(ProductById(db.clone()), tokio::spawn),
+            order_items: DataLoader::new(ItemsByOrder(db), tokio::spawn),
         }
     }
 }
@@ -34,6 +42,7 @@ pub(super) trait ContextExt {
     fn auth(&self) -> Result<&Auth, AppError>;
     fn request(&self) -> Result<&RequestContext, AppError>;
     fn currency(&self) -> Result<&Currency, AppError>;
+    fn payments(&self) -> Result<&Payments, AppError>;
     fn viewer(&self) -> Result<&Viewer, AppError> {
         Ok(&self.request()?.viewer)
     }
@@ -50,6 +59,9 @@ impl ContextExt for Context<'_> {
         data(self)
     }
     fn currency(&self) -> Result<&Currency, AppError> {
+        data(self)
+    }
+    fn payments(&self) -> Result<&Payments, AppError> {
         data(self)
     }
 }

@@ -74,6 +74,13 @@ fn describe(error: &AppError) -> Described {
         AppError::Conflict {
             field: Some(field), ..
         } => extras.push(("field", (*field).into())),
+        AppError::OutOfStock {
+            product_id,
+            available,
+        } => {
+            extras.push(("productId", product_id.clone().into()));
+            extras.push(("available", (*available).into()));
+        }
         AppError::RateLimited { retry_after_secs } => {
             extras.push(("retryAfter", (*retry_after_secs).into()))
         }

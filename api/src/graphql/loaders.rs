@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{address, category};
+use entity::{address, category, order_item, product, user};
 use sea_orm::DatabaseConnection;
 
-use crate::service::{accounts, categories};
+use crate::service::{accounts, categories, orders, products};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// The address book of each user.
 pub struct AddressesByUser(pub DatabaseConnection);
@@ -52,5 +53,51 @@ impl Loader<i32> for ChildrenByCategory {
             }
         }
         Ok(by_parent)
+    }
+}
+
+/// Users by id: the customer of an order.
+pub struct UserById(pub DatabaseConnection);
+
+impl Loader<i32> for UserById {
+    type Value = user::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.0)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+/// Products by id, archived ones included: what an order line refers to.
+pub struct ProductById(pub DatabaseConnection);
+
+impl Loader<i32> for ProductById {
+    type Value = product::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let found = products::by_ids(&self.0, ids).await?;
+        Ok(found.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+/// The lines of each order.
+pub struct ItemsByOrder(pub DatabaseConnection);
+
+impl Loader<i32> for ItemsByOrder {
+    type Value = Vec<order_item::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let mut by_order: HashMap<i32, Self::Value> = HashMap::new();
+        for item in orders::items_of(&self.0, ids).await? {
+            by_order.entry(item.order_id).or_default().push(item);
+        }
+        Ok(by_order)
     }
 }

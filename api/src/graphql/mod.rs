@@ -10,13 +10,14 @@ mod guards;
 mod loaders;
 mod money;
 mod node;
+mod shopping;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
 
-use crate::{auth::Auth, domain::Currency};
+use crate::{auth::Auth, payments::Payments};
 
 /// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
 pub const MAX_DEPTH: usize = 15;
@@ -32,12 +33,17 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 pub struct Query(
     account::AccountQuery,
     catalog::CatalogQuery,
+    shopping::ShoppingQuery,
     node::NodeQuery,
 );
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, catalog::CatalogMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    catalog::CatalogMutation,
+    shopping::ShoppingMutation,
+);
 
 pub type ShopSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -54,10 +60,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub fn build(
     db: DatabaseConnection,
     auth: Auth,
-    currency: Currency,
+    payments: Payments,
     introspection: bool,
 ) -> ShopSchema {
-    let builder = builder().data(db).data(auth).data(currency);
+    let builder = builder()
+        .data(db)
+        .data(auth)
+        .data(payments.currency.clone())
+        .data(payments);
     if introspection {
         builder.finish()
     } else {

@@ -4,10 +4,11 @@ use super::{
     account::{Address, User},
     catalog::{Category, Product},
     context::ContextExt,
+    shopping::Order,
 };
 use crate::{
     domain::{GlobalId, NodeKind},
-    service::{accounts, categories, products},
+    service::{accounts, categories, orders, products},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -22,6 +23,7 @@ pub enum Node {
     Address(Address),
     Category(Category),
     Product(Product),
+    Order(Order),
 }
 
 /// The ID clients see for an object.
@@ -44,13 +46,21 @@ impl NodeQuery {
                 .map(|user| Node::User(User(user))),
             NodeKind::Address => accounts::visible_address(db, viewer, id.id)
                 .await?
-                .map(|address| Node::Address(Address(address))),
+                .map(|address| Node::Address(Address::book(address))),
             NodeKind::Category => categories::find(db, Some(id.id), None)
                 .await?
                 .map(|category| Node::Category(Category(category))),
             NodeKind::Product => products::find_visible(db, viewer, Some(id.id), None)
                 .await?
                 .map(|product| Node::Product(Product(product))),
+            // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
+            // exactly as `order(id:)` does.
+            NodeKind::Order => Some(Node::Order(Order(
+                orders::find_visible(db, viewer, id.id).await?,
+            ))),
+            NodeKind::OrderAddress => Some(Node::Address(Address::of_order(
+                &orders::find_visible(db, viewer, id.id).await?,
+            ))),
         })
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod browse;
+pub mod cart;
 pub mod categories;
+pub mod checkout;
 pub mod demo;
+pub mod orders;
 pub mod pagination;
 pub mod products;
 pub mod sessions;

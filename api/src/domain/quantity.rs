@@ -1,0 +1,38 @@
+use crate::error::AppError;
+
+/// How many units of one product a cart line holds: 1 to 999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quantity(i32);
+
+impl Quantity {
+    pub const MAX: i32 = 999;
+
+    pub fn parse(raw: i32) -> Result<Self, AppError> {
+        if (1..=Self::MAX).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(AppError::bad_input(
+                "quantity",
+                format!("must be from 1 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_to_nine_hundred_ninety_nine_units_fit_a_line() {
+        assert_eq!(Quantity::parse(1).map(Quantity::get).ok(), Some(1));
+        assert_eq!(Quantity::parse(999).map(Quantity::get).ok(), Some(999));
+        for bad in [i32::MIN, -1, 0, 1000] {
+            assert!(Quantity::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! The cart, checkout and orders.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{order, order_item};
+
+use super::{
+    account::{Address, AddressInput, User},
+    catalog::Product,
+    connection::{ConnectionOf, connection, page_cost},
+    context::ContextExt,
+    guards::{AdminGuard, LoggedInGuard},
+    money::MoneyValue,
+    node::node_id,
+};
+use crate::{
+    domain::{Currency, GlobalId, Money, NodeKind, OrderStatus as Status},
+    error::{AppError, AppResult},
+    service::{
+        cart::{self, CartLine, CartView},
+        checkout::{self, CheckoutInput as Checkout},
+        orders,
+        pagination::PageArgs,
+    },
+};
+
+fn money(ctx: &Context<'_>, cents: i64) -> Result<MoneyValue> {
+    Ok(MoneyValue {
+        amount: Money::from_cents(cents),
+        currency: ctx.currency()?.clone(),
+    })
+}
+
+fn product_id(id: &ID) -> AppResult<i32> {
+    GlobalId::parse_kind(id, "productId", NodeKind::Product, "product")
+}
+
+/// A user's cart: what checkout will buy, and what is saved for later.
+pub struct Cart(pub CartView);
+
+#[Object]
+impl Cart {
+    /// What checkout will buy, in the order the products were added.
+    async fn items(&self) -> Vec<CartItem> {
+        self.0.items.iter().cloned().map(CartItem).collect()
+    }
+    /// Products saved for later: kept in the cart, not bought.
+    async fn saved_items(&self) -> Vec<CartItem> {
+        self.0.saved.iter().cloned().map(CartItem).collect()
+    }
+    /// Units in `items`.
+    async fn total_quantity(&self) -> i32 {
+        self.0.total_quantity()
+    }
+    /// The sum of the `items` lines at current prices.
+    async fn subtotal(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
+        money(ctx, self.0.subtotal().cents())
+    }
+    /// When the cart last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.cart.updated_at
+    }
+}
+
+/// One product in a cart.
+pub struct CartItem(CartLine);
+
+#[Object]
+impl CartItem {
+    /// The product, with its current price and stock.
+    async fn product(&self) -> Product {
+        Product(self.0.product.clone())
+    }
+    /// Units of the product, 1 to 999.
+    async fn quantity(&self) -> i32 {
+        self.0.item.quantity
+    }
+    /// Quantity times the current price.
+    async fn line_total(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
+        money(ctx, self.0.total().cents())
+    }
+}
+
+/// Where an order is in its life.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Stock is taken and the payment is under way.
+    Pending,
+    /// Paid; waiting to ship.
+    Paid,
+    /// On its way.
+    Shipped,
+    /// Arrived.
+    Delivered,
+    /// Cancelled: stock returned and, if it was paid, refunded.
+    Cancelled,
+}
+
+impl From<OrderStatus> for Status {
+    fn from(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => Self::Pending,
+            OrderStatus::Paid => Self::Paid,
+            OrderStatus::Shipped => Self::Shipped,
+            OrderStatus::Delivered => Self::Delivered,
+            OrderStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<Status> for OrderStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Pending => Self::Pending,
+            Status::Paid => Self::Paid,
+            Status::Shipped => Self::Shipped,
+            Status::Delivered => Self::Delivered,
+            Status::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// An order, with what was bought at the prices of the day.
+pub struct Order(pub order::Model);
+
+impl Order {
+    fn money(&self, cents: i64) -> Result<MoneyValue> {
+        Ok(MoneyValue {
+            amount: Money::from_cents(cents),
+            currency: Currency::parse(&self.0.currency)
+                .map_err(|err| AppError::internal(anyhow::anyhow!(err)))?,
+        })
+    }
+}
+
+#[Object]
+impl Order {
+    /// The order's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::Order, self.0.id)
+    }
+    /// The human-friendly order number, e.g. "SO-7K2M9QXA4B".
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// Where the order is in its life.
+    async fn status(&self) -> Result<OrderStatus> {
+        Ok(orders::status_of(&self.0)?.into())
+    }
+    /// Who placed the order.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = ctx.request()?.users.load_one(self.0.user_id).await?;
+        user.map(User).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("order {} has no user", self.0.id)).into()
+        })
+    }
+    /// What was bought.
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<OrderItem>> {
+        let items = ctx.request()?.order_items.load_one(self.0.id).await?;
+        Ok(items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| OrderItem {
+                item,
+                currency: self.0.currency.clone(),
+            })
+            .collect())
+    }
+    /// What was charged.
+    async fn total(&self) -> Result<MoneyValue> {
+        self.money(self.0.total_cents)
+    }
+    /// Where it ships, as given at checkout.
+    async fn shipping_address(&self) -> Address {
+        Address::of_order(&self.0)
+    }
+    /// When the order was placed.
+    async fn placed_at(&self) -> DateTime<Utc> {
+        self.0.placed_at
+    }
+    /// When the order last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One line of an order.
+pub struct OrderItem {
+    item: order_item::Model,
+    currency: String,
+}
+
+impl OrderItem {
+    fn money(&self, cents: i64) -> Result<MoneyValue> {
+        Ok(MoneyValue {
+            amount: Money::from_cents(cents),
+            currency: Currency::parse(&self.currency)
+                .map_err(|err| AppError::internal(anyhow::anyhow!(err)))?,
+        })
+    }
+}
+
+#[Object]
+impl OrderItem {
+    /// The product as it is now (archived if it was removed from the catalog).
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        let product = ctx
+            .request()?
+            .products
+            .load_one(self.item.product_id)
+            .await?;
+        Ok(product.map(Product))
+    }
+    /// The product's name when it was bought.
+    async fn product_name(&self) -> &str {
+        &self.item.product_name
+    }
+    /// The unit price when it was bought.
+    async fn unit_price(&self) -> Result<MoneyValue> {
+        self.money(self.item.unit_price_cents)
+    }
+    /// Units bought.
+    async fn quantity(&self) -> i32 {
+        self.item.quantity
+    }
+    /// Quantity times the unit price.
+    async fn line_total(&self) -> Result<MoneyValue> {
+        self.money(self.item.line_total_cents)
+    }
+}
+
+/// What to buy the cart's contents with.
+#[derive(InputObject)]
+pub struct CheckoutInput {
+    /// Where to ship.
+    shipping_address: AddressInput,
+    /// The payment method's token from the payment form. With the test gateway,
+    /// "tok_visa" succeeds and "tok_chargeDeclined" is declined.
+    payment_token: String,
+    /// Any unique string per purchase attempt: repeating a checkout with the same key
+    /// returns the same order and charges once.
+    idempotency_key: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ShoppingQuery;
+
+#[Object]
+impl ShoppingQuery {
+    /// The caller's cart.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn cart(&self, ctx: &Context<'_>) -> Result<Cart> {
+        Ok(Cart(cart::get(ctx.db()?, ctx.viewer()?).await?))
+    }
+
+    /// One of the caller's orders (any order for admins); NOT_FOUND otherwise.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
+        Ok(Some(Order(
+            orders::find_visible(ctx.db()?, ctx.viewer()?, id).await?,
+        )))
+    }
+
+    /// The caller's order history, newest first.
+    #[graphql(
+        guard = "LoggedInGuard",
+        complexity = "page_cost(first, last) * child_complexity"
+    )]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<ConnectionOf<Order>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page = orders::list_own(ctx.db()?, ctx.viewer()?, &args).await?;
+        Ok(connection(page, Order))
+    }
+
+    /// Every order, newest first, optionally of one status (admin).
+    #[graphql(
+        guard = "AdminGuard",
+        complexity = "page_cost(first, last) * child_complexity"
+    )]
+    async fn all_orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        status: Option<OrderStatus>,
+    ) -> Result<ConnectionOf<Order>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let page =
+            orders::list_all(ctx.db()?, ctx.viewer()?, status.map(Into::into), &args).await?;
+        Ok(connection(page, Order))
+    }
+}
+
+#[derive(Default)]
+pub struct ShoppingMutation;
+
+#[Object]
+impl ShoppingMutation {
+    /// Puts units of a product in the cart (adding to a line already there).
+    #[graphql(guard = "LoggedInGuard")]
+    async fn add_to_cart(
+        &self,
+        ctx: &Context<'_>,
+        product_id: ID,
+        #[graphql(default = 1)] quantity: i32,
+    ) -> Result<Cart> {
+        let view = cart::add(
+            ctx.db()?,
+            ctx.viewer()?,
+            self::product_id(&product_id)?,
+            quantity,
+        )
+        .await?;
+        Ok(Cart(view))
+    }
+
+    /// Sets the quantity of a cart line; 0 removes it.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn update_cart_item(
+        &self,
+        ctx: &Context<'_>,
+        product_id: ID,
+        quantity: i32,
+    ) -> Result<Cart> {
+        let view = cart::update(
+            ctx.db()?,
+            ctx.viewer()?,
+            self::product_id(&product_id)?,
+            quantity,
+        )
+        .await?;
+        Ok(Cart(view))
+    }
+
+    /// Takes a product out of the cart or the saved list.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn remove_from_cart(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+        let view = cart::remove(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        Ok(Cart(view))
+    }
+
+    /// Moves a product from the cart to "saved for later".
+    #[graphql(guard = "LoggedInGuard")]
+    async fn save_for_later(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+        let view =
+            cart::save_for_later(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        Ok(Cart(view))
+    }
+
+    /// Moves a saved product back into the cart.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn move_to_cart(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+        let view =
+            cart::move_to_cart(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        Ok(Cart(view))
+    }
+
+    /// Buys the cart's items in one step: takes the stock, charges the payment, and
+    /// answers the PAID order. Nothing is charged or taken when any part fails.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<Order> {
+        let input = Checkout {
+            shipping_address: input.shipping_address.parse()?,
+            payment_token: input.payment_token,
+            idempotency_key: input.idempotency_key,
+        };
+        let order = checkout::checkout(ctx.db()?, ctx.payments()?, ctx.viewer()?, input).await?;
+        Ok(Order(order))
+    }
+
+    /// Cancels an order while it is PENDING or PAID (its owner or an admin): the stock
+    /// goes back and a paid order is refunded.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
+        let order = orders::cancel(ctx.db()?, ctx.payments()?, ctx.viewer()?, id).await?;
+        Ok(Order(order))
+    }
+
+    /// Moves an order forward (admin): PAID -> SHIPPED -> DELIVERED. Anything else is
+    /// CONFLICT; cancel with `cancelOrder`.
+    #[graphql(guard = "AdminGuard")]
+    async fn update_order_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: OrderStatus,
+    ) -> Result<Order> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
+        let order = orders::update_status(ctx.db()?, ctx.viewer()?, id, status.into()).await?;
+        Ok(Order(order))
+    }
+}

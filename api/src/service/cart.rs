@@ -1,0 +1,300 @@
+//! The cart: what a user is about to buy, and what they saved for later. It lives in the
+//! database, so it follows the user across devices and server processes.
+
+use chrono::Utc;
+use entity::{cart, cart_item, product};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::{
+    db,
+    domain::{GlobalId, Money, NodeKind, Quantity},
+    error::{AppError, AppResult},
+    service::viewer::Viewer,
+};
+
+/// The most lines (in the cart and saved for later together) one cart may hold.
+pub const MAX_LINES: u64 = 100;
+
+/// A cart line with its product as it is now.
+#[derive(Clone, Debug)]
+pub struct CartLine {
+    pub item: cart_item::Model,
+    pub product: product::Model,
+}
+
+impl CartLine {
+    /// The line's total at the product's current price.
+    pub fn total(&self) -> Money {
+        Money::from_cents(
+            self.product
+                .price_cents
+                .saturating_mul(i64::from(self.item.quantity)),
+        )
+    }
+}
+
+/// A cart as the client sees it.
+#[derive(Clone, Debug)]
+pub struct CartView {
+    pub cart: cart::Model,
+    /// What checkout will buy, oldest line first.
+    pub items: Vec<CartLine>,
+    /// Kept, not bought.
+    pub saved: Vec<CartLine>,
+}
+
+impl CartView {
+    pub fn total_quantity(&self) -> i32 {
+        self.items.iter().map(|line| line.item.quantity).sum()
+    }
+
+    pub fn subtotal(&self) -> Money {
+        Money::from_cents(self.items.iter().map(|line| line.total().cents()).sum())
+    }
+}
+
+/// The caller's cart.
+pub async fn get(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<CartView> {
+    let user_id = viewer.user_id()?;
+    let cart = ensure_cart(db, user_id).await?;
+    view(db, cart).await
+}
+
+/// The user's cart row, created on first use.
+async fn ensure_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<cart::Model> {
+    if let Some(cart) = find_cart(db, user_id).await? {
+        return Ok(cart);
+    }
+    let now = Utc::now();
+    // Two first requests may race to create it; the unique user_id keeps one.
+    cart::Entity::insert(cart::ActiveModel {
+        user_id: Set(user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([cart::Column::UserId])
+    .exec(db)
+    .await?;
+    find_cart(db, user_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cart of user {user_id} vanished")))
+}
+
+async fn find_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<cart::Model>> {
+    Ok(cart::Entity::find()
+        .filter(cart::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// Loads every line of `cart` with its product.
+pub async fn lines(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<Vec<CartLine>> {
+    let rows = cart_item::Entity::find()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .find_also_related(product::Entity)
+        .order_by_asc(cart_item::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(item, product)| product.map(|product| CartLine { item, product }))
+        .collect())
+}
+
+async fn view(db: &impl ConnectionTrait, cart: cart::Model) -> AppResult<CartView> {
+    let (saved, items) = lines(db, cart.id)
+        .await?
+        .into_iter()
+        .partition(|line| line.item.saved_for_later);
+    Ok(CartView { cart, items, saved })
+}
+
+/// A product that can be put in a cart: it exists and is not archived.
+async fn buyable(db: &impl ConnectionTrait, product_id: i32) -> AppResult<product::Model> {
+    match product::Entity::find_by_id(product_id).one(db).await? {
+        Some(product) if !product.archived => Ok(product),
+        _ => Err(AppError::NotFound("product")),
+    }
+}
+
+fn ensure_stock(product: &product::Model, quantity: i32) -> AppResult<()> {
+    if quantity > product.stock {
+        return Err(AppError::OutOfStock {
+            product_id: GlobalId::new(NodeKind::Product, product.id).to_string(),
+            available: product.stock,
+        });
+    }
+    Ok(())
+}
+
+async fn find_line(
+    db: &impl ConnectionTrait,
+    cart_id: i32,
+    product_id: i32,
+) -> AppResult<Option<cart_item::Model>> {
+    Ok(cart_item::Entity::find()
+        .filter(cart_item::Column::CartId.eq(cart_id))
+        .filter(cart_item::Column::ProductId.eq(product_id))
+        .one(db)
+        .await?)
+}
+
+/// Opens a write transaction on the caller's cart. Dropping the transaction (on any
+/// error) leaves the cart as it was.
+async fn open(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+) -> AppResult<(DatabaseTransaction, cart::Model)> {
+    let user_id = viewer.user_id()?;
+    let cart = ensure_cart(db, user_id).await?;
+    let txn = db::begin_write(db).await?;
+    Ok((txn, cart))
+}
+
+/// Marks the cart changed, commits, and answers the cart as it is now.
+async fn commit(txn: DatabaseTransaction, cart: cart::Model) -> AppResult<CartView> {
+    let mut touched = cart.into_active_model();
+    touched.updated_at = Set(Utc::now());
+    let cart = touched.update(&txn).await?;
+    let view = view(&txn, cart).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+/// Puts `quantity` more units of a product in the cart (a saved line moves back to the
+/// cart). More than the stock is OUT_OF_STOCK; more than 999 on one line BAD_USER_INPUT.
+pub async fn add(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+    quantity: i32,
+) -> AppResult<CartView> {
+    let quantity = Quantity::parse(quantity)?;
+    let (txn, cart) = open(db, viewer).await?;
+    let product = buyable(&txn, product_id).await?;
+    let now = Utc::now();
+    match find_line(&txn, cart.id, product_id).await? {
+        Some(line) => {
+            let total = Quantity::parse(line.quantity.saturating_add(quantity.get()))?;
+            ensure_stock(&product, total.get())?;
+            let mut line = line.into_active_model();
+            line.quantity = Set(total.get());
+            line.saved_for_later = Set(false);
+            line.updated_at = Set(now);
+            line.update(&txn).await?;
+        }
+        None => {
+            ensure_stock(&product, quantity.get())?;
+            let count = cart_item::Entity::find()
+                .filter(cart_item::Column::CartId.eq(cart.id))
+                .count(&txn)
+                .await?;
+            if count >= MAX_LINES {
+                return Err(AppError::bad_input(
+                    "productId",
+                    format!("a cart holds at most {MAX_LINES} different products"),
+                ));
+            }
+            cart_item::ActiveModel {
+                cart_id: Set(cart.id),
+                product_id: Set(product_id),
+                quantity: Set(quantity.get()),
+                saved_for_later: Set(false),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    commit(txn, cart).await
+}
+
+/// Sets a line's quantity; 0 removes the line.
+pub async fn update(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+    quantity: i32,
+) -> AppResult<CartView> {
+    if quantity == 0 {
+        return remove(db, viewer, product_id).await;
+    }
+    let quantity = Quantity::parse(quantity)?;
+    let (txn, cart) = open(db, viewer).await?;
+    let line = find_line(&txn, cart.id, product_id)
+        .await?
+        .ok_or(AppError::NotFound("cart item"))?;
+    let product = buyable(&txn, product_id).await?;
+    ensure_stock(&product, quantity.get())?;
+    let mut line = line.into_active_model();
+    line.quantity = Set(quantity.get());
+    line.updated_at = Set(Utc::now());
+    line.update(&txn).await?;
+    commit(txn, cart).await
+}
+
+/// Takes a product out of the cart (or the saved list).
+pub async fn remove(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+) -> AppResult<CartView> {
+    let (txn, cart) = open(db, viewer).await?;
+    let removed = cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::ProductId.eq(product_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if removed == 0 {
+        return Err(AppError::NotFound("cart item"));
+    }
+    commit(txn, cart).await
+}
+
+/// Moves a line from the cart to the saved list, or back (checking the stock).
+async fn set_saved(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+    saved: bool,
+) -> AppResult<CartView> {
+    let (txn, cart) = open(db, viewer).await?;
+    let line = find_line(&txn, cart.id, product_id)
+        .await?
+        .filter(|line| line.saved_for_later != saved)
+        .ok_or(AppError::NotFound("cart item"))?;
+    if !saved {
+        let product = buyable(&txn, product_id).await?;
+        ensure_stock(&product, line.quantity)?;
+    }
+    let mut line = line.into_active_model();
+    line.saved_for_later = Set(saved);
+    line.updated_at = Set(Utc::now());
+    line.update(&txn).await?;
+    commit(txn, cart).await
+}
+
+/// Moves a product from the cart to "saved for later".
+pub async fn save_for_later(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+) -> AppResult<CartView> {
+    set_saved(db, viewer, product_id, true).await
+}
+
+/// Moves a saved product back into the cart.
+pub async fn move_to_cart(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    product_id: i32,
+) -> AppResult<CartView> {
+    set_saved(db, viewer, product_id, false).await
+}

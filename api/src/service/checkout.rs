@@ -1,0 +1,343 @@
+//! Checkout: the cart becomes an order, stock is taken, and the payment is made.
+//!
+//! 1. One write transaction takes the stock of every line with a conditional update
+//!    (`stock = stock - q WHERE stock >= q`, in product order so two carts never
+//!    deadlock), and writes the PENDING order with its price, name and address snapshots
+//!    and a pending charge in the ledger. Either all of it commits or none of it.
+//! 2. The gateway is asked to charge, outside any transaction, with the order number as
+//!    idempotency key.
+//! 3. A second transaction marks the order PAID and empties the bought lines from the cart;
+//!    or, when the charge was declined, removes the order and puts the stock back.
+//!
+//! A crash between 1 and 3 leaves a PENDING order, which the sweeper settles.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Utc;
+use entity::{cart, cart_item, order, order_item, payment, product};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    db,
+    domain::{GlobalId, Money, NodeKind, OrderStatus, PostalAddress, bounded, new_order_number},
+    error::{AppError, AppResult},
+    payments::{ChargeRequest, PaymentError, Payments},
+    service::{
+        cart::{CartLine, lines},
+        orders::{self, CHARGE, PENDING},
+        viewer::Viewer,
+    },
+};
+
+/// A checkout as the client sent it.
+pub struct CheckoutInput {
+    pub shipping_address: PostalAddress,
+    pub payment_token: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// Buys what is in the caller's cart. Answers the PAID order.
+pub async fn checkout(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    viewer: &Viewer,
+    input: CheckoutInput,
+) -> AppResult<order::Model> {
+    let user_id = viewer.user_id()?;
+    let token = bounded("paymentToken", &input.payment_token, 255, false)?;
+    if token.is_empty() {
+        return Err(AppError::bad_input("paymentToken", "must not be empty"));
+    }
+    let key = input
+        .idempotency_key
+        .as_deref()
+        .map(|key| bounded("idempotencyKey", key, 255, false))
+        .transpose()?
+        .filter(|key| !key.is_empty());
+
+    if let Some(key) = &key
+        && let Some(existing) = find_by_key(db, user_id, key).await?
+    {
+        return settled(db, existing).await;
+    }
+    let order = match reserve(
+        db,
+        payments,
+        user_id,
+        &input.shipping_address,
+        key.as_deref(),
+    )
+    .await
+    {
+        Ok(order) => order,
+        // Another request with the same key got there first: answer what it produced.
+        Err(AppError::Conflict { .. }) if key.is_some() => {
+            let key = key.as_deref().unwrap_or_default();
+            let existing = find_by_key(db, user_id, key).await?.ok_or_else(|| {
+                AppError::conflict("idempotencyKey", "a checkout with this key failed; retry")
+            })?;
+            return settled(db, existing).await;
+        }
+        Err(err) => return Err(err),
+    };
+    pay(db, payments, order, token).await
+}
+
+async fn find_by_key(
+    db: &DatabaseConnection,
+    user_id: i32,
+    key: &str,
+) -> AppResult<Option<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// The outcome of a checkout that another request with the same idempotency key started:
+/// waits (briefly) while its payment is under way.
+async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<order::Model> {
+    for _ in 0..300 {
+        if order.status != OrderStatus::Pending.as_str() {
+            return Ok(order);
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+        match order::Entity::find_by_id(order.id).one(db).await? {
+            Some(current) => order = current,
+            // Its payment was declined and the order removed.
+            None => {
+                return Err(AppError::PaymentDeclined(
+                    "the payment of this checkout was declined".into(),
+                ));
+            }
+        }
+    }
+    Ok(order)
+}
+
+fn out_of_stock(product_id: i32, available: i32) -> AppError {
+    AppError::OutOfStock {
+        product_id: GlobalId::new(NodeKind::Product, product_id).to_string(),
+        available,
+    }
+}
+
+/// Step 1: takes the stock and writes the PENDING order, all or nothing.
+pub async fn reserve(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    user_id: i32,
+    address: &PostalAddress,
+    idempotency_key: Option<&str>,
+) -> AppResult<order::Model> {
+    let txn = db::begin_write(db).await?;
+    let Some(cart) = cart::Entity::find()
+        .filter(cart::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?
+    else {
+        return Err(AppError::bad_input("cart", "the cart is empty"));
+    };
+    let mut buying: Vec<CartLine> = lines(&txn, cart.id)
+        .await?
+        .into_iter()
+        .filter(|line| !line.item.saved_for_later)
+        .collect();
+    if buying.is_empty() {
+        return Err(AppError::bad_input("cart", "the cart is empty"));
+    }
+    // A fixed order of row locks: carts {A, B} and {B, A} cannot deadlock.
+    buying.sort_by_key(|line| line.product.id);
+
+    let mut total = Money::default();
+    for line in &buying {
+        if line.product.archived {
+            return Err(out_of_stock(line.product.id, 0));
+        }
+        take_stock(&txn, line).await?;
+        total = total
+            .checked_add(line.total())
+            .ok_or_else(|| AppError::bad_input("cart", "the order total is too large"))?;
+    }
+
+    let now = Utc::now();
+    let order = order::ActiveModel {
+        number: Set(new_order_number()),
+        user_id: Set(user_id),
+        status: Set(OrderStatus::Pending.as_str().into()),
+        total_cents: Set(total.cents()),
+        currency: Set(payments.currency.as_str().into()),
+        ship_full_name: Set(address.full_name.clone()),
+        ship_line1: Set(address.line1.clone()),
+        ship_line2: Set(address.line2.clone()),
+        ship_city: Set(address.city.clone()),
+        ship_postal_code: Set(address.postal_code.clone()),
+        ship_country: Set(address.country.clone()),
+        idempotency_key: Set(idempotency_key.map(str::to_owned)),
+        expires_at: Set(now + payments.pending_order_ttl),
+        placed_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
+        order_id: Set(order.id),
+        product_id: Set(line.product.id),
+        product_name: Set(line.product.name.clone()),
+        unit_price_cents: Set(line.product.price_cents),
+        quantity: Set(line.item.quantity),
+        line_total_cents: Set(line.total().cents()),
+        ..Default::default()
+    }))
+    .exec(&txn)
+    .await?;
+    payment::ActiveModel {
+        order_id: Set(order.id),
+        kind: Set(CHARGE.into()),
+        gateway: Set(payments.gateway.name().into()),
+        reference: Set(None),
+        amount_cents: Set(total.cents()),
+        status: Set(PENDING.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(order)
+}
+
+/// Takes a line's units from stock, or fails with what is left. The condition in the
+/// update, not an earlier read, decides: no concurrent buyer can make stock negative.
+async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()> {
+    let quantity = line.item.quantity;
+    let taken = product::Entity::update_many()
+        .col_expr(
+            product::Column::Stock,
+            Expr::col(product::Column::Stock).sub(quantity),
+        )
+        .col_expr(product::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(product::Column::Id.eq(line.product.id))
+        .filter(product::Column::Archived.eq(false))
+        .filter(product::Column::Stock.gte(quantity))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    if taken == 1 {
+        return Ok(());
+    }
+    let available = product::Entity::find_by_id(line.product.id)
+        .one(txn)
+        .await?
+        .filter(|product| !product.archived)
+        .map_or(0, |product| product.stock);
+    Err(out_of_stock(line.product.id, available))
+}
+
+/// Steps 2 and 3: charges the order and settles it either way.
+async fn pay(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    order: order::Model,
+    token: String,
+) -> AppResult<order::Model> {
+    let request = ChargeRequest {
+        amount: Money::from_cents(order.total_cents),
+        currency: payments.currency.clone(),
+        token,
+        idempotency_key: order.number.clone(),
+        description: format!("Order {}", order.number),
+    };
+    let outcome = match payments.gateway.charge(&request).await {
+        // The gateway's answer was lost: ask it what happened under this key.
+        Err(PaymentError::Unavailable(reason)) => {
+            match payments.gateway.find_charge(&order.number).await {
+                Ok(Some(receipt)) => Ok(receipt),
+                Ok(None) => Err(PaymentError::Unavailable(reason)),
+                Err(err) => {
+                    // Unknown outcome: the order stays PENDING and the sweeper settles it.
+                    tracing::error!(order = %order.number, error = %err, "payment outcome unknown");
+                    return Err(AppError::internal(anyhow::anyhow!(
+                        "payment outcome unknown: {err}"
+                    )));
+                }
+            }
+        }
+        other => other,
+    };
+    match outcome {
+        Ok(receipt) => {
+            if orders::complete_payment(db, &order, &receipt).await? {
+                empty_bought_lines(db, &order).await?;
+            } else {
+                // The sweeper gave up on this order while the gateway was answering.
+                tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
+                orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
+                return Err(AppError::PaymentDeclined(
+                    "the checkout took too long and was cancelled; the payment is refunded".into(),
+                ));
+            }
+            Ok(order::Entity::find_by_id(order.id)
+                .one(db)
+                .await?
+                .unwrap_or(order))
+        }
+        Err(err) => {
+            forget(db, order.id).await?;
+            Err(AppError::PaymentDeclined(match err {
+                PaymentError::Declined(reason) => reason,
+                PaymentError::Unavailable(_) => {
+                    "the payment could not be processed; nothing was charged, please try again"
+                        .into()
+                }
+            }))
+        }
+    }
+}
+
+/// Undoes step 1 after a refused payment: the order disappears (it never happened) and
+/// its stock goes back. Conditional on PENDING, so it cannot race the sweeper.
+async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
+    let txn = db::begin_write(db).await?;
+    let still_pending = order::Entity::find_by_id(order_id)
+        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if still_pending {
+        orders::restock(&txn, order_id).await?;
+        order::Entity::delete_by_id(order_id).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Removes what was bought from the cart; lines added since, and saved ones, stay.
+async fn empty_bought_lines(db: &DatabaseConnection, order: &order::Model) -> AppResult<()> {
+    let Some(cart) = cart::Entity::find()
+        .filter(cart::Column::UserId.eq(order.user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let bought: Vec<i32> = orders::items_of(db, &[order.id])
+        .await?
+        .into_iter()
+        .map(|item| item.product_id)
+        .collect();
+    cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::SavedForLater.eq(false))
+        .filter(cart_item::Column::ProductId.is_in(bought))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! Orders after checkout: history, fulfilment, cancellation with refund and restock, and
+//! the sweeper that settles orders whose payment outcome was lost.
+//!
+//! Every status change is a conditional update (`... WHERE status = <expected>`), so of
+//! two racing changes exactly one applies; stock moves only in the transaction of the
+//! change that won.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{order, order_item, payment, product};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    db,
+    domain::{Currency, Money, OrderStatus},
+    error::{AppError, AppResult},
+    payments::{PaymentError, Payments, Receipt, RefundRequest},
+    service::{
+        pagination::{Page, PageArgs, page_by_id},
+        viewer::{Viewer, current_user, require_admin},
+    },
+};
+
+pub const CHARGE: &str = "charge";
+pub const REFUND: &str = "refund";
+pub const PENDING: &str = "pending";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+
+/// The status stored in an order row.
+pub fn status_of(order: &order::Model) -> AppResult<OrderStatus> {
+    OrderStatus::parse(&order.status).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "order {} has unknown status {:?}",
+            order.id,
+            order.status
+        ))
+    })
+}
+
+/// The caller's own orders, newest first.
+pub async fn list_own(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    args: &PageArgs,
+) -> AppResult<Page<order::Model>> {
+    let user_id = viewer.user_id()?;
+    let query = order::Entity::find().filter(order::Column::UserId.eq(user_id));
+    page_by_id(db, query, order::Column::Id, Order::Desc, args, |o| o.id).await
+}
+
+/// Every order, newest first, optionally of one status (admin).
+pub async fn list_all(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    status: Option<OrderStatus>,
+    args: &PageArgs,
+) -> AppResult<Page<order::Model>> {
+    require_admin(db, viewer).await?;
+    let mut query = order::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(order::Column::Status.eq(status.as_str()));
+    }
+    page_by_id(db, query, order::Column::Id, Order::Desc, args, |o| o.id).await
+}
+
+/// An order its owner or an admin asks for. Anyone else gets NOT_FOUND, exactly as for an
+/// order that does not exist, so order ids cannot be probed.
+pub async fn find_visible(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    let user_id = viewer.user_id()?;
+    let order = order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    if order.user_id == user_id || current_user(db, viewer).await?.is_admin {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound("order"))
+    }
+}
+
+/// The lines of many orders (for the DataLoader).
+pub async fn items_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[i32],
+) -> AppResult<Vec<order_item::Model>> {
+    Ok(order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_item::Column::Id)
+        .all(db)
+        .await?)
+}
+
+async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
+    order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))
+}
+
+/// Moves an order from `from` to `to` if it is still in `from`. Answers whether it moved.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    id: i32,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> AppResult<bool> {
+    let moved = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(moved == 1)
+}
+
+/// Puts the units of an order's lines back on the shelf, in product order.
+pub async fn restock(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> {
+    let mut items = items_of(txn, &[order_id]).await?;
+    items.sort_by_key(|item| item.product_id);
+    for item in items {
+        product::Entity::update_many()
+            .col_expr(
+                product::Column::Stock,
+                Expr::col(product::Column::Stock).add(item.quantity),
+            )
+            .filter(product::Column::Id.eq(item.product_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sets the status of an order's charge in the ledger.
+pub async fn settle_charge(
+    db: &impl ConnectionTrait,
+    order_id: i32,
+    status: &str,
+    reference: Option<&str>,
+) -> AppResult<()> {
+    let mut update = payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(status))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::Kind.eq(CHARGE));
+    if let Some(reference) = reference {
+        update = update.col_expr(payment::Column::Reference, Expr::value(reference));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Marks a PENDING order PAID with its charge. Answers false when the order had already
+/// left PENDING (cancelled or expired meanwhile): the caller must then refund.
+pub async fn complete_payment(
+    db: &DatabaseConnection,
+    order: &order::Model,
+    receipt: &Receipt,
+) -> AppResult<bool> {
+    let txn = db::begin_write(db).await?;
+    if !transition(&txn, order.id, OrderStatus::Pending, OrderStatus::Paid).await? {
+        return Ok(false);
+    }
+    settle_charge(&txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Cancels a PENDING order whose payment did not happen, and gives its stock back.
+/// Answers whether this call did it.
+pub async fn release(db: &DatabaseConnection, order_id: i32) -> AppResult<bool> {
+    let txn = db::begin_write(db).await?;
+    if !transition(&txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
+        return Ok(false);
+    }
+    restock(&txn, order_id).await?;
+    settle_charge(&txn, order_id, FAILED, None).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Records that an order's charge must be refunded, once: the ledger's unique
+/// (order, kind) index makes a second record impossible.
+async fn record_refund(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    gateway: &str,
+) -> AppResult<()> {
+    let now = Utc::now();
+    payment::Entity::insert(payment::ActiveModel {
+        order_id: Set(order.id),
+        kind: Set(REFUND.into()),
+        gateway: Set(gateway.into()),
+        reference: Set(None),
+        amount_cents: Set(order.total_cents),
+        status: Set(PENDING.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([payment::Column::OrderId, payment::Column::Kind])
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// Asks the gateway for the refund an order's ledger says is owed, and records the
+/// answer. A failure leaves the refund pending for the sweeper to retry.
+pub async fn settle_refund(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    order_id: i32,
+) -> AppResult<bool> {
+    let rows = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .all(db)
+        .await?;
+    let charge = rows
+        .iter()
+        .find(|p| p.kind == CHARGE && p.status == SUCCEEDED);
+    let refund = rows
+        .iter()
+        .find(|p| p.kind == REFUND && p.status != SUCCEEDED);
+    let (Some(charge), Some(refund)) = (charge, refund) else {
+        return Ok(false);
+    };
+    let Some(charge_reference) = charge.reference.clone() else {
+        return Ok(false);
+    };
+    let order = reload(db, order_id).await?;
+    let request = RefundRequest {
+        charge_reference,
+        amount: Money::from_cents(refund.amount_cents),
+        currency: Currency::parse(&order.currency)
+            .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?,
+        idempotency_key: format!("refund-{}", order.number),
+    };
+    let (status, reference) = match payments.gateway.refund(&request).await {
+        Ok(receipt) => (SUCCEEDED, Some(receipt.reference)),
+        Err(err) => {
+            tracing::warn!(order = %order.number, error = %err, "refund failed; the sweeper retries it");
+            (FAILED, None)
+        }
+    };
+    let mut row: payment::ActiveModel = refund.clone().into();
+    row.status = Set(status.into());
+    row.reference = Set(reference);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    Ok(status == SUCCEEDED)
+}
+
+/// Cancels an order (its owner or an admin) while it is PENDING or PAID: the stock goes
+/// back and a paid order is refunded, exactly once however many cancellations race.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    let order = find_visible(db, viewer, id).await?;
+    let txn = db::begin_write(db).await?;
+    let mut cancelled_from = None;
+    for from in OrderStatus::CANCELLABLE {
+        if transition(&txn, id, from, OrderStatus::Cancelled).await? {
+            cancelled_from = Some(from);
+            break;
+        }
+    }
+    let Some(from) = cancelled_from else {
+        let current = reload(&txn, id).await?;
+        return Err(AppError::conflict(
+            "id",
+            format!("an order that is {} cannot be cancelled", current.status),
+        ));
+    };
+    restock(&txn, id).await?;
+    if from == OrderStatus::Paid {
+        record_refund(&txn, &order, payments.gateway.name()).await?;
+    } else {
+        settle_charge(&txn, id, FAILED, None).await?;
+    }
+    txn.commit().await?;
+    if from == OrderStatus::Paid {
+        settle_refund(db, payments, id).await?;
+    }
+    reload(db, id).await
+}
+
+/// Moves an order forward in fulfilment (admin): PAID -> SHIPPED -> DELIVERED only.
+pub async fn update_status(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    status: OrderStatus,
+) -> AppResult<order::Model> {
+    require_admin(db, viewer).await?;
+    let current = reload(db, id).await?;
+    let conflict = |current: &str| {
+        AppError::conflict(
+            "status",
+            format!("an order that is {current} cannot become {status}"),
+        )
+    };
+    let Some(from) = status.fulfilment_predecessor() else {
+        return Err(conflict(&current.status));
+    };
+    if !transition(db, id, from, status).await? {
+        return Err(conflict(&reload(db, id).await?.status));
+    }
+    reload(db, id).await
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Abandoned orders cancelled with their stock returned.
+    pub released: usize,
+    /// Abandoned orders whose payment turned out to have succeeded, now PAID.
+    pub completed: usize,
+    /// Refunds retried successfully.
+    pub refunded: usize,
+}
+
+/// Settles what a crash or a lost gateway answer left behind: PENDING orders past their
+/// expiry are completed if the gateway did charge them, else cancelled with their stock
+/// returned; refunds that failed are retried. Safe to run from every process at once.
+pub async fn sweep(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    now: DateTime<Utc>,
+) -> AppResult<Swept> {
+    let mut swept = Swept::default();
+    let stale = order::Entity::find()
+        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::ExpiresAt.lt(now))
+        .order_by_asc(order::Column::Id)
+        .limit(100)
+        .all(db)
+        .await?;
+    for order in stale {
+        match payments.gateway.find_charge(&order.number).await {
+            Ok(Some(receipt)) => {
+                if complete_payment(db, &order, &receipt).await? {
+                    swept.completed += 1;
+                }
+            }
+            Ok(None) => {
+                if release(db, order.id).await? {
+                    swept.released += 1;
+                }
+            }
+            Err(PaymentError::Declined(_)) => {
+                if release(db, order.id).await? {
+                    swept.released += 1;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(order = %order.number, error = %err, "cannot settle an abandoned order yet")
+            }
+        }
+    }
+
+    // Refunds whose first attempt failed, or whose process died before asking.
+    let owed: Vec<i32> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::OrderId)
+        .filter(payment::Column::Kind.eq(REFUND))
+        .filter(payment::Column::Status.ne(SUCCEEDED))
+        .filter(payment::Column::UpdatedAt.lt(now - Duration::seconds(30)))
+        .limit(100)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for order_id in owed {
+        if settle_refund(db, payments, order_id).await? {
+            swept.refunded += 1;
+        }
+    }
+    Ok(swept)
+}
+
+/// A charge that succeeded after its order was already cancelled (it expired while the
+/// gateway was answering): record it and refund it.
+pub async fn cancel_after_late_payment(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    order: &order::Model,
+    receipt: &Receipt,
+) -> AppResult<()> {
+    let txn = db::begin_write(db).await?;
+    settle_charge(&txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
+    record_refund(&txn, order, payments.gateway.name()).await?;
+    txn.commit().await?;
+    settle_refund(db, payments, order.id).await?;
+    Ok(())
+}

@@ -1,0 +1,51 @@
+use sea_orm::entity::prelude::*;
+
+/// An order. Prices, names and the shipping address are snapshots taken at checkout, so
+/// later catalog or address-book changes never rewrite what was bought.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub number: String,
+    pub user_id: i32,
+    /// PENDING, PAID, SHIPPED, DELIVERED or CANCELLED.
+    pub status: String,
+    pub total_cents: i64,
+    pub currency: String,
+    pub ship_full_name: String,
+    pub ship_line1: String,
+    pub ship_line2: Option<String>,
+    pub ship_city: String,
+    pub ship_postal_code: String,
+    pub ship_country: String,
+    /// The client's idempotency key; unique per user.
+    pub idempotency_key: Option<String>,
+    /// A PENDING order still PENDING after this moment is abandoned: the sweeper
+    /// cancels it and puts its stock back.
+    pub expires_at: DateTimeUtc,
+    pub placed_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::UserId",
+        to = "super::user::Column::Id",
+        on_delete = "Restrict"
+    )]
+    User,
+    #[sea_orm(has_many = "super::order_item::Entity")]
+    OrderItem,
+}
+
+impl Related<super::order_item::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::OrderItem.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
