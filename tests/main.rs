@@ -6,6 +6,9 @@ mod support;
 
 mod accounts;
 mod admin;
+mod admin_guard;
+mod browse;
+mod catalog;
 mod cli;
 mod http;
 mod limits;

@@ -11,8 +11,8 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -50,6 +50,24 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Makes the write transactions that take the lock `name` run one at a time from here to
+/// their commit, so a value one of them found free (a slug made from a name) is still
+/// free when it inserts it. SQLite's IMMEDIATE write transactions already run one at a
+/// time; PostgreSQL's READ COMMITTED ones would both see the value free and then collide
+/// on the unique index.
+pub async fn lock_for_transaction(txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        [name.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Whether the database answers; backs `/readyz`.

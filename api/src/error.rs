@@ -1,6 +1,6 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -117,9 +117,31 @@ impl From<DbErr> for AppError {
                 field: None,
                 message: "this object is still referenced or refers to a missing one".into(),
             },
+            _ if is_sqlite_restrict_violation(&err) => Self::Conflict {
+                field: None,
+                message: "this object is still referenced or refers to a missing one".into(),
+            },
             _ => Self::Internal(err.into()),
         }
     }
+}
+
+/// SQLite enforces `ON DELETE RESTRICT` with a trigger-style RAISE, so deleting a row that
+/// is still referenced fails with SQLITE_CONSTRAINT_TRIGGER (1811), not the
+/// SQLITE_CONSTRAINT_FOREIGNKEY (787) that `DbErr::sql_err()` recognises. The message tells
+/// it apart from a RAISE in a trigger of our own.
+fn is_sqlite_restrict_violation(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = err
+    else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(err) = err.as_ref() else {
+        return false;
+    };
+    err.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+        && err.code().as_deref() == Some("1811")
+        && err.message() == "FOREIGN KEY constraint failed"
 }
 
 impl From<tokio::task::JoinError> for AppError {

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_accounts;
 mod m20261124_000002_create_catalog;
 mod m20261124_000003_create_orders;
+mod m20261124_000004_search_words_as_queries_split_them;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_accounts::Migration),
             Box::new(m20261124_000002_create_catalog::Migration),
             Box::new(m20261124_000003_create_orders::Migration),
+            Box::new(m20261124_000004_search_words_as_queries_split_them::Migration),
         ]
     }
 }

@@ -93,6 +93,8 @@ pub async fn create(
         .flatten();
 
     let txn = db::begin_write(db).await?;
+    // Another admin creating a category of the same name must not take the slug chosen here.
+    db::lock_for_transaction(&txn, "categories.create").await?;
     if let Some(parent) = input.parent_id {
         ensure_exists(&txn, parent).await?;
     }

@@ -136,6 +136,8 @@ pub async fn create(
     let images = parse_image_urls(input.image_urls.as_deref().unwrap_or_default())?;
 
     let txn = db::begin_write(db).await?;
+    // Another admin creating a product of the same name must not take the slug chosen here.
+    db::lock_for_transaction(&txn, "products.create").await?;
     if let Some(category) = input.category_id {
         ensure_category(&txn, category).await?;
     }
