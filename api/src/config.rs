@@ -1,7 +1,7 @@
 //! All configuration, read in one place: command-line flags, each with an environment
 //! variable behind it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args};
 
@@ -73,6 +73,58 @@ pub struct Config {
     )]
     pub sweep_interval_secs: u64,
 
+    /// The storefront's public address, for links in emails (e.g. the password-reset
+    /// page). Defaults to this server's own address.
+    #[arg(long, env = "SHOP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Send mail through this SMTP server, e.g. `smtp://127.0.0.1:2525`,
+    /// `smtps://user:password@mail.example.com` or `smtp://host:587?tls=required`. When
+    /// unset, each message is written as an .eml file into SHOP_MAIL_DIR instead.
+    #[arg(long, env = "SHOP_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Folder for .eml files when no SMTP server is set. Defaults to `mail/` beside the
+    /// SQLite database (or in the working directory).
+    #[arg(long, env = "SHOP_MAIL_DIR", global = true)]
+    pub mail_dir: Option<PathBuf>,
+
+    /// The sender of every email.
+    #[arg(
+        long,
+        env = "SHOP_MAIL_FROM",
+        default_value = "shop <no-reply@shop.localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Delivery attempts per email before it is given up on (marked dead).
+    #[arg(
+        long,
+        env = "SHOP_MAIL_MAX_ATTEMPTS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub mail_max_attempts: u32,
+
+    /// Milliseconds before the first retry of a failed email; each retry waits twice as long.
+    #[arg(
+        long,
+        env = "SHOP_MAIL_RETRY_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub mail_retry_ms: u64,
+
+    /// Milliseconds between two looks at the outbox.
+    #[arg(
+        long,
+        env = "SHOP_MAIL_POLL_MS",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub mail_poll_ms: u64,
+
     /// Take the client address for login throttling from the last X-Forwarded-For entry.
     /// Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -93,7 +145,44 @@ impl Config {
             trust_forwarded_for: false,
             pending_order_minutes: 15,
             sweep_interval_secs: 30,
+            public_url: None,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "shop <no-reply@shop.localhost>".into(),
+            mail_max_attempts: 8,
+            mail_retry_ms: 5_000,
+            mail_poll_ms: 1_000,
             currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
+        }
+    }
+}
+
+impl Config {
+    /// Where links in emails point.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Where .eml files go without SMTP: beside the SQLite file, or the working directory.
+    pub fn mail_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.mail_dir {
+            return dir.clone();
+        }
+        let sqlite_file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest));
+        match sqlite_file
+            .map(std::path::Path::new)
+            .and_then(|path| path.parent())
+        {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.join("mail"),
+            _ => PathBuf::from("mail"),
         }
     }
 }

@@ -75,8 +75,8 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
 
-/// Counts every SQL statement run through `db` (and its clones made after this call):
-/// what the N+1 tests read, and what metrics will report.
+/// Counts every SQL statement run through `db` and the clones made of it after this call
+/// (other handles on the same pool are not counted): what the N+1 tests read.
 pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
     let count = Arc::new(AtomicU64::new(0));
     let counter = count.clone();

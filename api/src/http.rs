@@ -4,13 +4,13 @@ use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{
     ServerError,
-    http::GraphiQLSource,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
     parser::{parse_query, types::OperationType},
 };
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequest, Query, Request, State},
+    extract::{ConnectInfo, FromRequest, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -52,6 +52,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
     let app = Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -116,6 +117,7 @@ async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .title("shop GraphiQL")
             .finish(),
     )
@@ -207,6 +209,53 @@ async fn graphql_get(
 struct OperationName {
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
+}
+
+/// Subscriptions over the graphql-transport-ws (and legacy graphql-ws) protocol. The
+/// access token comes in the connection_init payload, `{"authorization": "Bearer ..."}`;
+/// an invalid one closes the connection, as an invalid header fails an HTTP request.
+async fn graphql_ws(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let viewer = ws_viewer(&state.tokens, &payload)?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(RequestContext::new(
+                        state.db.clone(),
+                        viewer,
+                        peer.ip().to_string(),
+                    ));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// The viewer a connection_init payload names: anonymous without an `authorization`.
+fn ws_viewer(tokens: &AccessTokens, payload: &serde_json::Value) -> async_graphql::Result<Viewer> {
+    let authorization = payload
+        .get("authorization")
+        .or_else(|| payload.get("Authorization"))
+        .and_then(|value| value.as_str());
+    let Some(authorization) = authorization else {
+        return Ok(Viewer::Anonymous);
+    };
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .ok_or(AppError::Unauthenticated(
+            "the authorization must be `Bearer <accessToken>`",
+        ))?;
+    Ok(Viewer::User {
+        id: tokens.verify(token.trim())?,
+    })
 }
 
 /// Whether the operation a GET request would run is a query. A document that does not

@@ -16,8 +16,12 @@ use crate::{
     config::Config,
     db, graphql,
     http::{self, AppState},
+    mail::{self, MailSettings, Transport},
     payments::{Payments, TestGateway},
-    service::orders::{self, Swept},
+    service::{
+        events::{self, OrderEvents},
+        orders::{self, Swept},
+    },
 };
 
 pub struct Server {
@@ -27,16 +31,25 @@ pub struct Server {
     statements: Arc<AtomicU64>,
     payments: Payments,
     sweep_interval: Duration,
+    transport: Transport,
+    mail: MailSettings,
+    mail_poll: Duration,
+    events: OrderEvents,
+    database_url: String,
 }
 
 impl Server {
     /// Connects to and migrates the database, then binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
-        let mut db = db::connect(&config.database_url, config.db_max_connections).await?;
-        let statements = db::count_statements(&mut db);
+        let db = db::connect(&config.database_url, config.db_max_connections).await?;
         db::migrate(&db).await?;
+        // Requests get their own handle on the same pool, counting their statements;
+        // background work (sweeper, mail, events) uses `db` and is not counted.
+        let mut request_db = db.clone();
+        let statements = db::count_statements(&mut request_db);
         let auth = Auth::new(&secret)?;
+        let events = OrderEvents::default();
         let payments = Payments {
             gateway: Arc::new(TestGateway::new()),
             currency: config.currency.clone(),
@@ -44,16 +57,29 @@ impl Server {
         };
         let state = AppState {
             schema: graphql::build(
-                db.clone(),
+                request_db.clone(),
                 auth.clone(),
                 payments.clone(),
+                events.clone(),
                 config.introspection,
             ),
-            db: db.clone(),
+            db: request_db,
             tokens: auth.tokens.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = http::router(state, &config.cors_origins)?;
+        let transport = Transport::new(config.smtp_url.as_deref(), &config.mail_dir())?;
+        let mail = MailSettings {
+            from: config
+                .mail_from
+                .parse()
+                .map_err(|err| anyhow::anyhow!("SHOP_MAIL_FROM is not a mailbox: {err}"))?,
+            public_url: config.public_url(),
+            max_attempts: i32::try_from(config.mail_max_attempts.max(1)).unwrap_or(i32::MAX),
+            retry_base: chrono::Duration::milliseconds(
+                i64::try_from(config.mail_retry_ms).unwrap_or(i64::MAX),
+            ),
+        };
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Self {
             listener,
@@ -62,6 +88,11 @@ impl Server {
             statements,
             payments,
             sweep_interval: Duration::from_secs(config.sweep_interval_secs.max(1)),
+            transport,
+            mail,
+            mail_poll: Duration::from_millis(config.mail_poll_ms.max(10)),
+            events,
+            database_url: config.database_url.clone(),
         })
     }
 
@@ -73,7 +104,7 @@ impl Server {
         &self.db
     }
 
-    /// How many SQL statements the server has run so far.
+    /// How many SQL statements requests have run so far.
     pub fn statement_counter(&self) -> Arc<AtomicU64> {
         self.statements.clone()
     }
@@ -94,6 +125,17 @@ impl Server {
             self.payments.clone(),
             self.sweep_interval,
         ));
+        let pump = tokio::spawn(events::pump(
+            self.db.clone(),
+            self.database_url.clone(),
+            self.events.clone(),
+        ));
+        let mailer = tokio::spawn(mail::deliver_forever(
+            self.db.clone(),
+            self.transport,
+            self.mail,
+            self.mail_poll,
+        ));
         let served = axum::serve(
             self.listener,
             self.router
@@ -102,6 +144,8 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await;
         sweeper.abort();
+        mailer.abort();
+        pump.abort();
         served
     }
 }

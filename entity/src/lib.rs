@@ -8,6 +8,8 @@ pub mod category;
 pub mod login_failure;
 pub mod order;
 pub mod order_item;
+pub mod outbox_message;
+pub mod password_reset;
 pub mod payment;
 pub mod product;
 pub mod refresh_token;

@@ -7,6 +7,7 @@ mod m20261124_000001_create_accounts;
 mod m20261124_000002_create_catalog;
 mod m20261124_000003_create_orders;
 mod m20261124_000004_search_words_as_queries_split_them;
+mod m20261124_000005_create_notifications;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_catalog::Migration),
             Box::new(m20261124_000003_create_orders::Migration),
             Box::new(m20261124_000004_search_words_as_queries_split_them::Migration),
+            Box::new(m20261124_000005_create_notifications::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use crate::{
     service::{
         accounts::{self, AccountChange, Registration},
         pagination::PageArgs,
+        password_reset,
         sessions::{self, Session},
     },
 };
@@ -322,6 +323,24 @@ impl AccountMutation {
     async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
         Ok(accounts::delete_address(ctx.db()?, ctx.viewer()?, id).await?)
+    }
+
+    /// Mails a one-time link to reset the password, if the email belongs to an account.
+    /// Always answers true, so nobody learns which emails are registered. Rate limited.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        let client_addr = &ctx.request()?.client_addr;
+        Ok(password_reset::request(ctx.db()?, client_addr, &email).await?)
+    }
+
+    /// Sets a new password with the token from the reset email. The token works once,
+    /// for 30 minutes; every session of the account ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<bool> {
+        Ok(password_reset::reset(ctx.db()?, ctx.auth()?, &token, &new_password).await?)
     }
 
     /// Grants or removes admin rights (admin). The last admin cannot be demoted.

@@ -12,12 +12,12 @@ mod money;
 mod node;
 mod shopping;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
 
-use crate::{auth::Auth, payments::Payments};
+use crate::{auth::Auth, payments::Payments, service::events::OrderEvents};
 
 /// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
 pub const MAX_DEPTH: usize = 15;
@@ -45,15 +45,23 @@ pub struct Mutation(
     shopping::ShoppingMutation,
 );
 
-pub type ShopSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every subscription of the API.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(shopping::ShoppingSubscription);
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(errors::ErrorCodes)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_directives(MAX_DIRECTIVES)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+pub type ShopSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(errors::ErrorCodes)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
 }
 
 /// The schema the server executes, holding its shared resources.
@@ -61,9 +69,11 @@ pub fn build(
     db: DatabaseConnection,
     auth: Auth,
     payments: Payments,
+    events: OrderEvents,
     introspection: bool,
 ) -> ShopSchema {
     let builder = builder()
+        .data(events)
         .data(db)
         .data(auth)
         .data(payments.currency.clone())

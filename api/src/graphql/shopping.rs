@@ -19,6 +19,7 @@ use crate::{
     service::{
         cart::{self, CartLine, CartView},
         checkout::{self, CheckoutInput as Checkout},
+        events::{self, OrderEvents},
         orders,
         pagination::PageArgs,
     },
@@ -409,5 +410,53 @@ impl ShoppingMutation {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
         let order = orders::update_status(ctx.db()?, ctx.viewer()?, id, status.into()).await?;
         Ok(Order(order))
+    }
+}
+
+#[derive(Default)]
+pub struct ShoppingSubscription;
+
+#[async_graphql::Subscription]
+impl ShoppingSubscription {
+    /// Every status change of the caller's orders (admins: of all orders), or of the one
+    /// order given, as it commits. Over the graphql-transport-ws protocol at /graphql/ws,
+    /// authenticated by the connection_init payload `{"authorization": "Bearer <token>"}`.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        order_id: Option<ID>,
+    ) -> Result<impl futures_util::Stream<Item = Order> + use<>> {
+        let db = ctx.db()?.clone();
+        let viewer = *ctx.viewer()?;
+        let user_id = viewer.user_id()?;
+        let is_admin = crate::service::viewer_is_admin(&db, &viewer).await?;
+        let only = match &order_id {
+            Some(id) => {
+                let id = GlobalId::parse_kind(id, "orderId", NodeKind::Order, "order")?;
+                // NOT_FOUND for someone else's order, as everywhere else.
+                orders::find_visible(&db, &viewer, id).await?;
+                Some(id)
+            }
+            None => None,
+        };
+        let mut events = ctx.data::<OrderEvents>()?.subscribe();
+        Ok(async_stream::stream! {
+            loop {
+                let event = match events.recv().await {
+                    Ok(event) => event,
+                    // A slow subscriber misses events rather than holding everyone up.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                if only.is_some_and(|id| id != event.order_id) || (!is_admin && event.user_id != user_id) {
+                    continue;
+                }
+                match events::load(&db, &event).await {
+                    Ok(Some(order)) => yield Order(order),
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = ?err, "cannot load an updated order"),
+                }
+            }
+        })
     }
 }

@@ -14,6 +14,7 @@ use crate::{
     domain::{Email, Password, PostalAddress, Username},
     error::{AppError, AppResult},
     service::{
+        outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
         sessions::{self, Session},
         throttle,
@@ -85,7 +86,8 @@ pub async fn create_user(
     ensure_email_free(db, &new_user.email, None).await?;
     let password_hash = auth.passwords.hash(&new_user.password).await?;
     let now = Utc::now();
-    user::ActiveModel {
+    let txn = db::begin_write(db).await?;
+    let user = user::ActiveModel {
         username: Set(new_user.username.to_string()),
         username_key: Set(new_user.username.key()),
         email: Set(new_user.email.to_string()),
@@ -96,7 +98,7 @@ pub async fn create_user(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     // Lost a race with a concurrent registration of the same name or email.
     .map_err(|err| match AppError::from(err) {
@@ -104,7 +106,10 @@ pub async fn create_user(
             AppError::conflict("username", "this username or email is already taken")
         }
         other => other,
-    })
+    })?;
+    outbox::enqueue(&txn, user.id, None, Notice::Welcome).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 async fn ensure_username_free(

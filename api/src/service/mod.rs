@@ -7,15 +7,18 @@ pub mod cart;
 pub mod categories;
 pub mod checkout;
 pub mod demo;
+pub mod events;
 pub mod orders;
+pub mod outbox;
 pub mod pagination;
+pub mod password_reset;
 pub mod products;
 pub mod sessions;
 mod slugs;
 pub mod throttle;
 mod viewer;
 
-pub use viewer::{Viewer, require_admin};
+pub use viewer::{Viewer, require_admin, viewer_is_admin};
 
 /// A change to an optional value: leave it, clear it, or set it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -19,6 +19,8 @@ use crate::{
     error::{AppError, AppResult},
     payments::{PaymentError, Payments, Receipt, RefundRequest},
     service::{
+        events::{self, OrderEvent},
+        outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
         viewer::{Viewer, current_user, require_admin},
     },
@@ -106,6 +108,8 @@ async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
 }
 
 /// Moves an order from `from` to `to` if it is still in `from`. Answers whether it moved.
+/// The move writes its outbox message on the same connection, so when `db` is the
+/// transaction of the change, the announcement commits or rolls back with it.
 pub async fn transition(
     db: &impl ConnectionTrait,
     id: i32,
@@ -120,7 +124,21 @@ pub async fn transition(
         .exec(db)
         .await?
         .rows_affected;
-    Ok(moved == 1)
+    if moved != 1 {
+        return Ok(false);
+    }
+    let order = reload(db, id).await?;
+    outbox::enqueue(db, order.user_id, Some(id), Notice::order_status(from, to)).await?;
+    events::notify(
+        db,
+        OrderEvent {
+            order_id: id,
+            user_id: order.user_id,
+            status: to,
+        },
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Puts the units of an order's lines back on the shelf, in product order.
@@ -314,9 +332,11 @@ pub async fn update_status(
     let Some(from) = status.fulfilment_predecessor() else {
         return Err(conflict(&current.status));
     };
-    if !transition(db, id, from, status).await? {
-        return Err(conflict(&reload(db, id).await?.status));
+    let txn = db::begin_write(db).await?;
+    if !transition(&txn, id, from, status).await? {
+        return Err(conflict(&reload(&txn, id).await?.status));
     }
+    txn.commit().await?;
     reload(db, id).await
 }
 

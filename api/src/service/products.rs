@@ -14,7 +14,7 @@ use crate::{
     service::{
         Patch,
         slugs::{free_slug, slug_taken},
-        viewer::{Viewer, require_admin},
+        viewer::{Viewer, require_admin, viewer_is_admin},
     },
 };
 
@@ -304,18 +304,10 @@ pub async fn find_visible(
     let Some(product) = query.one(db).await? else {
         return Ok(None);
     };
-    if product.archived && !is_admin(db, viewer).await? {
+    if product.archived && !viewer_is_admin(db, viewer).await? {
         return Ok(None);
     }
     Ok(Some(product))
-}
-
-async fn is_admin(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<bool> {
-    match require_admin(db, viewer).await {
-        Ok(_) => Ok(true),
-        Err(AppError::Forbidden | AppError::Unauthenticated(_)) => Ok(false),
-        Err(other) => Err(other),
-    }
 }
 
 /// Products by id, archived or not (for the DataLoader: orders show archived products).

@@ -18,6 +18,30 @@ pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
 /// Failed attempts allowed per client address within the window, over all accounts.
 pub const MAX_FAILURES_PER_CLIENT: usize = 20;
 
+/// What is being throttled: each kind counts separately, with its own limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Keeps the counts of different kinds apart in the shared table.
+    scope: &'static str,
+    per_account: usize,
+    per_client: usize,
+}
+
+/// Logins: 5 failures per account, 20 per client address, per 15 minutes.
+pub const LOGIN: Limits = Limits {
+    scope: "",
+    per_account: MAX_FAILURES_PER_ACCOUNT,
+    per_client: MAX_FAILURES_PER_CLIENT,
+};
+
+/// Password-reset requests (every request counts): 3 per email, 10 per client address,
+/// per 15 minutes, so the endpoint cannot be used to flood an inbox.
+pub const PASSWORD_RESET: Limits = Limits {
+    scope: "reset:",
+    per_account: 3,
+    per_client: 10,
+};
+
 /// An attempt that has been counted. Unless [`Attempt::succeeded`] is called it stays
 /// counted as a failure.
 #[must_use]
@@ -32,6 +56,18 @@ pub async fn begin_attempt(
     account_key: &str,
     client_addr: &str,
 ) -> AppResult<Attempt> {
+    begin_limited(db, LOGIN, account_key, client_addr).await
+}
+
+/// Counts one attempt of the kind `limits` describes, or refuses it with RATE_LIMITED.
+pub async fn begin_limited(
+    db: &impl ConnectionTrait,
+    limits: Limits,
+    account_key: &str,
+    client_addr: &str,
+) -> AppResult<Attempt> {
+    let account_key = &format!("{}{account_key}", limits.scope);
+    let client_addr = &format!("{}{client_addr}", limits.scope);
     let now = Utc::now();
     let since = now - Duration::minutes(WINDOW_MINUTES);
     let attempt = login_failure::ActiveModel {
@@ -43,19 +79,19 @@ pub async fn begin_attempt(
     .insert(db)
     .await?;
 
-    let limits = [
+    let counted = [
         (
             login_failure::Column::AccountKey,
             account_key,
-            MAX_FAILURES_PER_ACCOUNT,
+            limits.per_account,
         ),
         (
             login_failure::Column::ClientAddr,
             client_addr,
-            MAX_FAILURES_PER_CLIENT,
+            limits.per_client,
         ),
     ];
-    for (column, value, limit) in limits {
+    for (column, value, limit) in counted {
         let earlier: Vec<DateTime<Utc>> = login_failure::Entity::find()
             .select_only()
             .column(login_failure::Column::CreatedAt)

@@ -42,3 +42,12 @@ pub async fn require_admin(db: &impl ConnectionTrait, viewer: &Viewer) -> AppRes
         Err(AppError::Forbidden)
     }
 }
+
+/// Whether the caller is an admin right now (false when anonymous).
+pub async fn viewer_is_admin(db: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<bool> {
+    match require_admin(db, viewer).await {
+        Ok(_) => Ok(true),
+        Err(AppError::Forbidden | AppError::Unauthenticated(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}

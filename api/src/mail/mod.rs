@@ -1,0 +1,305 @@
+//! Delivering the outbox: render each message from the database as it is now, send it
+//! through SMTP (or into `.eml` files), and record the outcome.
+
+mod templates;
+
+use std::path::Path;
+
+use askama::Template;
+use chrono::{Duration, Utc};
+use entity::{order, outbox_message, user};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::{
+    domain::{Money, OrderStatus},
+    error::{AppError, AppResult},
+    service::{
+        orders,
+        outbox::{self, Notice},
+        password_reset,
+    },
+};
+
+use templates::*;
+
+/// How messages are written and retried.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub from: Mailbox,
+    /// The storefront's address, for links in messages (no trailing slash).
+    pub public_url: String,
+    /// Attempts before a message is given up on (marked dead).
+    pub max_attempts: i32,
+    /// The first retry waits this long; each further one twice as long (at most an hour).
+    pub retry_base: Duration,
+}
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `.eml` file per message in a folder: the zero-configuration default.
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+impl Transport {
+    /// SMTP when a URL is given (`smtp://host:port`, `smtps://user:pass@host`, or
+    /// `smtp://host?tls=required`), else files in `mail_dir`.
+    pub fn new(smtp_url: Option<&str>, mail_dir: &Path) -> anyhow::Result<Self> {
+        match smtp_url {
+            Some(url) => {
+                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|err| anyhow::anyhow!("SHOP_SMTP_URL is not usable: {err}"))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build();
+                Ok(Self::Smtp(smtp))
+            }
+            None => {
+                std::fs::create_dir_all(mail_dir).map_err(|err| {
+                    anyhow::anyhow!(
+                        "cannot create the mail folder {}: {err}",
+                        mail_dir.display()
+                    )
+                })?;
+                Ok(Self::Files(AsyncFileTransport::new(mail_dir)))
+            }
+        }
+    }
+
+    async fn send(&self, message: Message) -> Result<(), String> {
+        match self {
+            Self::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::Files(files) => files
+                .send(message)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// What one delivery round did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub retrying: usize,
+    pub dead: usize,
+}
+
+/// Delivers every message that is due, claiming a batch at a time.
+pub async fn deliver_due(
+    db: &DatabaseConnection,
+    transport: &Transport,
+    settings: &MailSettings,
+) -> AppResult<Delivery> {
+    let mut delivery = Delivery::default();
+    loop {
+        let batch = outbox::claim(db, Utc::now(), Duration::minutes(2), 16).await?;
+        if batch.is_empty() {
+            return Ok(delivery);
+        }
+        for row in batch {
+            let outcome = match render(db, &row, settings).await {
+                Ok(Some(message)) => transport.send(message).await,
+                Ok(None) => {
+                    outbox::skipped(db, row.id).await?;
+                    continue;
+                }
+                Err(err) => Err(format!("cannot render: {err:?}")),
+            };
+            match outcome {
+                Ok(()) => {
+                    outbox::delivered(db, row.id).await?;
+                    delivery.sent += 1;
+                }
+                Err(error) => {
+                    let dead = outbox::failed(
+                        db,
+                        &row,
+                        &error,
+                        settings.max_attempts,
+                        settings.retry_base,
+                    )
+                    .await?;
+                    if dead {
+                        tracing::error!(message = row.id, attempts = row.attempts, %error, "mail given up");
+                        delivery.dead += 1;
+                    } else {
+                        tracing::warn!(message = row.id, attempts = row.attempts, %error, "mail failed; will retry");
+                        delivery.retrying += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Delivers due messages every `poll`, for as long as the server runs.
+pub async fn deliver_forever(
+    db: DatabaseConnection,
+    transport: Transport,
+    settings: MailSettings,
+    poll: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(poll);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = deliver_due(&db, &transport, &settings).await {
+            tracing::error!(error = ?err, "mail delivery round failed");
+        }
+    }
+}
+
+fn internal(err: impl std::fmt::Display) -> AppError {
+    AppError::internal(anyhow::anyhow!("{err}"))
+}
+
+/// The message a row announces, rendered now; `None` when nothing needs sending.
+async fn render(
+    db: &DatabaseConnection,
+    row: &outbox_message::Model,
+    settings: &MailSettings,
+) -> AppResult<Option<Message>> {
+    let user = user::Entity::find_by_id(row.user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| internal(format!("user {} is gone", row.user_id)))?;
+    let shop_url = settings.public_url.as_str();
+    let (subject, text, html) = match Notice::of(row)? {
+        Notice::Welcome => {
+            let m = Welcome {
+                username: user.username.clone(),
+            };
+            (
+                "Welcome to the shop".to_owned(),
+                WelcomeText { m: &m, shop_url }.render().map_err(internal)?,
+                WelcomeHtml { m: &m, shop_url }.render().map_err(internal)?,
+            )
+        }
+        Notice::PasswordReset { token } => {
+            let m = PasswordResetMail {
+                username: user.username.clone(),
+                reset_url: format!("{shop_url}/reset-password?token={token}"),
+                token,
+                minutes: password_reset::TOKEN_TTL_MINUTES,
+            };
+            (
+                "Reset your password".to_owned(),
+                PasswordResetText { m: &m, shop_url }
+                    .render()
+                    .map_err(internal)?,
+                PasswordResetHtml { m: &m, shop_url }
+                    .render()
+                    .map_err(internal)?,
+            )
+        }
+        Notice::OrderStatus { from, to } => {
+            let Some(order_id) = row.order_id else {
+                return Err(internal("an order message without an order"));
+            };
+            let order = order::Entity::find_by_id(order_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| internal(format!("order {order_id} is gone")))?;
+            let Some((subject, m)) = order_mail(db, &order, &from, &to, shop_url).await? else {
+                return Ok(None);
+            };
+            (
+                subject,
+                OrderText { m: &m, shop_url }.render().map_err(internal)?,
+                OrderHtml { m: &m, shop_url }.render().map_err(internal)?,
+            )
+        }
+    };
+    let to = Mailbox::new(
+        Some(user.username.clone()),
+        user.email.parse().map_err(internal)?,
+    );
+    let message = Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(row.message_id.clone()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(internal)?;
+    Ok(Some(message))
+}
+
+async fn order_mail(
+    db: &DatabaseConnection,
+    order: &order::Model,
+    from: &str,
+    to: &str,
+    shop_url: &str,
+) -> AppResult<Option<(String, OrderMail)>> {
+    let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
+    let number = &order.number;
+    let (subject, heading, intro) = match (OrderStatus::parse(from), OrderStatus::parse(to)) {
+        (_, Some(OrderStatus::Paid)) => (
+            format!("Order {number} confirmed"),
+            "Thank you for your order".to_owned(),
+            "We have received your payment and are getting your order ready.".to_owned(),
+        ),
+        (_, Some(OrderStatus::Shipped)) => (
+            format!("Order {number} has shipped"),
+            "Your order is on its way".to_owned(),
+            "Your order has left our warehouse.".to_owned(),
+        ),
+        (_, Some(OrderStatus::Delivered)) => (
+            format!("Order {number} was delivered"),
+            "Your order has arrived".to_owned(),
+            "Your order was delivered. Enjoy!".to_owned(),
+        ),
+        (Some(OrderStatus::Paid), Some(OrderStatus::Cancelled)) => (
+            format!("Order {number} was cancelled and refunded"),
+            "Your order was cancelled".to_owned(),
+            format!(
+                "Your order was cancelled and {} is being refunded to your payment method.",
+                money(order.total_cents)
+            ),
+        ),
+        // A PENDING order that is released was never confirmed to the buyer: no message.
+        _ => return Ok(None),
+    };
+    let lines = orders::items_of(db, &[order.id])
+        .await?
+        .into_iter()
+        .map(|item| OrderLine {
+            name: item.product_name,
+            quantity: item.quantity,
+            unit_price: money(item.unit_price_cents),
+            total: money(item.line_total_cents),
+        })
+        .collect();
+    let address = [
+        Some(order.ship_full_name.clone()),
+        Some(order.ship_line1.clone()),
+        order.ship_line2.clone(),
+        Some(format!("{} {}", order.ship_postal_code, order.ship_city)),
+        Some(order.ship_country.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(Some((
+        subject,
+        OrderMail {
+            heading,
+            intro,
+            number: number.clone(),
+            lines,
+            total: money(order.total_cents),
+            address,
+            order_url: format!("{shop_url}/orders/{number}"),
+        },
+    )))
+}

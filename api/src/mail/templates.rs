@@ -1,0 +1,112 @@
+//! The messages, as askama templates: HTML (auto-escaped, so a product name can never
+//! inject markup) and plain text for every kind.
+
+use askama::Template;
+
+pub struct Welcome {
+    pub username: String,
+}
+
+pub struct OrderLine {
+    pub name: String,
+    pub quantity: i32,
+    pub unit_price: String,
+    pub total: String,
+}
+
+pub struct OrderMail {
+    pub heading: String,
+    pub intro: String,
+    pub number: String,
+    pub lines: Vec<OrderLine>,
+    pub total: String,
+    pub address: Vec<String>,
+    pub order_url: String,
+}
+
+pub struct PasswordResetMail {
+    pub username: String,
+    pub reset_url: String,
+    pub token: String,
+    pub minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/welcome.html")]
+pub struct WelcomeHtml<'a> {
+    pub m: &'a Welcome,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/welcome.txt")]
+pub struct WelcomeText<'a> {
+    pub m: &'a Welcome,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/order.html")]
+pub struct OrderHtml<'a> {
+    pub m: &'a OrderMail,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/order.txt")]
+pub struct OrderText<'a> {
+    pub m: &'a OrderMail,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.html")]
+pub struct PasswordResetHtml<'a> {
+    pub m: &'a PasswordResetMail,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/password_reset.txt")]
+pub struct PasswordResetText<'a> {
+    pub m: &'a PasswordResetMail,
+    pub shop_url: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_what_customers_and_admins_typed() {
+        let mail = OrderMail {
+            heading: "Thanks".into(),
+            intro: "x".into(),
+            number: "SO-1".into(),
+            lines: vec![OrderLine {
+                name: "<script>alert(1)</script>".into(),
+                quantity: 1,
+                unit_price: "1.00".into(),
+                total: "1.00".into(),
+            }],
+            total: "1.00".into(),
+            address: vec!["<b>Ann</b>".into()],
+            order_url: "https://shop.example/orders/SO-1".into(),
+        };
+        let html = OrderHtml {
+            m: &mail,
+            shop_url: "https://shop.example",
+        }
+        .render()
+        .expect("renders");
+        assert!(!html.contains("<script>") && html.contains("&#60;script&#62;"));
+        assert!(!html.contains("<b>Ann</b>"));
+        let text = OrderText {
+            m: &mail,
+            shop_url: "https://shop.example",
+        }
+        .render()
+        .expect("renders");
+        assert!(text.contains("1 x <script>alert(1)</script> at 1.00 = 1.00"));
+    }
+}

@@ -1,0 +1,195 @@
+//! The transactional outbox. A change that must be announced writes its message row with
+//! the same connection (transaction) as the change, so the message exists exactly when
+//! the change committed. Delivery happens later, by the worker in `mail`.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::outbox_message;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    db,
+    domain::OrderStatus,
+    error::{AppError, AppResult},
+};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const DEAD: &str = "dead";
+
+/// What a message announces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// A new account.
+    Welcome,
+    /// An order changed status (PAID is the order confirmation).
+    OrderStatus { from: String, to: String },
+    /// A password-reset link; the plain token lives here only until the message is sent.
+    PasswordReset { token: String },
+}
+
+impl Notice {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Welcome => "welcome",
+            Self::OrderStatus { .. } => "order_status",
+            Self::PasswordReset { .. } => "password_reset",
+        }
+    }
+
+    pub fn order_status(from: OrderStatus, to: OrderStatus) -> Self {
+        Self::OrderStatus {
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+        }
+    }
+
+    /// The notice a stored row holds.
+    pub fn of(row: &outbox_message::Model) -> AppResult<Self> {
+        serde_json::from_str(&row.payload).map_err(AppError::internal)
+    }
+}
+
+/// Writes a message row on `db`, which should be the transaction of the change.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    order_id: Option<i32>,
+    notice: Notice,
+) -> AppResult<()> {
+    let now = Utc::now();
+    outbox_message::ActiveModel {
+        kind: Set(notice.kind().into()),
+        user_id: Set(user_id),
+        order_id: Set(order_id),
+        payload: Set(serde_json::to_string(&notice).map_err(AppError::internal)?),
+        message_id: Set(format!("<{:032x}@shop.mail>", rand::random::<u128>())),
+        status: Set(PENDING.into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `batch` due messages for this worker until `now + lease`, counting an
+/// attempt on each. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several processes claim
+/// side by side without ever taking the same row; on SQLite the write transaction does.
+pub async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease: Duration,
+    batch: u64,
+) -> AppResult<Vec<outbox_message::Model>> {
+    let mut due = outbox_message::Entity::find()
+        .select_only()
+        .column(outbox_message::Column::Id)
+        .filter(outbox_message::Column::Status.eq(PENDING))
+        .filter(outbox_message::Column::NextAttemptAt.lte(now))
+        .filter(
+            outbox_message::Column::LockedUntil
+                .is_null()
+                .or(outbox_message::Column::LockedUntil.lt(now)),
+        )
+        .order_by_asc(outbox_message::Column::Id)
+        .limit(batch);
+    if db.get_database_backend() == DbBackend::Postgres {
+        QueryTrait::query(&mut due).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let txn = db::begin_write(db).await?;
+    let claimed = outbox_message::Entity::update_many()
+        .col_expr(
+            outbox_message::Column::LockedUntil,
+            Expr::value(now + lease),
+        )
+        .col_expr(
+            outbox_message::Column::Attempts,
+            Expr::col(outbox_message::Column::Attempts).add(1),
+        )
+        .filter(outbox_message::Column::Id.in_subquery(due.into_query()))
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// The message went out: keep the record, drop the payload (it may hold a reset token).
+pub async fn delivered(db: &DatabaseConnection, id: i32) -> AppResult<()> {
+    outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::Status, Expr::value(SENT))
+        .col_expr(outbox_message::Column::Payload, Expr::value("{}"))
+        .col_expr(outbox_message::Column::SentAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox_message::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox_message::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A message that needs no delivery after all (e.g. a cancellation of an order the buyer
+/// never saw confirmed): done, without sending.
+pub async fn skipped(db: &DatabaseConnection, id: i32) -> AppResult<()> {
+    delivered(db, id).await
+}
+
+/// The attempt failed: retry after an exponential backoff, or give up for good after
+/// `max_attempts` (the row is marked dead, and counted).
+pub async fn failed(
+    db: &DatabaseConnection,
+    row: &outbox_message::Model,
+    error: &str,
+    max_attempts: i32,
+    retry_base: Duration,
+) -> AppResult<bool> {
+    let dead = row.attempts >= max_attempts;
+    let exponent = u32::try_from(row.attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let backoff = (retry_base * 2_i32.pow(exponent)).min(Duration::hours(1));
+    let mut update = outbox_message::Entity::update_many()
+        .col_expr(
+            outbox_message::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox_message::Column::LastError,
+            Expr::value(error.chars().take(1_000).collect::<String>()),
+        )
+        .filter(outbox_message::Column::Id.eq(row.id));
+    update = if dead {
+        update.col_expr(outbox_message::Column::Status, Expr::value(DEAD))
+    } else {
+        update.col_expr(
+            outbox_message::Column::NextAttemptAt,
+            Expr::value(Utc::now() + backoff),
+        )
+    };
+    update.exec(db).await?;
+    Ok(dead)
+}
+
+/// How many messages wait for delivery, and how many were given up on.
+pub async fn counts(db: &DatabaseConnection) -> AppResult<(u64, u64)> {
+    let count = |status: &'static str| {
+        outbox_message::Entity::find()
+            .filter(outbox_message::Column::Status.eq(status))
+            .count(db)
+    };
+    Ok((count(PENDING).await?, count(DEAD).await?))
+}
