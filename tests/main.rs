@@ -11,4 +11,5 @@ mod http;
 mod limits;
 mod schema;
 mod sessions;
+mod stripe;
 mod throttle;

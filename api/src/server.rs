@@ -13,10 +13,13 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, JwtSecret},
-    config::Config,
+    config::{Config, PaymentGatewayKind},
     db, graphql,
     http::{self, AppState},
-    payments::{Payments, TestGateway},
+    payments::{
+        Gateway, Payments, StripeGateway, TestGateway,
+        stripe::{SecretKey, StripeSettings, WebhookSecret},
+    },
     service::orders::{self, Swept},
 };
 
@@ -33,12 +36,16 @@ impl Server {
     /// Connects to and migrates the database, then binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
+        // Checked before anything else happens: a misconfigured gateway must stop the
+        // start, not the first checkout.
+        let gateway = gateway(config)?;
+        let stripe_webhook_secret = webhook_secret(config)?;
         let mut db = db::connect(&config.database_url, config.db_max_connections).await?;
         let statements = db::count_statements(&mut db);
         db::migrate(&db).await?;
         let auth = Auth::new(&secret)?;
         let payments = Payments {
-            gateway: Arc::new(TestGateway::new()),
+            gateway,
             currency: config.currency.clone(),
             pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
         };
@@ -51,6 +58,8 @@ impl Server {
             ),
             db: db.clone(),
             tokens: auth.tokens.clone(),
+            payments: payments.clone(),
+            stripe_webhook_secret,
             trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = http::router(state, &config.cors_origins)?;
@@ -134,6 +143,52 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
             Ok(JwtSecret::random())
         }
     }
+}
+
+/// The configured payment gateway; with Stripe, its key and URL checked.
+fn gateway(config: &Config) -> anyhow::Result<Gateway> {
+    match config.payment_gateway {
+        PaymentGatewayKind::Test => {
+            tracing::warn!(
+                "payments go to the offline test gateway: no money moves \
+                 (set SHOP_PAYMENT_GATEWAY=stripe to take real payments)"
+            );
+            Ok(Arc::new(TestGateway::new()))
+        }
+        PaymentGatewayKind::Stripe => {
+            let key = config
+                .stripe_secret_key
+                .as_deref()
+                .filter(|key| !key.trim().is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "SHOP_PAYMENT_GATEWAY=stripe needs SHOP_STRIPE_SECRET_KEY (or \
+                         --stripe-secret-key): the Stripe secret key, sk_live_... or sk_test_..."
+                    )
+                })?;
+            let key = SecretKey::parse(key).map_err(anyhow::Error::msg)?;
+            let settings =
+                StripeSettings::new(key, &config.stripe_api_base).map_err(anyhow::Error::msg)?;
+            if config.stripe_webhook_secret.is_none() {
+                tracing::warn!(
+                    "SHOP_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe is off, and orders \
+                     whose checkout was interrupted wait for the sweeper"
+                );
+            }
+            Ok(Arc::new(StripeGateway::new(settings)?))
+        }
+    }
+}
+
+fn webhook_secret(config: &Config) -> anyhow::Result<Option<WebhookSecret>> {
+    config
+        .stripe_webhook_secret
+        .as_deref()
+        .map(|secret| {
+            WebhookSecret::parse(secret)
+                .map_err(|err| anyhow::anyhow!("SHOP_STRIPE_WEBHOOK_SECRET: {err}"))
+        })
+        .transpose()
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -14,6 +14,7 @@ pub mod sessions;
 mod slugs;
 pub mod throttle;
 mod viewer;
+pub mod webhooks;
 
 pub use viewer::{Viewer, require_admin};
 
