@@ -14,4 +14,5 @@ mod http;
 mod limits;
 mod schema;
 mod sessions;
+mod stripe;
 mod throttle;

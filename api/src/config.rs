@@ -3,12 +3,24 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{ArgAction, Args};
+use clap::{ArgAction, Args, ValueEnum};
 
-use crate::domain::Currency;
+use crate::{domain::Currency, payments::stripe};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+pub const DEFAULT_STRIPE_API_BASE: &str = stripe::DEFAULT_API_BASE;
+
+/// Who takes the money at checkout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum PaymentGatewayKind {
+    /// Offline and free: answers like Stripe's test mode (`tok_visa` succeeds,
+    /// `tok_chargeDeclined` is declined) and never moves money.
+    #[default]
+    Test,
+    /// Stripe's PaymentIntents API; needs SHOP_STRIPE_SECRET_KEY.
+    Stripe,
+}
 
 /// How the server runs. Every field has a flag and an environment variable; the defaults
 /// run a complete shop on a SQLite file in the working directory.
@@ -125,6 +137,43 @@ pub struct Config {
     )]
     pub mail_poll_ms: u64,
 
+    /// The payment gateway: `test` (offline; no money moves) or `stripe`. With `stripe`,
+    /// SHOP_STRIPE_SECRET_KEY must be set or the server refuses to start.
+    #[arg(
+        long,
+        env = "SHOP_PAYMENT_GATEWAY",
+        value_enum,
+        default_value_t = PaymentGatewayKind::Test,
+        global = true
+    )]
+    pub payment_gateway: PaymentGatewayKind,
+
+    /// Stripe secret key (`sk_live_...`, `sk_test_...`, or a restricted `rk_...` allowed to
+    /// write PaymentIntents and Refunds). Prefer the environment variable: a flag shows up
+    /// in the process list. Never logged.
+    #[arg(
+        long,
+        env = "SHOP_STRIPE_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub stripe_secret_key: Option<String>,
+
+    /// Base URL of Stripe's API. Change it only to point at a mock or a proxy.
+    #[arg(long, env = "SHOP_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE, global = true)]
+    pub stripe_api_base: String,
+
+    /// Signing secret (`whsec_...`) of the Stripe webhook endpoint that posts to
+    /// `/webhooks/stripe` (subscribe it to `payment_intent.succeeded`,
+    /// `payment_intent.payment_failed` and `charge.refunded`). Unset, that route answers 404.
+    #[arg(
+        long,
+        env = "SHOP_STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub stripe_webhook_secret: Option<String>,
+
     /// Take the client address for login throttling from the last X-Forwarded-For entry.
     /// Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -153,6 +202,10 @@ impl Config {
             mail_retry_ms: 5_000,
             mail_poll_ms: 1_000,
             currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
+            payment_gateway: PaymentGatewayKind::Test,
+            stripe_secret_key: None,
+            stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
+            stripe_webhook_secret: None,
         }
     }
 }

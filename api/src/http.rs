@@ -10,10 +10,11 @@ use async_graphql::{
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{ConnectInfo, FromRequest, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
 use tower_http::{
@@ -31,7 +32,8 @@ use crate::{
     db,
     error::{AppError, ErrorCode},
     graphql::{RequestContext, ShopSchema},
-    service::Viewer,
+    payments::{Payments, stripe::WebhookSecret},
+    service::{Viewer, webhooks},
 };
 
 /// Request bodies larger than this are refused with 413.
@@ -45,6 +47,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub tokens: AccessTokens,
     pub trust_forwarded_for: bool,
+    pub payments: Payments,
+    /// Set when Stripe's webhook is configured; `/webhooks/stripe` answers 404 otherwise.
+    pub stripe_webhook_secret: Option<WebhookSecret>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -55,6 +60,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(state)
         .layer(cors(cors_origins)?)
         // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees
@@ -90,6 +96,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
+            header::HeaderName::from_static("stripe-signature"),
         ]));
     Ok(app)
 }
@@ -132,6 +139,52 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+/// Stripe's webhook deliveries. The body is taken as raw bytes, because the signature
+/// covers them exactly. Stripe retries anything but a 2xx, so only a failure on our side
+/// is a 5xx; a delivery that is not genuine gets 400 and is never retried into success.
+async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = &state.stripe_webhook_secret else {
+        return (StatusCode::NOT_FOUND, "no Stripe webhook is configured").into_response();
+    };
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|value| value.to_str().ok());
+    let received = webhooks::receive_stripe(
+        &state.db,
+        &state.payments,
+        secret,
+        signature,
+        &body,
+        chrono::Utc::now(),
+    )
+    .await;
+    match received {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "received": true })),
+        )
+            .into_response(),
+        Err(err) => {
+            let status = match err.code() {
+                ErrorCode::Unauthenticated | ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+                _ => {
+                    tracing::error!(error = ?err, "a Stripe webhook delivery failed; Stripe retries it");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            };
+            (
+                status,
+                Json(serde_json::json!({ "error": err.to_string() })),
+            )
+                .into_response()
+        }
     }
 }
 

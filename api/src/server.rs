@@ -13,11 +13,14 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, JwtSecret},
-    config::Config,
+    config::{Config, PaymentGatewayKind},
     db, graphql,
     http::{self, AppState},
     mail::{self, MailSettings, Transport},
-    payments::{Payments, TestGateway},
+    payments::{
+        Gateway, Payments, StripeGateway, TestGateway,
+        stripe::{SecretKey, StripeSettings, WebhookSecret},
+    },
     service::{
         events::{self, OrderEvents},
         orders::{self, Swept},
@@ -42,6 +45,10 @@ impl Server {
     /// Connects to and migrates the database, then binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
+        // Checked before anything else happens: a misconfigured gateway must stop the
+        // start, not the first checkout.
+        let gateway = gateway(config)?;
+        let stripe_webhook_secret = webhook_secret(config)?;
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         db::migrate(&db).await?;
         // Requests get their own handle on the same pool, counting their statements;
@@ -51,7 +58,7 @@ impl Server {
         let auth = Auth::new(&secret)?;
         let events = OrderEvents::default();
         let payments = Payments {
-            gateway: Arc::new(TestGateway::new()),
+            gateway,
             currency: config.currency.clone(),
             pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
         };
@@ -65,6 +72,8 @@ impl Server {
             ),
             db: request_db,
             tokens: auth.tokens.clone(),
+            payments: payments.clone(),
+            stripe_webhook_secret,
             trust_forwarded_for: config.trust_forwarded_for,
         };
         let router = http::router(state, &config.cors_origins)?;
@@ -178,6 +187,52 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
             Ok(JwtSecret::random())
         }
     }
+}
+
+/// The configured payment gateway; with Stripe, its key and URL checked.
+fn gateway(config: &Config) -> anyhow::Result<Gateway> {
+    match config.payment_gateway {
+        PaymentGatewayKind::Test => {
+            tracing::warn!(
+                "payments go to the offline test gateway: no money moves \
+                 (set SHOP_PAYMENT_GATEWAY=stripe to take real payments)"
+            );
+            Ok(Arc::new(TestGateway::new()))
+        }
+        PaymentGatewayKind::Stripe => {
+            let key = config
+                .stripe_secret_key
+                .as_deref()
+                .filter(|key| !key.trim().is_empty())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "SHOP_PAYMENT_GATEWAY=stripe needs SHOP_STRIPE_SECRET_KEY (or \
+                         --stripe-secret-key): the Stripe secret key, sk_live_... or sk_test_..."
+                    )
+                })?;
+            let key = SecretKey::parse(key).map_err(anyhow::Error::msg)?;
+            let settings =
+                StripeSettings::new(key, &config.stripe_api_base).map_err(anyhow::Error::msg)?;
+            if config.stripe_webhook_secret.is_none() {
+                tracing::warn!(
+                    "SHOP_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe is off, and orders \
+                     whose checkout was interrupted wait for the sweeper"
+                );
+            }
+            Ok(Arc::new(StripeGateway::new(settings)?))
+        }
+    }
+}
+
+fn webhook_secret(config: &Config) -> anyhow::Result<Option<WebhookSecret>> {
+    config
+        .stripe_webhook_secret
+        .as_deref()
+        .map(|secret| {
+            WebhookSecret::parse(secret)
+                .map_err(|err| anyhow::anyhow!("SHOP_STRIPE_WEBHOOK_SECRET: {err}"))
+        })
+        .transpose()
 }
 
 /// Completes on Ctrl-C or SIGTERM.

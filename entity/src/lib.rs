@@ -14,3 +14,4 @@ pub mod payment;
 pub mod product;
 pub mod refresh_token;
 pub mod user;
+pub mod webhook_event;

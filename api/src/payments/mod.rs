@@ -4,12 +4,14 @@
 //! locks), and always with an idempotency key that is stable per order, so a retried
 //! call can never charge or refund twice.
 
+pub mod stripe;
 mod test_gateway;
 
 use std::sync::Arc;
 
 use crate::domain::{Currency, Money};
 
+pub use stripe::StripeGateway;
 pub use test_gateway::TestGateway;
 
 /// A charge to authorize and capture at once.

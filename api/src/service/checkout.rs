@@ -274,7 +274,11 @@ async fn pay(
     };
     match outcome {
         Ok(receipt) => {
-            if orders::complete_payment(db, &order, &receipt).await? {
+            // The gateway's webhook may have marked the order PAID first; that is a
+            // success too, not a late payment to refund.
+            if orders::complete_payment(db, &order, &receipt).await?
+                || orders::paid_with(db, order.id, &receipt).await?
+            {
                 empty_bought_lines(db, &order).await?;
             } else {
                 // The sweeper gave up on this order while the gateway was answering.

@@ -17,6 +17,7 @@ pub mod sessions;
 mod slugs;
 pub mod throttle;
 mod viewer;
+pub mod webhooks;
 
 pub use viewer::{Viewer, require_admin, viewer_is_admin};
 

@@ -185,24 +185,60 @@ pub async fn complete_payment(
     receipt: &Receipt,
 ) -> AppResult<bool> {
     let txn = db::begin_write(db).await?;
-    if !transition(&txn, order.id, OrderStatus::Pending, OrderStatus::Paid).await? {
+    let paid = mark_paid(&txn, order.id, receipt).await?;
+    txn.commit().await?;
+    Ok(paid)
+}
+
+/// [`complete_payment`] inside the caller's transaction, for callers that must commit
+/// something else with it (a webhook recording the event it applied).
+pub async fn mark_paid(
+    txn: &DatabaseTransaction,
+    order_id: i32,
+    receipt: &Receipt,
+) -> AppResult<bool> {
+    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
         return Ok(false);
     }
-    settle_charge(&txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
-    txn.commit().await?;
+    settle_charge(txn, order_id, SUCCEEDED, Some(&receipt.reference)).await?;
     Ok(true)
+}
+
+/// Whether the order's charge is recorded as `receipt` and the order kept it (it is not
+/// cancelled): how a checkout whose [`complete_payment`] lost the race to the gateway's
+/// webhook knows that its order is paid all the same.
+pub async fn paid_with(
+    db: &impl ConnectionTrait,
+    order_id: i32,
+    receipt: &Receipt,
+) -> AppResult<bool> {
+    let charged = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::Kind.eq(CHARGE))
+        .filter(payment::Column::Status.eq(SUCCEEDED))
+        .filter(payment::Column::Reference.eq(receipt.reference.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    Ok(charged && status_of(&reload(db, order_id).await?)? != OrderStatus::Cancelled)
 }
 
 /// Cancels a PENDING order whose payment did not happen, and gives its stock back.
 /// Answers whether this call did it.
 pub async fn release(db: &DatabaseConnection, order_id: i32) -> AppResult<bool> {
     let txn = db::begin_write(db).await?;
-    if !transition(&txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
+    let released = release_in(&txn, order_id).await?;
+    txn.commit().await?;
+    Ok(released)
+}
+
+/// [`release`] inside the caller's transaction.
+pub async fn release_in(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
+    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
         return Ok(false);
     }
-    restock(&txn, order_id).await?;
-    settle_charge(&txn, order_id, FAILED, None).await?;
-    txn.commit().await?;
+    restock(txn, order_id).await?;
+    settle_charge(txn, order_id, FAILED, None).await?;
     Ok(true)
 }
 
@@ -418,9 +454,21 @@ pub async fn cancel_after_late_payment(
     receipt: &Receipt,
 ) -> AppResult<()> {
     let txn = db::begin_write(db).await?;
-    settle_charge(&txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
-    record_refund(&txn, order, payments.gateway.name()).await?;
+    owe_refund_of_late_payment(&txn, order, receipt, payments.gateway.name()).await?;
     txn.commit().await?;
     settle_refund(db, payments, order.id).await?;
     Ok(())
+}
+
+/// The ledger half of [`cancel_after_late_payment`], inside the caller's transaction: the
+/// charge recorded as succeeded, and a refund of it owed. [`settle_refund`] (or the
+/// sweeper) then asks the gateway.
+pub async fn owe_refund_of_late_payment(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+    receipt: &Receipt,
+    gateway: &str,
+) -> AppResult<()> {
+    settle_charge(txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
+    record_refund(txn, order, gateway).await
 }

@@ -1,0 +1,391 @@
+//! Stripe's webhook: how the shop hears about payments it did not see finish itself (a
+//! checkout that crashed or timed out after charging, a refund made in the dashboard).
+//!
+//! A delivery is trusted only when its `Stripe-Signature` verifies. Stripe delivers at
+//! least once and may deliver an event twice, even concurrently: each event's id is
+//! inserted into `webhook_events` in the same transaction that applies it, so the second
+//! delivery finds the id taken and does nothing, and an event that failed to apply is not
+//! marked handled (Stripe retries it). Every change is also conditional on the order's
+//! current status, so an event racing the checkout that caused it cannot undo it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{order, payment, webhook_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set, TryInsertResult,
+};
+use serde::Deserialize;
+
+use crate::{
+    db,
+    domain::{Currency, Money, OrderStatus},
+    error::{AppError, AppResult},
+    payments::{
+        Payments, Receipt,
+        stripe::{self, WebhookSecret},
+    },
+    service::orders::{self, CHARGE, REFUND, SUCCEEDED},
+};
+
+/// What a delivery did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The event changed an order or the ledger.
+    Applied,
+    /// The event was valid, but its order had already moved on (the checkout settled it).
+    AlreadySettled,
+    /// This event id was handled before.
+    Duplicate,
+    /// Not an event the shop acts on, or not about one of its orders.
+    Ignored,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// The fields of a PaymentIntent the shop reads.
+#[derive(Deserialize)]
+struct PaymentIntent {
+    id: String,
+    amount: i64,
+    currency: String,
+    #[serde(default)]
+    metadata: HashMap<String, String>,
+}
+
+/// The fields of a Charge the shop reads.
+#[derive(Deserialize)]
+struct Charge {
+    id: String,
+    payment_intent: Option<String>,
+    #[serde(default)]
+    refunded: bool,
+    /// Only present when the endpoint's API version includes it.
+    refunds: Option<RefundList>,
+}
+
+#[derive(Deserialize)]
+struct RefundList {
+    data: Vec<RefundId>,
+}
+
+#[derive(Deserialize)]
+struct RefundId {
+    id: String,
+}
+
+/// Handles one delivery to `/webhooks/stripe`: `signature` is the `Stripe-Signature`
+/// header and `payload` the body exactly as received (the signature covers its bytes).
+/// A bad signature is UNAUTHENTICATED and a body that is not an event BAD_USER_INPUT,
+/// both before anything is read or written.
+pub async fn receive_stripe(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    secret: &WebhookSecret,
+    signature: Option<&str>,
+    payload: &[u8],
+    now: DateTime<Utc>,
+) -> AppResult<Outcome> {
+    stripe::verify(secret, signature, payload, now.timestamp()).map_err(|err| {
+        tracing::warn!(error = %err, "refused a Stripe webhook delivery");
+        AppError::Unauthenticated("the Stripe-Signature header does not verify")
+    })?;
+    let event: Event = serde_json::from_slice(payload)
+        .map_err(|_| AppError::bad_input("body", "not a Stripe event"))?;
+    if event.id.is_empty() || event.id.len() > 255 || event.kind.len() > 100 {
+        return Err(AppError::bad_input("body", "not a Stripe event"));
+    }
+    let outcome = match event.kind.as_str() {
+        "payment_intent.succeeded" => {
+            payment_succeeded(db, payments, &event, parse(&event)?, now).await?
+        }
+        "payment_intent.payment_failed" => payment_failed(db, &event, parse(&event)?, now).await?,
+        "charge.refunded" => charge_refunded(db, &event, parse(&event)?, now).await?,
+        _ => Outcome::Ignored,
+    };
+    tracing::info!(event = %event.id, kind = %event.kind, ?outcome, "Stripe webhook");
+    Ok(outcome)
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(event: &Event) -> AppResult<T> {
+    serde_json::from_value(event.data.object.clone())
+        .map_err(|_| AppError::bad_input("body", format!("not a {} event", event.kind)))
+}
+
+/// Claims the event id in `txn`; false when another delivery already did.
+async fn claim(txn: &DatabaseTransaction, event: &Event, now: DateTime<Utc>) -> AppResult<bool> {
+    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
+        id: Set(event.id.clone()),
+        kind: Set(event.kind.clone()),
+        received_at: Set(now),
+    })
+    // ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
+    // failed statement poisons the rest of the transaction.
+    .on_conflict_do_nothing()
+    .exec_without_returning(txn)
+    .await?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
+}
+
+/// The order a PaymentIntent was made for, when the shop made it.
+async fn order_of(
+    db: &DatabaseConnection,
+    intent: &PaymentIntent,
+) -> AppResult<Option<order::Model>> {
+    let Some(number) = intent.metadata.get("order_number") else {
+        return Ok(None);
+    };
+    Ok(order::Entity::find()
+        .filter(order::Column::Number.eq(number.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// Whether a PaymentIntent is for exactly what the order costs: money that does not
+/// match is for a human to look at, never to settle an order with.
+fn amount_matches(order: &order::Model, intent: &PaymentIntent) -> bool {
+    let Ok(currency) = Currency::parse(&order.currency) else {
+        return false;
+    };
+    intent.currency.eq_ignore_ascii_case(currency.as_str())
+        && stripe::stripe_amount(Money::from_cents(order.total_cents), &currency)
+            == Some(intent.amount)
+}
+
+/// The order was charged. A PENDING order becomes PAID. An order cancelled meanwhile (the
+/// sweeper gave up on it, or its checkout gave up) keeps its cancellation, and the money
+/// is refunded: the buyer was told the purchase failed.
+async fn payment_succeeded(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    event: &Event,
+    intent: PaymentIntent,
+    now: DateTime<Utc>,
+) -> AppResult<Outcome> {
+    let Some(order) = order_of(db, &intent).await? else {
+        if let Some(number) = intent.metadata.get("order_number") {
+            // The checkout declined and forgot the order while the charge went through
+            // (Stripe's search had not caught up), or the number is another system's.
+            // Which one only a human can tell, so nothing is refunded automatically.
+            tracing::error!(payment_intent = %intent.id, order = %number,
+                "a payment succeeded for an order that does not exist; check it in Stripe");
+        }
+        return Ok(Outcome::Ignored);
+    };
+    if !amount_matches(&order, &intent) {
+        tracing::error!(payment_intent = %intent.id, order = %order.number, amount = intent.amount,
+            currency = %intent.currency, "a payment does not match its order's total; check it in Stripe");
+        return Ok(Outcome::Ignored);
+    }
+    let receipt = Receipt {
+        reference: intent.id.clone(),
+    };
+    let txn = db::begin_write(db).await?;
+    if !claim(&txn, event, now).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let mut refund_owed = false;
+    let outcome = if orders::mark_paid(&txn, order.id, &receipt).await? {
+        Outcome::Applied
+    } else if is_unpaid_cancellation(&txn, &order).await? {
+        orders::owe_refund_of_late_payment(&txn, &order, &receipt, payments.gateway.name()).await?;
+        tracing::warn!(order = %order.number, payment_intent = %intent.id,
+            "a payment arrived for a cancelled order; refunding it");
+        refund_owed = true;
+        Outcome::Applied
+    } else {
+        Outcome::AlreadySettled
+    };
+    txn.commit().await?;
+    if refund_owed {
+        refund_in_background(db, payments, order.id);
+    }
+    Ok(outcome)
+}
+
+/// Whether the order is cancelled without its charge ever having been recorded as taken
+/// (as opposed to a paid order cancelled later, whose refund is already on its way).
+async fn is_unpaid_cancellation(
+    txn: &DatabaseTransaction,
+    order: &order::Model,
+) -> AppResult<bool> {
+    let current = order::Entity::find_by_id(order.id).one(txn).await?;
+    if current.is_none_or(|o| o.status != OrderStatus::Cancelled.as_str()) {
+        return Ok(false);
+    }
+    let charged = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order.id))
+        .filter(payment::Column::Kind.eq(CHARGE))
+        .filter(payment::Column::Status.eq(SUCCEEDED))
+        .one(txn)
+        .await?
+        .is_some();
+    Ok(!charged)
+}
+
+/// Asks the gateway for the refund the ledger now owes, without holding up Stripe's
+/// delivery (it wants a quick 2xx). If this fails or the process dies, the refund stays
+/// owed in the ledger and the sweeper retries it.
+fn refund_in_background(db: &DatabaseConnection, payments: &Payments, order_id: i32) {
+    let (db, payments) = (db.clone(), payments.clone());
+    tokio::spawn(async move {
+        if let Err(err) = orders::settle_refund(&db, &payments, order_id).await {
+            tracing::error!(order_id, error = ?err, "refund of a late payment failed; the sweeper retries it");
+        }
+    });
+}
+
+/// The charge failed: a PENDING order is cancelled and its stock goes back. (Its
+/// checkout, when still running, has been told the same and does nothing more.)
+async fn payment_failed(
+    db: &DatabaseConnection,
+    event: &Event,
+    intent: PaymentIntent,
+    now: DateTime<Utc>,
+) -> AppResult<Outcome> {
+    let Some(order) = order_of(db, &intent).await? else {
+        return Ok(Outcome::Ignored);
+    };
+    let txn = db::begin_write(db).await?;
+    if !claim(&txn, event, now).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let outcome = if orders::release_in(&txn, order.id).await? {
+        Outcome::Applied
+    } else {
+        Outcome::AlreadySettled
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// A charge was refunded: the order's refund in the ledger is done. A refund made outside
+/// the shop (the dashboard) is recorded too, so a later cancellation does not ask for the
+/// money back a second time.
+async fn charge_refunded(
+    db: &DatabaseConnection,
+    event: &Event,
+    charge: Charge,
+    now: DateTime<Utc>,
+) -> AppResult<Outcome> {
+    let Some(payment_intent) = charge.payment_intent.as_deref() else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(charge_row) = payment::Entity::find()
+        .filter(payment::Column::Kind.eq(CHARGE))
+        .filter(payment::Column::Reference.eq(payment_intent))
+        .one(db)
+        .await?
+    else {
+        return Ok(Outcome::Ignored);
+    };
+    let refund_id = charge
+        .refunds
+        .and_then(|refunds| refunds.data.into_iter().next())
+        .map(|refund| refund.id);
+
+    let txn = db::begin_write(db).await?;
+    if !claim(&txn, event, now).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let refund_row = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(charge_row.order_id))
+        .filter(payment::Column::Kind.eq(REFUND))
+        .one(&txn)
+        .await?;
+    let outcome = match refund_row {
+        Some(row) if row.status == SUCCEEDED => Outcome::AlreadySettled,
+        Some(row) => {
+            let reference = row.reference.clone().or(refund_id);
+            let mut row: payment::ActiveModel = row.into();
+            row.status = Set(SUCCEEDED.into());
+            row.reference = Set(reference);
+            row.updated_at = Set(now);
+            row.update(&txn).await?;
+            Outcome::Applied
+        }
+        None if charge.refunded => {
+            tracing::warn!(order_id = charge_row.order_id, charge = %charge.id,
+                "a charge was refunded outside the shop; recording it");
+            payment::Entity::insert(payment::ActiveModel {
+                order_id: Set(charge_row.order_id),
+                kind: Set(REFUND.into()),
+                gateway: Set(charge_row.gateway.clone()),
+                reference: Set(refund_id),
+                amount_cents: Set(charge_row.amount_cents),
+                status: Set(SUCCEEDED.into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            Outcome::Applied
+        }
+        None => {
+            // Part of the money went back; the order's own refund, if it is ever
+            // cancelled, settles the rest with Stripe.
+            tracing::warn!(order_id = charge_row.order_id, charge = %charge.id,
+                "a charge was partly refunded outside the shop");
+            Outcome::Ignored
+        }
+    };
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(total_cents: i64, currency: &str) -> order::Model {
+        let now = Utc::now();
+        order::Model {
+            id: 1,
+            number: "ORD-1".into(),
+            user_id: 1,
+            status: OrderStatus::Pending.as_str().into(),
+            total_cents,
+            currency: currency.into(),
+            ship_full_name: "Ann".into(),
+            ship_line1: "1 Road".into(),
+            ship_line2: None,
+            ship_city: "Town".into(),
+            ship_postal_code: "1".into(),
+            ship_country: "NL".into(),
+            idempotency_key: None,
+            expires_at: now,
+            placed_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn intent(amount: i64, currency: &str) -> PaymentIntent {
+        PaymentIntent {
+            id: "pi_1".into(),
+            amount,
+            currency: currency.into(),
+            metadata: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_payment_settles_an_order_only_for_its_exact_total_and_currency() {
+        assert!(amount_matches(&order(1999, "USD"), &intent(1999, "usd")));
+        assert!(!amount_matches(&order(1999, "USD"), &intent(1998, "usd")));
+        assert!(!amount_matches(&order(1999, "USD"), &intent(1999, "eur")));
+        assert!(amount_matches(&order(50_000, "JPY"), &intent(500, "jpy")));
+    }
+}
