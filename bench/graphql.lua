@@ -1,19 +1,34 @@
--- wrk script: POSTs GraphQL operations. BENCH_QUERIES holds one JSON body per line; each
--- request takes the next one, so a run mixes e.g. many slugs or search terms.
-local bodies = {}
-local path = os.getenv("BENCH_BODIES")
-for line in io.lines(path) do
-  if #line > 0 then bodies[#bodies + 1] = line end
+-- wrk script: POSTs GraphQL operations. BENCH_BODIES names a file with one request per
+-- line: a JSON body, optionally preceded by an access token and a tab. Each request takes
+-- the next line, so a run mixes many slugs, search terms or users.
+local requests_ = {}
+for line in io.lines(os.getenv("BENCH_BODIES")) do
+  if #line > 0 then
+    local token, body = line:match("^([^\t]+)\t(.+)$")
+    local headers = { ["Content-Type"] = "application/json" }
+    if token then
+      headers["Authorization"] = "Bearer " .. token
+    else
+      body = line
+    end
+    requests_[#requests_ + 1] = wrk.format("POST", "/graphql", headers, body)
+  end
 end
 local i = 0
 
 request = function()
-  i = i % #bodies + 1
-  return wrk.format("POST", "/graphql", { ["Content-Type"] = "application/json" }, bodies[i])
+  i = i % #requests_ + 1
+  return requests_[i]
 end
 
--- Count GraphQL errors, which arrive with status 200.
-local errors = 0
+-- GraphQL errors arrive with status 200: count them too. Each wrk thread has its own Lua
+-- state, so the count is global per thread and summed over the threads in done().
+errors = 0
+local threads = {}
+setup = function(thread)
+  threads[#threads + 1] = thread
+end
+
 response = function(status, headers, body)
   if status ~= 200 or string.find(body, '"errors"', 1, true) then
     errors = errors + 1
@@ -21,8 +36,11 @@ response = function(status, headers, body)
 end
 
 done = function(summary, latency, requests)
-  io.write(string.format("  requests/s %.0f  p50 %.2f ms  p99 %.2f ms  non-2xx-or-error %d\n",
+  local failed = summary.errors.status
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("errors")
+  end
+  io.write(string.format("  requests/s %.0f  p50 %.2f ms  p99 %.2f ms  errors %d\n",
     summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + errors))
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
 end

@@ -5,7 +5,9 @@
 #
 # Seeds a fresh database with PRODUCTS demo products (default 10000), starts `shop serve`
 # on 127.0.0.1:8099, and measures requests/s and p50/p99 latency of: a product list page
-# (20 products with their category), a product by slug, and a search. Loopback only.
+# (20 products with their category), a product by slug, a search, add-to-cart, and
+# checkout (each request adds a unit to a cart and buys it: one order per request), then
+# checks that no unit was oversold. Loopback only. Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db_kind=${1:-sqlite}
@@ -56,9 +58,85 @@ for term in walnut laptop "steel lamp" premium "cotton shirt" tent "black oak de
   json_query "{ products(first: 20, filter: { search: \"$term\" }, sortKey: RELEVANCE) { totalCount nodes { id name slug price { amount } } } }"
 done > "$work/search.txt"
 
+# Buyers: a pool of users, one per request in turn, so no two requests in flight share a
+# cart. A bench product with plenty of stock is what they buy.
+buyers=${BENCH_BUYERS:-256}
+$bin create-admin --username benchadmin --email benchadmin@example.com --password "bench-admin-password" >/dev/null 2>&1 || true
+admin=$(gql "$(json_query 'mutation { login(input: { username: "benchadmin", password: "bench-admin-password" }) { accessToken } }')" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["login"]["accessToken"])')
+initial_stock=1000000
+bench_product=$(curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
+  -d "$(json_query "mutation { createProduct(input: { name: \"Bench Widget\", description: \"x\", price: \"9.99\", stock: $initial_stock, sku: \"BENCH-1\" }) { id } }")" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createProduct"]["id"])')
+python3 - "$port" "$buyers" "$work" "$bench_product" <<'PY'
+import concurrent.futures, json, sys, urllib.request
+port, buyers, work, product = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def post(body, token=None):
+    headers = {"content-type": "application/json"}
+    if token: headers["authorization"] = "Bearer " + token
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", json.dumps(body).encode(), headers)
+    return json.load(urllib.request.urlopen(req))
+def register(i):
+    q = 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }'
+    v = {"i": {"username": f"buyer{i}", "email": f"buyer{i}@example.com", "password": "bench-buyer-password"}}
+    return post({"query": q, "variables": v})["data"]["register"]["accessToken"]
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    tokens = list(pool.map(register, range(buyers)))
+add = 'mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } }' % product
+address = '{ fullName: "Bench Buyer", line1: "1 Load St", city: "Benchville", postalCode: "12345", country: "NL" }'
+buy = ('mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } '
+       'checkout(input: { shippingAddress: %s, paymentToken: "tok_visa" }) { number status } }') % (product, address)
+with open(f"{work}/cart.txt", "w") as f:
+    for t in tokens: f.write(t + "\t" + json.dumps({"query": add}) + "\n")
+with open(f"{work}/checkout.txt", "w") as f:
+    for t in tokens: f.write(t + "\t" + json.dumps({"query": buy}) + "\n")
+# Empty the carts the add-to-cart run fills, before the checkout run.
+with open(f"{work}/tokens", "w") as f:
+    f.write("\n".join(tokens))
+PY
+
 echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
-for scenario in list slug search; do
+for scenario in list slug search cart; do
   echo "$scenario:"
   BENCH_BODIES="$work/$scenario.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep 'requests/s'
 done
+# Carts filled by the add-to-cart run are emptied so each checkout buys exactly one unit.
+while read -r token; do
+  curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+    -d "$(json_query "mutation { removeFromCart(productId: \"$bench_product\") { totalQuantity } }")" >/dev/null || true
+done < "$work/tokens"
+echo "checkout (add one unit + checkout, one order per request):"
+BENCH_BODIES="$work/checkout.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep 'requests/s'
+
+# Oversell check: every unit that left the stock is in exactly one paid order line.
+python3 - "$port" "$admin" "$bench_product" "$initial_stock" <<'PY'
+import json, sys, urllib.request
+port, token, product, initial = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def post(query, variables=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+        json.dumps({"query": query, "variables": variables or {}}).encode(),
+        {"content-type": "application/json", "authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(req))["data"]
+import time
+# Requests wrk gave up on at the end may still be paying: wait until none is PENDING.
+for _ in range(300):
+    if post('{ allOrders(first: 1, status: PENDING) { totalCount } }')["allOrders"]["totalCount"] == 0:
+        break
+    time.sleep(0.1)
+stock = post('query($id: ID!) { product(id: $id) { stock } }', {"id": product})["product"]["stock"]
+orders = units = 0
+after = None
+while True:
+    page = post('query($after: String) { allOrders(first: 100, after: $after, status: PAID) '
+                '{ pageInfo { hasNextPage endCursor } nodes { items { quantity } } } }', {"after": after})["allOrders"]
+    for order in page["nodes"]:
+        orders += 1
+        units += sum(item["quantity"] for item in order["items"])
+    if not page["pageInfo"]["hasNextPage"]:
+        break
+    after = page["pageInfo"]["endCursor"]
+sold = initial - stock
+print(f"  paid orders {orders}, units in them {units}, units taken from stock {sold}: "
+      f"{'no oversell' if sold == units and stock >= 0 else 'OVERSOLD'}")
+PY
 echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' /proc/$server/status) / 1024 )) MiB"

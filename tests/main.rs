@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod admin_guard;
 mod browse;
+mod cart_claims;
 mod catalog;
 mod cli;
 mod http;

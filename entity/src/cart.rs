@@ -8,6 +8,9 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(unique)]
     pub user_id: i32,
+    /// The PENDING order whose checkout holds this cart: while set, a second checkout and
+    /// changes to the cart are refused, so one cart is never bought twice at once.
+    pub checkout_order_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,7 @@ impl MigrationTrait for Migration {
                     .table(Carts::Table)
                     .col(pk_auto(Carts::Id))
                     .col(integer_uniq(Carts::UserId))
+                    .col(integer_null(Carts::CheckoutOrderId))
                     .col(timestamp_with_time_zone(Carts::CreatedAt))
                     .col(timestamp_with_time_zone(Carts::UpdatedAt))
                     .foreign_key(
@@ -257,6 +258,7 @@ enum Carts {
     Table,
     Id,
     UserId,
+    CheckoutOrderId,
     CreatedAt,
     UpdatedAt,
 }

@@ -12,7 +12,7 @@ use crate::{
     db,
     domain::{GlobalId, Money, NodeKind, Quantity},
     error::{AppError, AppResult},
-    service::viewer::Viewer,
+    service::{checkout, viewer::Viewer},
 };
 
 /// The most lines (in the cart and saved for later together) one cart may hold.
@@ -152,6 +152,14 @@ async fn open(
     let user_id = viewer.user_id()?;
     let cart = ensure_cart(db, user_id).await?;
     let txn = db::begin_write(db).await?;
+    // Read again inside the transaction: a checkout may have claimed the cart meanwhile.
+    let cart = cart::Entity::find_by_id(cart.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cart {} vanished", cart.id)))?;
+    if cart.checkout_order_id.is_some() {
+        return Err(checkout::checkout_in_progress());
+    }
     Ok((txn, cart))
 }
 

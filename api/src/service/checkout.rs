@@ -14,7 +14,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
-use entity::{cart, cart_item, order, order_item, payment, product};
+use entity::{cart, order, order_item, payment, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set,
@@ -120,6 +120,14 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
     Ok(order)
 }
 
+/// What a checkout or a cart change meets while another checkout holds the cart.
+pub fn checkout_in_progress() -> AppError {
+    AppError::conflict(
+        "cart",
+        "a checkout of this cart is in progress; wait for its result",
+    )
+}
+
 fn out_of_stock(product_id: i32, available: i32) -> AppError {
     AppError::OutOfStock {
         product_id: GlobalId::new(NodeKind::Product, product_id).to_string(),
@@ -186,6 +194,18 @@ pub async fn reserve(
     }
     .insert(&txn)
     .await?;
+    // Claim the cart for this checkout. A second checkout of the same cart racing this one
+    // (a double click, two tabs) finds it claimed and fails: the cart is bought once.
+    let claimed = cart::Entity::update_many()
+        .col_expr(cart::Column::CheckoutOrderId, Expr::value(order.id))
+        .filter(cart::Column::Id.eq(cart.id))
+        .filter(cart::Column::CheckoutOrderId.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if claimed != 1 {
+        return Err(checkout_in_progress());
+    }
     order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
         order_id: Set(order.id),
         product_id: Set(line.product.id),
@@ -276,11 +296,10 @@ async fn pay(
         Ok(receipt) => {
             // The gateway's webhook may have marked the order PAID first; that is a
             // success too, not a late payment to refund.
-            if orders::complete_payment(db, &order, &receipt).await?
-                || orders::paid_with(db, order.id, &receipt).await?
-            {
-                empty_bought_lines(db, &order).await?;
-            } else {
+            // (Marking it paid also empties the bought lines from the cart.)
+            let paid = orders::complete_payment(db, &order, &receipt).await?
+                || orders::paid_with(db, order.id, &receipt).await?;
+            if !paid {
                 // The sweeper gave up on this order while the gateway was answering.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
@@ -317,31 +336,9 @@ async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
         .is_some();
     if still_pending {
         orders::restock(&txn, order_id).await?;
+        orders::release_cart(&txn, order_id).await?;
         order::Entity::delete_by_id(order_id).exec(&txn).await?;
     }
     txn.commit().await?;
-    Ok(())
-}
-
-/// Removes what was bought from the cart; lines added since, and saved ones, stay.
-async fn empty_bought_lines(db: &DatabaseConnection, order: &order::Model) -> AppResult<()> {
-    let Some(cart) = cart::Entity::find()
-        .filter(cart::Column::UserId.eq(order.user_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let bought: Vec<i32> = orders::items_of(db, &[order.id])
-        .await?
-        .into_iter()
-        .map(|item| item.product_id)
-        .collect();
-    cart_item::Entity::delete_many()
-        .filter(cart_item::Column::CartId.eq(cart.id))
-        .filter(cart_item::Column::SavedForLater.eq(false))
-        .filter(cart_item::Column::ProductId.is_in(bought))
-        .exec(db)
-        .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! change that won.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{order, order_item, payment, product};
+use entity::{cart, cart_item, order, order_item, payment, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -128,6 +128,9 @@ pub async fn transition(
         return Ok(false);
     }
     let order = reload(db, id).await?;
+    if from == OrderStatus::Pending {
+        release_cart(db, id).await?;
+    }
     outbox::enqueue(db, order.user_id, Some(id), Notice::order_status(from, to)).await?;
     events::notify(
         db,
@@ -201,7 +204,46 @@ pub async fn mark_paid(
         return Ok(false);
     }
     settle_charge(txn, order_id, SUCCEEDED, Some(&receipt.reference)).await?;
+    empty_bought_lines(txn, order_id).await?;
     Ok(true)
+}
+
+/// Frees the cart that the checkout of `order_id` held.
+pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
+    cart::Entity::update_many()
+        .col_expr(
+            cart::Column::CheckoutOrderId,
+            Expr::value(Option::<i32>::None),
+        )
+        .filter(cart::Column::CheckoutOrderId.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes what an order bought from its buyer's cart, in the transaction that marks it
+/// paid; saved lines and products added since stay.
+async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
+    let order = reload(db, order_id).await?;
+    let Some(cart) = cart::Entity::find()
+        .filter(cart::Column::UserId.eq(order.user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let bought: Vec<i32> = items_of(db, &[order_id])
+        .await?
+        .into_iter()
+        .map(|item| item.product_id)
+        .collect();
+    cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::SavedForLater.eq(false))
+        .filter(cart_item::Column::ProductId.is_in(bought))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Whether the order's charge is recorded as `receipt` and the order kept it (it is not
