@@ -75,12 +75,18 @@ pub async fn checkout(
     {
         Ok(order) => order,
         // Another request with the same key got there first: answer what it produced.
-        Err(AppError::Conflict { .. }) if key.is_some() => {
+        // Whatever this attempt ran into says nothing about the purchase: the key's
+        // unique index, or the stock and the cart lines that request had just taken.
+        Err(err) if key.is_some() => {
             let key = key.as_deref().unwrap_or_default();
-            let existing = find_by_key(db, user_id, key).await?.ok_or_else(|| {
-                AppError::conflict("idempotencyKey", "a checkout with this key failed; retry")
-            })?;
-            return settled(db, existing).await;
+            return match find_by_key(db, user_id, key).await? {
+                Some(existing) => settled(db, existing).await,
+                None if matches!(err, AppError::Conflict { .. }) => Err(AppError::conflict(
+                    "idempotencyKey",
+                    "a checkout with this key failed; retry",
+                )),
+                None => Err(err),
+            };
         }
         Err(err) => return Err(err),
     };
