@@ -6,9 +6,13 @@
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
+use shop::{
+    domain::{GlobalId, NodeKind},
+    service::checkout,
+};
 
 use crate::store::{
-    DECLINED, PROCESSING_ERROR, Shop, VISA, address, db_id, lines, open_shop, text,
+    DECLINED, PROCESSING_ERROR, Shop, VISA, address, db_id, lines, open_shop, postal_address, text,
 };
 use crate::support::Session;
 
@@ -370,4 +374,42 @@ async fn a_declined_checkout_can_be_retried_with_the_same_idempotency_key() {
     assert_eq!(order["status"], "PAID");
     assert_eq!(shop.stock(&tea).await, 0);
     assert_eq!(shop.stored_orders().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_checkout_while_another_is_pending_is_a_conflict_until_that_order_is_settled() {
+    // The first checkout's payment has not completed (here: it crashed), so its lines are
+    // still in the cart; buying them again could charge twice.
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    shop.put_in_cart(&alice, &tea, 2).await;
+    let pending = checkout::reserve(
+        &shop.db,
+        &shop.payments,
+        db_id(&alice.id),
+        &postal_address(),
+        None,
+    )
+    .await
+    .expect("stock reserved");
+
+    let blocked = shop.checkout(&alice, VISA, None).await;
+
+    assert_eq!(blocked.code(), "CONFLICT");
+    assert_eq!(blocked.field(), "cart");
+    assert_eq!(shop.stock(&tea).await, 8);
+    assert_eq!(shop.stored_orders().await.len(), 1);
+    assert_eq!(
+        lines(&shop.cart(&alice).await["items"]),
+        vec![(tea.clone(), 2)]
+    );
+
+    // Once the customer cancels the pending order, the cart can be bought.
+    let id = GlobalId::new(NodeKind::Order, pending.id).to_string();
+    shop.cancel(&alice, &id).await.data();
+    let order = shop.checkout(&alice, VISA, None).await;
+    assert_eq!(order.data()["checkout"]["status"], "PAID");
+    assert_eq!(shop.stock(&tea).await, 8);
+    assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }

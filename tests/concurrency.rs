@@ -176,7 +176,7 @@ async fn carts_holding_the_same_products_in_opposite_orders_check_out_together_w
     }))
     .await;
 
-    let responses = check_out_together(&shop, &buyers, VISA).await;
+    let responses = check_out_together(shop, &buyers, VISA).await;
 
     for response in &responses {
         let order = &response.data()["checkout"];
@@ -438,4 +438,27 @@ async fn concurrent_adds_to_a_nearly_full_cart_never_make_more_than_100_lines() 
         shop.cart(&alice).await["items"].as_array().map(Vec::len),
         Some(100)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_checkouts_of_one_cart_without_a_key_buy_it_once() {
+    // A double click without an idempotency key. Run one after the other, the second
+    // checkout finds the cart empty; run together, they may not buy the same lines twice.
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    shop.put_in_cart(&alice, &tea, 2).await;
+
+    let responses = join_all((0..5).map(|_| shop.checkout(&alice, VISA, None))).await;
+
+    let (paid, errors) = outcomes(&responses);
+    assert_eq!(paid.len(), 1, "{responses:#?}");
+    for error in errors {
+        let code = &error["extensions"]["code"];
+        assert!(code == "CONFLICT" || code == "BAD_USER_INPUT", "{error:#}");
+        assert_eq!(error["extensions"]["field"], "cart", "{error:#}");
+    }
+    assert_eq!(shop.stock(&tea).await, 8);
+    assert_stored_orders(&shop, &paid, 1, 2, 420).await;
+    assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }

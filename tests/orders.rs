@@ -500,4 +500,6 @@ async fn the_sweeper_completes_an_abandoned_checkout_that_the_gateway_did_charge
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].status, "succeeded");
+    // What the order bought is no longer in the cart, as after any paid checkout.
+    assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }

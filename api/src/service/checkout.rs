@@ -14,7 +14,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
-use entity::{cart, cart_item, order, order_item, payment, product};
+use entity::{cart, order, order_item, payment, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set,
@@ -81,10 +81,9 @@ pub async fn checkout(
             let key = key.as_deref().unwrap_or_default();
             return match find_by_key(db, user_id, key).await? {
                 Some(existing) => settled(db, existing).await,
-                None if matches!(err, AppError::Conflict { .. }) => Err(AppError::conflict(
-                    "idempotencyKey",
-                    "a checkout with this key failed; retry",
-                )),
+                None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
+                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry"),
+                ),
                 None => Err(err),
             };
         }
@@ -149,6 +148,27 @@ pub async fn reserve(
     else {
         return Err(AppError::bad_input("cart", "the cart is empty"));
     };
+    // One checkout of a cart at a time, or a double click buys the same lines twice: the
+    // cart keeps them until the payment is through. Writing the cart row (to itself: a
+    // refused payment leaves the cart as it was) queues a second checkout on PostgreSQL,
+    // as SQLite's IMMEDIATE transaction does anyway; it then finds the first one's order
+    // PENDING, or, once that is PAID, the bought lines gone.
+    cart::Entity::update_many()
+        .col_expr(cart::Column::UpdatedAt, Expr::col(cart::Column::UpdatedAt))
+        .filter(cart::Column::Id.eq(cart.id))
+        .exec(&txn)
+        .await?;
+    let under_way = order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .one(&txn)
+        .await?;
+    if under_way.is_some() {
+        return Err(AppError::conflict(
+            "cart",
+            "a checkout of this cart is under way; wait for it or cancel its order",
+        ));
+    }
     let mut buying: Vec<CartLine> = lines(&txn, cart.id)
         .await?
         .into_iter()
@@ -280,9 +300,7 @@ async fn pay(
     };
     match outcome {
         Ok(receipt) => {
-            if orders::complete_payment(db, &order, &receipt).await? {
-                empty_bought_lines(db, &order).await?;
-            } else {
+            if !orders::complete_payment(db, &order, &receipt).await? {
                 // The sweeper gave up on this order while the gateway was answering.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
@@ -322,28 +340,5 @@ async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
         order::Entity::delete_by_id(order_id).exec(&txn).await?;
     }
     txn.commit().await?;
-    Ok(())
-}
-
-/// Removes what was bought from the cart; lines added since, and saved ones, stay.
-async fn empty_bought_lines(db: &DatabaseConnection, order: &order::Model) -> AppResult<()> {
-    let Some(cart) = cart::Entity::find()
-        .filter(cart::Column::UserId.eq(order.user_id))
-        .one(db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let bought: Vec<i32> = orders::items_of(db, &[order.id])
-        .await?
-        .into_iter()
-        .map(|item| item.product_id)
-        .collect();
-    cart_item::Entity::delete_many()
-        .filter(cart_item::Column::CartId.eq(cart.id))
-        .filter(cart_item::Column::SavedForLater.eq(false))
-        .filter(cart_item::Column::ProductId.is_in(bought))
-        .exec(db)
-        .await?;
     Ok(())
 }

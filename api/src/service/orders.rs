@@ -6,7 +6,7 @@
 //! change that won.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{order, order_item, payment, product};
+use entity::{cart, cart_item, order, order_item, payment, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -159,8 +159,9 @@ pub async fn settle_charge(
     Ok(())
 }
 
-/// Marks a PENDING order PAID with its charge. Answers false when the order had already
-/// left PENDING (cancelled or expired meanwhile): the caller must then refund.
+/// Marks a PENDING order PAID with its charge and takes what it bought out of the cart.
+/// Answers false when the order had already left PENDING (cancelled or expired
+/// meanwhile): the caller must then refund.
 pub async fn complete_payment(
     db: &DatabaseConnection,
     order: &order::Model,
@@ -171,8 +172,35 @@ pub async fn complete_payment(
         return Ok(false);
     }
     settle_charge(&txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
+    // In the same transaction: a concurrent checkout of this cart finds the order
+    // PENDING or the lines gone, never a PAID order with its lines still there.
+    empty_bought_lines(&txn, order).await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Removes what an order bought from its user's cart; lines added since, and saved
+/// ones, stay.
+async fn empty_bought_lines(txn: &DatabaseTransaction, order: &order::Model) -> AppResult<()> {
+    let Some(cart) = cart::Entity::find()
+        .filter(cart::Column::UserId.eq(order.user_id))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let bought: Vec<i32> = items_of(txn, &[order.id])
+        .await?
+        .into_iter()
+        .map(|item| item.product_id)
+        .collect();
+    cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::SavedForLater.eq(false))
+        .filter(cart_item::Column::ProductId.is_in(bought))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Cancels a PENDING order whose payment did not happen, and gives its stock back.
