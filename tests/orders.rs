@@ -503,3 +503,43 @@ async fn the_sweeper_completes_an_abandoned_checkout_that_the_gateway_did_charge
     // What the order bought is no longer in the cart, as after any paid checkout.
     assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }
+
+#[tokio::test]
+async fn cancelling_a_pending_order_that_the_gateway_did_charge_refunds_the_charge() {
+    // The checkout died after the gateway took the money and before it was recorded; the
+    // customer, seeing the order PENDING, cancels it. The money must come back.
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    let order = abandoned(&shop, &alice, &tea, 2).await;
+    let stored = shop.stored_orders().await.remove(0);
+    shop.payments
+        .gateway
+        .charge(&ChargeRequest {
+            amount: shop::domain::Money::from_cents(stored.total_cents),
+            currency: shop.payments.currency.clone(),
+            token: VISA.into(),
+            idempotency_key: stored.number.clone(),
+            description: format!("Order {}", stored.number),
+        })
+        .await
+        .expect("charged");
+
+    let response = shop.cancel(&alice, &order).await;
+
+    assert_eq!(response.data()["cancelOrder"]["status"], "CANCELLED");
+    assert_eq!(shop.stock(&tea).await, 10);
+    let ledger = shop.ledger().await;
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    let charge = ledger
+        .iter()
+        .find(|row| row.kind == "charge")
+        .expect("a charge");
+    assert_eq!(charge.status, "succeeded");
+    let refund = ledger
+        .iter()
+        .find(|row| row.kind == "refund")
+        .expect("a refund");
+    assert_eq!(refund.status, "succeeded");
+    assert_eq!(refund.amount_cents, 840);
+}

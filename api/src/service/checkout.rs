@@ -300,8 +300,13 @@ async fn pay(
     };
     match outcome {
         Ok(receipt) => {
-            if !orders::complete_payment(db, &order, &receipt).await? {
-                // The sweeper gave up on this order while the gateway was answering.
+            if !orders::complete_payment(db, &order, &receipt).await?
+                && orders::status_of(&orders::reload(db, order.id).await?)?
+                    == OrderStatus::Cancelled
+            {
+                // The order was cancelled (by the sweeper or its customer) while the
+                // gateway was answering. Not when it left PENDING for PAID: then the
+                // sweeper or a cancellation found this charge and recorded it.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
                 return Err(AppError::PaymentDeclined(

@@ -98,7 +98,7 @@ pub async fn items_of(
         .await?)
 }
 
-async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
+pub async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
     order::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -296,6 +296,23 @@ pub async fn cancel(
     id: i32,
 ) -> AppResult<order::Model> {
     let order = find_visible(db, viewer, id).await?;
+    // A PENDING order may have been charged by a checkout that died (or lost the
+    // gateway's answer) before recording it. Ask the gateway first: if it did charge,
+    // the order is PAID and the cancellation below refunds it.
+    if order.status == OrderStatus::Pending.as_str() {
+        match payments.gateway.find_charge(&order.number).await {
+            Ok(Some(receipt)) => {
+                complete_payment(db, &order, &receipt).await?;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "cannot tell whether order {} was charged: {err}",
+                    order.number
+                )));
+            }
+        }
+    }
     let txn = db::begin_write(db).await?;
     let mut cancelled_from = None;
     for from in OrderStatus::CANCELLABLE {
