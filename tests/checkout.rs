@@ -201,9 +201,7 @@ async fn assert_failed_payment_changes_nothing(token: &str) {
     assert_eq!(response.codes().len(), 1);
     assert_eq!(shop.stock(&tea).await, 10, "{token}");
     assert_eq!(shop.stock(&jam).await, 3, "{token}");
-    let mut cart_after = shop.cart(&alice).await;
-    cart_after["updatedAt"] = cart_before["updatedAt"].clone();
-    assert_eq!(cart_after, cart_before, "{token}");
+    assert_eq!(shop.cart(&alice).await, cart_before, "{token}");
     assert_no_order(&shop, &alice).await;
 
     // The cart is intact, so paying with a card that works simply succeeds.
