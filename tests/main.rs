@@ -2,17 +2,22 @@
 //! database (a temp SQLite file, or a new PostgreSQL database when SHOP_TEST_POSTGRES_URL
 //! is set) and talks GraphQL to it over HTTP, as a storefront would.
 
+mod store;
 mod support;
 
 mod accounts;
 mod admin;
 mod admin_guard;
 mod browse;
+mod cart;
 mod cart_claims;
 mod catalog;
+mod checkout;
 mod cli;
+mod concurrency;
 mod http;
 mod limits;
+mod orders;
 mod schema;
 mod sessions;
 mod stripe;

@@ -5,7 +5,7 @@ use chrono::Utc;
 use entity::{cart, cart_item, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
 use crate::{
@@ -152,6 +152,15 @@ async fn open(
     let user_id = viewer.user_id()?;
     let cart = ensure_cart(db, user_id).await?;
     let txn = db::begin_write(db).await?;
+    // Changes to one cart queue up: writing its row first takes a row lock on PostgreSQL
+    // (SQLite's IMMEDIATE transaction already serialises writers), so the line count and
+    // the existing line read next are never stale. Without it, concurrent adds pass the
+    // 100-line check together, or insert the same product twice and fail with CONFLICT.
+    cart::Entity::update_many()
+        .col_expr(cart::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(cart::Column::Id.eq(cart.id))
+        .exec(&txn)
+        .await?;
     // Read again inside the transaction: a checkout may have claimed the cart meanwhile.
     let cart = cart::Entity::find_by_id(cart.id)
         .one(&txn)

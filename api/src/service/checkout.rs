@@ -75,12 +75,17 @@ pub async fn checkout(
     {
         Ok(order) => order,
         // Another request with the same key got there first: answer what it produced.
-        Err(AppError::Conflict { .. }) if key.is_some() => {
+        // Whatever this attempt ran into says nothing about the purchase: the key's
+        // unique index, or the stock and the cart lines that request had just taken.
+        Err(err) if key.is_some() => {
             let key = key.as_deref().unwrap_or_default();
-            let existing = find_by_key(db, user_id, key).await?.ok_or_else(|| {
-                AppError::conflict("idempotencyKey", "a checkout with this key failed; retry")
-            })?;
-            return settled(db, existing).await;
+            return match find_by_key(db, user_id, key).await? {
+                Some(existing) => settled(db, existing).await,
+                None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
+                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry"),
+                ),
+                None => Err(err),
+            };
         }
         Err(err) => return Err(err),
     };
@@ -151,6 +156,21 @@ pub async fn reserve(
     else {
         return Err(AppError::bad_input("cart", "the cart is empty"));
     };
+    // One checkout of a cart at a time, or a double click buys the same lines twice. The
+    // claim is a conditional update, taken before anything is read: on PostgreSQL it also
+    // queues a second checkout behind this one's row lock (SQLite's IMMEDIATE transaction
+    // serialises them anyway), which then finds the cart claimed. The claim holds until
+    // the order leaves PENDING; 0 stands for "this transaction" until the order exists.
+    let claimed = cart::Entity::update_many()
+        .col_expr(cart::Column::CheckoutOrderId, Expr::value(0))
+        .filter(cart::Column::Id.eq(cart.id))
+        .filter(cart::Column::CheckoutOrderId.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if claimed != 1 {
+        return Err(checkout_in_progress());
+    }
     let mut buying: Vec<CartLine> = lines(&txn, cart.id)
         .await?
         .into_iter()
@@ -194,18 +214,11 @@ pub async fn reserve(
     }
     .insert(&txn)
     .await?;
-    // Claim the cart for this checkout. A second checkout of the same cart racing this one
-    // (a double click, two tabs) finds it claimed and fails: the cart is bought once.
-    let claimed = cart::Entity::update_many()
+    cart::Entity::update_many()
         .col_expr(cart::Column::CheckoutOrderId, Expr::value(order.id))
         .filter(cart::Column::Id.eq(cart.id))
-        .filter(cart::Column::CheckoutOrderId.is_null())
         .exec(&txn)
-        .await?
-        .rows_affected;
-    if claimed != 1 {
-        return Err(checkout_in_progress());
-    }
+        .await?;
     order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
         order_id: Set(order.id),
         product_id: Set(line.product.id),
@@ -294,13 +307,13 @@ async fn pay(
     };
     match outcome {
         Ok(receipt) => {
-            // The gateway's webhook may have marked the order PAID first; that is a
-            // success too, not a late payment to refund.
-            // (Marking it paid also empties the bought lines from the cart.)
-            let paid = orders::complete_payment(db, &order, &receipt).await?
-                || orders::paid_with(db, order.id, &receipt).await?;
-            if !paid {
-                // The sweeper gave up on this order while the gateway was answering.
+            if !orders::complete_payment(db, &order, &receipt).await?
+                && orders::status_of(&orders::reload(db, order.id).await?)?
+                    == OrderStatus::Cancelled
+            {
+                // The order was cancelled (by the sweeper or its customer) while the
+                // gateway was answering. Not when it left PENDING for PAID: then the
+                // sweeper or a cancellation found this charge and recorded it.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
                 return Err(AppError::PaymentDeclined(

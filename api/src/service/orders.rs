@@ -100,7 +100,7 @@ pub async fn items_of(
         .await?)
 }
 
-async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
+pub async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
     order::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -180,8 +180,9 @@ pub async fn settle_charge(
     Ok(())
 }
 
-/// Marks a PENDING order PAID with its charge. Answers false when the order had already
-/// left PENDING (cancelled or expired meanwhile): the caller must then refund.
+/// Marks a PENDING order PAID with its charge and takes what it bought out of the cart.
+/// Answers false when the order had already left PENDING (cancelled or expired
+/// meanwhile): the caller must then refund.
 pub async fn complete_payment(
     db: &DatabaseConnection,
     order: &order::Model,
@@ -244,25 +245,6 @@ async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResu
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Whether the order's charge is recorded as `receipt` and the order kept it (it is not
-/// cancelled): how a checkout whose [`complete_payment`] lost the race to the gateway's
-/// webhook knows that its order is paid all the same.
-pub async fn paid_with(
-    db: &impl ConnectionTrait,
-    order_id: i32,
-    receipt: &Receipt,
-) -> AppResult<bool> {
-    let charged = payment::Entity::find()
-        .filter(payment::Column::OrderId.eq(order_id))
-        .filter(payment::Column::Kind.eq(CHARGE))
-        .filter(payment::Column::Status.eq(SUCCEEDED))
-        .filter(payment::Column::Reference.eq(receipt.reference.as_str()))
-        .one(db)
-        .await?
-        .is_some();
-    Ok(charged && status_of(&reload(db, order_id).await?)? != OrderStatus::Cancelled)
 }
 
 /// Cancels a PENDING order whose payment did not happen, and gives its stock back.
@@ -364,6 +346,23 @@ pub async fn cancel(
     id: i32,
 ) -> AppResult<order::Model> {
     let order = find_visible(db, viewer, id).await?;
+    // A PENDING order may have been charged by a checkout that died (or lost the
+    // gateway's answer) before recording it. Ask the gateway first: if it did charge,
+    // the order is PAID and the cancellation below refunds it.
+    if order.status == OrderStatus::Pending.as_str() {
+        match payments.gateway.find_charge(&order.number).await {
+            Ok(Some(receipt)) => {
+                complete_payment(db, &order, &receipt).await?;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "cannot tell whether order {} was charged: {err}",
+                    order.number
+                )));
+            }
+        }
+    }
     let txn = db::begin_write(db).await?;
     let mut cancelled_from = None;
     for from in OrderStatus::CANCELLABLE {
