@@ -385,7 +385,8 @@ impl ShoppingMutation {
             payment_token: input.payment_token,
             idempotency_key: input.idempotency_key,
         };
-        let order = checkout::checkout(ctx.db()?, ctx.payments()?, ctx.viewer()?, input).await?;
+        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
+        let order = checkout::checkout_detached(db, payments, *ctx.viewer()?, input).await?;
         Ok(Order(order))
     }
 
@@ -394,7 +395,8 @@ impl ShoppingMutation {
     #[graphql(guard = "LoggedInGuard")]
     async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
-        let order = orders::cancel(ctx.db()?, ctx.payments()?, ctx.viewer()?, id).await?;
+        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
+        let order = orders::cancel_detached(db, payments, *ctx.viewer()?, id).await?;
         Ok(Order(order))
     }
 

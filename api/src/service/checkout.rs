@@ -40,6 +40,18 @@ pub struct CheckoutInput {
     pub idempotency_key: Option<String>,
 }
 
+/// Buys what is in the caller's cart, to the end even if the client goes away: a
+/// disconnect drops the request, and a checkout dropped between taking the stock and
+/// recording the payment would hold that stock until the sweeper came by.
+pub async fn checkout_detached(
+    db: DatabaseConnection,
+    payments: Payments,
+    viewer: Viewer,
+    input: CheckoutInput,
+) -> AppResult<order::Model> {
+    tokio::spawn(async move { checkout(&db, &payments, &viewer, input).await }).await?
+}
+
 /// Buys what is in the caller's cart. Answers the PAID order.
 pub async fn checkout(
     db: &DatabaseConnection,

@@ -337,6 +337,16 @@ pub async fn settle_refund(
     Ok(status == SUCCEEDED)
 }
 
+/// [`cancel`], run to the end even if the client goes away (it may be refunding).
+pub async fn cancel_detached(
+    db: DatabaseConnection,
+    payments: Payments,
+    viewer: Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    tokio::spawn(async move { cancel(&db, &payments, &viewer, id).await }).await?
+}
+
 /// Cancels an order (its owner or an admin) while it is PENDING or PAID: the stock goes
 /// back and a paid order is refunded, exactly once however many cancellations race.
 pub async fn cancel(
