@@ -29,9 +29,13 @@ setup = function(thread)
   threads[#threads + 1] = thread
 end
 
+first_error = ""
 response = function(status, headers, body)
   if status ~= 200 or string.find(body, '"errors"', 1, true) then
     errors = errors + 1
+    if first_error == "" then
+      first_error = status .. " " .. string.sub(body, 1, 300)
+    end
   end
 end
 
@@ -43,4 +47,11 @@ done = function(summary, latency, requests)
   io.write(string.format("  requests/s %.0f  p50 %.2f ms  p99 %.2f ms  errors %d\n",
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
+  for _, thread in ipairs(threads) do
+    local sample = thread:get("first_error")
+    if sample ~= "" then
+      io.write("  first error: " .. sample .. "\n")
+      break
+    end
+  end
 end

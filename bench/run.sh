@@ -98,7 +98,7 @@ PY
 echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
 for scenario in list slug search cart; do
   echo "$scenario:"
-  BENCH_BODIES="$work/$scenario.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep 'requests/s'
+  BENCH_BODIES="$work/$scenario.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep -E 'requests/s|first error'
 done
 # Carts filled by the add-to-cart run are emptied so each checkout buys exactly one unit.
 while read -r token; do
@@ -106,7 +106,7 @@ while read -r token; do
     -d "$(json_query "mutation { removeFromCart(productId: \"$bench_product\") { totalQuantity } }")" >/dev/null || true
 done < "$work/tokens"
 echo "checkout (add one unit + checkout, one order per request):"
-BENCH_BODIES="$work/checkout.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep 'requests/s'
+BENCH_BODIES="$work/checkout.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep -E 'requests/s|first error'
 
 # Oversell check: every unit that left the stock is in exactly one paid order line.
 python3 - "$port" "$admin" "$bench_product" "$initial_stock" <<'PY'
