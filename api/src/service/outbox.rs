@@ -34,11 +34,14 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The kind whose payload holds a secret (the reset token).
+    const SECRET_KIND: &'static str = "password_reset";
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Welcome => "welcome",
             Self::OrderStatus { .. } => "order_status",
-            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordReset { .. } => Self::SECRET_KIND,
         }
     }
 
@@ -124,11 +127,19 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// The message went out: keep the record, drop the payload (it may hold a reset token).
+/// The message went out: keep the record, and drop a reset token, which must not outlive
+/// its message. Other payloads stay: on SQLite, subscriptions read the status an order
+/// changed to from its row, perhaps only after the message went out.
 pub async fn delivered(db: &DatabaseConnection, id: i32) -> AppResult<()> {
+    let secret = outbox_message::Column::Kind.eq(Notice::SECRET_KIND);
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Status, Expr::value(SENT))
-        .col_expr(outbox_message::Column::Payload, Expr::value("{}"))
+        .col_expr(
+            outbox_message::Column::Payload,
+            Expr::case(secret, "{}")
+                .finally(Expr::col(outbox_message::Column::Payload))
+                .into(),
+        )
         .col_expr(outbox_message::Column::SentAt, Expr::value(Utc::now()))
         .col_expr(
             outbox_message::Column::LockedUntil,
