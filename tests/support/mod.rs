@@ -1,6 +1,7 @@
 //! The test kit: a spawned server with its own database, and a small GraphQL client.
 
 mod database;
+pub mod smtp;
 
 use std::{
     net::SocketAddr,
@@ -19,6 +20,7 @@ use shop::{
     payments::Payments,
     server::Server,
     service::accounts::{self, Registration},
+    service::events::OrderEvents,
 };
 
 pub use database::TestDatabase;
@@ -34,6 +36,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The server's payment set-up, e.g. to run the sweeper with `orders::sweep`.
     pub payments: Payments,
+    /// The server's order events, e.g. to see when a subscription is listening.
+    pub events: OrderEvents,
     statements: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
     // Dropped last, after the server has stopped using it.
@@ -63,6 +67,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = server.db().clone();
     let statements = server.statement_counter();
     let payments = server.payments().clone();
+    let events = server.events().clone();
     let server = tokio::spawn(async move {
         server
             .run(std::future::pending())
@@ -74,6 +79,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         db,
         payments,
+        events,
         statements,
         server,
         _database: database,
