@@ -86,9 +86,10 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Claims up to `batch` due messages for this worker until `now + lease`, counting an
-/// attempt on each. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several processes claim
-/// side by side without ever taking the same row; on SQLite the write transaction does.
+/// Claims up to `batch` due messages, oldest first, for this worker until `now + lease`,
+/// counting an attempt on each. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
+/// processes claim side by side without ever taking the same row; on SQLite the write
+/// transaction does.
 pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -111,7 +112,7 @@ pub async fn claim(
         QueryTrait::query(&mut due).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let txn = db::begin_write(db).await?;
-    let claimed = outbox_message::Entity::update_many()
+    let mut claimed = outbox_message::Entity::update_many()
         .col_expr(
             outbox_message::Column::LockedUntil,
             Expr::value(now + lease),
@@ -124,6 +125,9 @@ pub async fn claim(
         .exec_with_returning(&txn)
         .await?;
     txn.commit().await?;
+    // RETURNING follows the update's scan, not the subquery's ORDER BY (on PostgreSQL it
+    // comes back shuffled): without this, "delivered" could go out before "shipped".
+    claimed.sort_by_key(|message| message.id);
     Ok(claimed)
 }
 
