@@ -706,6 +706,24 @@ async fn a_message_claimed_by_a_worker_that_died_is_claimed_again_once_its_lease
 }
 
 #[tokio::test]
+async fn a_worker_claims_messages_in_the_order_they_were_written() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_mailing_to(&smtp).await;
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    let mut written = Vec::new();
+    for _ in 0..16 {
+        written.push(future_message(&app, tomorrow).await.id);
+    }
+
+    let claimed = outbox::claim(&app.db, tomorrow, chrono::Duration::minutes(2), 16)
+        .await
+        .expect("claim");
+
+    let claimed: Vec<i32> = claimed.iter().map(|row| row.id).collect();
+    assert_eq!(claimed, written);
+}
+
+#[tokio::test]
 async fn concurrent_workers_never_claim_the_same_message() {
     let smtp = SmtpServer::start().await;
     let app = spawn_app_mailing_to(&smtp).await;
