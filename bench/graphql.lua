@@ -14,11 +14,21 @@ for line in io.lines(os.getenv("BENCH_BODIES")) do
     requests_[#requests_ + 1] = wrk.format("POST", "/graphql", headers, body)
   end
 end
+-- Each thread walks its own stride of the lines (thread k takes k, k+T, k+2T, ...), so two
+-- threads never send a line (a buyer) at the same moment.
+local thread_count, thread_index = 1, 0
 local i = 0
 
+init = function(args)
+  thread_count = tonumber(wrk.thread:get("thread_count")) or 1
+  thread_index = tonumber(wrk.thread:get("thread_index")) or 0
+  i = thread_index
+end
+
 request = function()
-  i = i % #requests_ + 1
-  return requests_[i]
+  local line = requests_[i % #requests_ + 1]
+  i = i + thread_count
+  return line
 end
 
 -- GraphQL errors arrive with status 200: count them too. Each wrk thread has its own Lua
@@ -26,7 +36,11 @@ end
 errors = 0
 local threads = {}
 setup = function(thread)
+  thread:set("thread_index", #threads)
   threads[#threads + 1] = thread
+  for _, t in ipairs(threads) do
+    t:set("thread_count", #threads)
+  end
 end
 
 first_error = ""

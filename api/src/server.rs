@@ -22,7 +22,7 @@ use crate::{
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
-        events::{self, OrderEvents},
+        events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
     },
 };
@@ -38,7 +38,7 @@ pub struct Server {
     mail: MailSettings,
     mail_poll: Duration,
     events: OrderEvents,
-    database_url: String,
+    event_source: EventSource,
 }
 
 impl Server {
@@ -89,6 +89,8 @@ impl Server {
                 i64::try_from(config.mail_retry_ms).unwrap_or(i64::MAX),
             ),
         };
+        // Before the listener exists, so every change made through this server is heard.
+        let event_source = EventSource::open(&db, &config.database_url).await?;
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Self {
             listener,
@@ -101,7 +103,7 @@ impl Server {
             mail,
             mail_poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             events,
-            database_url: config.database_url.clone(),
+            event_source,
         })
     }
 
@@ -116,6 +118,11 @@ impl Server {
     /// How many SQL statements requests have run so far.
     pub fn statement_counter(&self) -> Arc<AtomicU64> {
         self.statements.clone()
+    }
+
+    /// This process's order events, e.g. to see how many subscriptions are listening.
+    pub fn events(&self) -> &OrderEvents {
+        &self.events
     }
 
     /// How the server takes payments.
@@ -136,7 +143,7 @@ impl Server {
         ));
         let pump = tokio::spawn(events::pump(
             self.db.clone(),
-            self.database_url.clone(),
+            self.event_source,
             self.events.clone(),
         ));
         let mailer = tokio::spawn(mail::deliver_forever(

@@ -12,7 +12,8 @@ pub struct Model {
     pub kind: String,
     pub user_id: i32,
     pub order_id: Option<i32>,
-    /// Kind-specific data as JSON; emptied once sent (a reset token must not linger).
+    /// Kind-specific data as JSON. A password reset's is emptied once sent (its token must
+    /// not linger); an order status change keeps its statuses, which subscriptions read.
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     /// Stable per row, so a receiving server can drop a retried duplicate.

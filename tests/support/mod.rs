@@ -1,6 +1,7 @@
 //! The test kit: a spawned server with its own database, and a small GraphQL client.
 
 mod database;
+pub mod smtp;
 
 use std::{
     net::SocketAddr,
@@ -19,6 +20,7 @@ use shop::{
     payments::Payments,
     server::Server,
     service::accounts::{self, Registration},
+    service::events::OrderEvents,
 };
 
 pub use database::TestDatabase;
@@ -34,8 +36,12 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The server's payment set-up, e.g. to run the sweeper with `orders::sweep`.
     pub payments: Payments,
+    /// The server's order events, e.g. to see when a subscription is listening.
+    pub events: OrderEvents,
     statements: Arc<AtomicU64>,
     server: tokio::task::JoinHandle<()>,
+    /// Where the server writes .eml files when no SMTP server is configured.
+    _mail_dir: tempfile::TempDir,
     // Dropped last, after the server has stopped using it.
     _database: TestDatabase,
 }
@@ -54,7 +60,10 @@ pub async fn spawn_app() -> TestApp {
 /// A running server on a fresh database, with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
+    // Mail without SMTP goes to .eml files: into a folder of this test's own.
+    let mail_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_database(database.url());
+    config.mail_dir = Some(mail_dir.path().to_path_buf());
     config.listen = "127.0.0.1:0".parse().expect("valid address");
     config.jwt_secret = Some(JWT_SECRET.into());
     adjust(&mut config);
@@ -63,6 +72,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = server.db().clone();
     let statements = server.statement_counter();
     let payments = server.payments().clone();
+    let events = server.events().clone();
     let server = tokio::spawn(async move {
         server
             .run(std::future::pending())
@@ -74,8 +84,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         db,
         payments,
+        events,
         statements,
         server,
+        _mail_dir: mail_dir,
         _database: database,
     }
 }

@@ -1,16 +1,18 @@
 //! The one place where failures become the contract's error codes.
 //!
 //! async-graphql turns any `Display` error into a bare message; this extension looks at
-//! every error of every response and gives it its code: from the [`AppError`] inside it,
-//! BAD_USER_INPUT for a document that fails to parse or validate, and otherwise (an error
-//! we did not anticipate) INTERNAL_SERVER_ERROR with the details logged and masked.
+//! every error of every response and of every subscription event, and gives it its code:
+//! from the [`AppError`] inside it, BAD_USER_INPUT for a document that fails to parse or
+//! validate, and otherwise (an error we did not anticipate) INTERNAL_SERVER_ERROR with the
+//! details logged and masked.
 
 use std::sync::Arc;
 
 use async_graphql::{
     ErrorExtensionValues, Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
+use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::error::{AppError, ErrorCode};
 
@@ -25,12 +27,26 @@ impl ExtensionFactory for ErrorCodes {
 #[async_graphql::async_trait::async_trait]
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            classify(error);
-        }
-        response
+        classify_all(next.run(ctx).await)
     }
+
+    /// Subscriptions (over the WebSocket) never pass through `request`: without this, their
+    /// errors would reach the client without a code, and unanticipated ones unmasked.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(classify_all).boxed()
+    }
+}
+
+fn classify_all(mut response: Response) -> Response {
+    for error in &mut response.errors {
+        classify(error);
+    }
+    response
 }
 
 fn classify(error: &mut ServerError) {

@@ -454,7 +454,13 @@ impl ShoppingSubscription {
                     continue;
                 }
                 match events::load(&db, &event).await {
-                    Ok(Some(order)) => yield Order(order),
+                    // The order as it is now, but with the status this change set: when the
+                    // next change commits before this one is read, the subscriber must still
+                    // hear every status, not the latest one twice.
+                    Ok(Some(mut order)) => {
+                        order.status = event.status.as_str().to_owned();
+                        yield Order(order)
+                    }
                     Ok(None) => {}
                     Err(err) => tracing::warn!(error = ?err, "cannot load an updated order"),
                 }

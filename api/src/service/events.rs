@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use entity::{order, outbox_message};
+use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement,
@@ -63,6 +64,11 @@ impl OrderEvents {
         self.sender.subscribe()
     }
 
+    /// How many subscriptions in this process are listening now.
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
     fn publish(&self, event: OrderEvent) {
         // No subscriber is not an error.
         let _ = self.sender.send(event);
@@ -84,20 +90,43 @@ pub async fn notify(db: &impl ConnectionTrait, event: OrderEvent) -> AppResult<(
     Ok(())
 }
 
+/// Where this process hears of committed changes. It is opened before the server accepts
+/// its first connection: opened later, a change committed through this very server in
+/// between would never reach the subscribers already waiting for it.
+pub enum EventSource {
+    /// PostgreSQL: a connection that is already LISTENing on the channel.
+    Listen(Box<PgListener>),
+    /// SQLite: the outbox, read on from the last row that existed when it was opened.
+    Tail { after: i32 },
+}
+
+impl EventSource {
+    pub async fn open(db: &DatabaseConnection, database_url: &str) -> anyhow::Result<Self> {
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let mut listener = PgListener::connect(database_url).await?;
+                listener.listen(CHANNEL).await?;
+                Ok(Self::Listen(Box::new(listener)))
+            }
+            _ => Ok(Self::Tail {
+                after: latest_outbox_id(db).await?,
+            }),
+        }
+    }
+}
+
 /// Feeds `events` from committed changes for as long as the server runs.
-pub async fn pump(db: DatabaseConnection, database_url: String, events: OrderEvents) {
-    let result = match db.get_database_backend() {
-        DbBackend::Postgres => listen(&database_url, &events).await,
-        _ => tail(&db, &events).await,
+pub async fn pump(db: DatabaseConnection, source: EventSource, events: OrderEvents) {
+    let result = match source {
+        EventSource::Listen(listener) => listen(*listener, &events).await,
+        EventSource::Tail { after } => tail(&db, after, &events).await,
     };
     if let Err(err) = result {
         tracing::error!(error = ?err, "order events stopped");
     }
 }
 
-async fn listen(database_url: &str, events: &OrderEvents) -> anyhow::Result<()> {
-    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(database_url).await?;
-    listener.listen(CHANNEL).await?;
+async fn listen(mut listener: PgListener, events: &OrderEvents) -> anyhow::Result<()> {
     loop {
         // recv() reconnects by itself after a lost connection.
         let notification = listener.recv().await?;
@@ -108,21 +137,25 @@ async fn listen(database_url: &str, events: &OrderEvents) -> anyhow::Result<()> 
     }
 }
 
-async fn tail(db: &DatabaseConnection, events: &OrderEvents) -> anyhow::Result<()> {
-    let latest = |after: i32| {
-        outbox_message::Entity::find()
-            .filter(outbox_message::Column::Kind.eq("order_status"))
-            .filter(outbox_message::Column::Id.gt(after))
-            .order_by_asc(outbox_message::Column::Id)
-    };
-    let mut seen: i32 = outbox_message::Entity::find()
+async fn latest_outbox_id(db: &DatabaseConnection) -> anyhow::Result<i32> {
+    Ok(outbox_message::Entity::find()
         .select_only()
         .column_as(outbox_message::Column::Id.max(), "max")
         .into_tuple::<Option<i32>>()
         .one(db)
         .await?
         .flatten()
-        .unwrap_or(0);
+        .unwrap_or(0))
+}
+
+async fn tail(db: &DatabaseConnection, after: i32, events: &OrderEvents) -> anyhow::Result<()> {
+    let latest = |after: i32| {
+        outbox_message::Entity::find()
+            .filter(outbox_message::Column::Kind.eq("order_status"))
+            .filter(outbox_message::Column::Id.gt(after))
+            .order_by_asc(outbox_message::Column::Id)
+    };
+    let mut seen = after;
     let mut ticks = tokio::time::interval(Duration::from_millis(100));
     loop {
         ticks.tick().await;

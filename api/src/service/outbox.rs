@@ -34,11 +34,14 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The kind whose payload holds a secret (the reset token).
+    const SECRET_KIND: &'static str = "password_reset";
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Welcome => "welcome",
             Self::OrderStatus { .. } => "order_status",
-            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordReset { .. } => Self::SECRET_KIND,
         }
     }
 
@@ -83,9 +86,10 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Claims up to `batch` due messages for this worker until `now + lease`, counting an
-/// attempt on each. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several processes claim
-/// side by side without ever taking the same row; on SQLite the write transaction does.
+/// Claims up to `batch` due messages, oldest first, for this worker until `now + lease`,
+/// counting an attempt on each. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
+/// processes claim side by side without ever taking the same row; on SQLite the write
+/// transaction does.
 pub async fn claim(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -108,7 +112,7 @@ pub async fn claim(
         QueryTrait::query(&mut due).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let txn = db::begin_write(db).await?;
-    let claimed = outbox_message::Entity::update_many()
+    let mut claimed = outbox_message::Entity::update_many()
         .col_expr(
             outbox_message::Column::LockedUntil,
             Expr::value(now + lease),
@@ -121,14 +125,25 @@ pub async fn claim(
         .exec_with_returning(&txn)
         .await?;
     txn.commit().await?;
+    // RETURNING follows the update's scan, not the subquery's ORDER BY (on PostgreSQL it
+    // comes back shuffled): without this, "delivered" could go out before "shipped".
+    claimed.sort_by_key(|message| message.id);
     Ok(claimed)
 }
 
-/// The message went out: keep the record, drop the payload (it may hold a reset token).
+/// The message went out: keep the record, and drop a reset token, which must not outlive
+/// its message. Other payloads stay: on SQLite, subscriptions read the status an order
+/// changed to from its row, perhaps only after the message went out.
 pub async fn delivered(db: &DatabaseConnection, id: i32) -> AppResult<()> {
+    let secret = outbox_message::Column::Kind.eq(Notice::SECRET_KIND);
     outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Status, Expr::value(SENT))
-        .col_expr(outbox_message::Column::Payload, Expr::value("{}"))
+        .col_expr(
+            outbox_message::Column::Payload,
+            Expr::case(secret, "{}")
+                .finally(Expr::col(outbox_message::Column::Payload))
+                .into(),
+        )
         .col_expr(outbox_message::Column::SentAt, Expr::value(Utc::now()))
         .col_expr(
             outbox_message::Column::LockedUntil,

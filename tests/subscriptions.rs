@@ -1,0 +1,404 @@
+//! Live order updates over a real WebSocket (graphql-transport-ws at /graphql/ws): each
+//! subscriber hears every status change of their own orders as it commits, admins hear
+//! all, nobody hears anyone else's, and a change that rolls back is never announced.
+//!
+//! A subscription is only listening once its resolver has run, which the protocol does
+//! not acknowledge; tests wait for the server's count of listening subscriptions before
+//! they change anything. And on SQLite, where each server reads committed changes from
+//! the outbox a moment later, a subscription may still hear a change that committed just
+//! before it was opened; tests open theirs before the changes they are about, or after
+//! another subscription has heard the earlier ones.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use shop::{db, domain::OrderStatus, service::orders};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+use crate::{
+    notifications::{
+        Order, buy, cancel, eventually, set_status, spawn_app_mailing_to, stock_product,
+    },
+    support::{
+        Session, TestApp,
+        smtp::{MAIL_TIMEOUT, SmtpServer},
+    },
+};
+
+const ORDER_UPDATED: &str = "subscription { orderUpdated { number status } }";
+const ONE_ORDER_UPDATED: &str =
+    "subscription($id: ID) { orderUpdated(orderId: $id) { number status } }";
+
+/// What the server sent next.
+#[derive(Debug)]
+enum Frame {
+    /// A graphql-transport-ws message.
+    Message(Value),
+    /// The server closed the connection, with this close code if it gave one.
+    Closed(Option<u16>),
+}
+
+/// A graphql-transport-ws client on a real WebSocket.
+struct Subscriber {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Subscriber {
+    /// Opens a WebSocket speaking graphql-transport-ws and sends connection_init with
+    /// `payload`; the caller reads the server's answer.
+    async fn open(app: &TestApp, payload: Value) -> Self {
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .expect("a WebSocket request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, response) = connect_async(request).await.expect("the handshake");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("graphql-transport-ws")
+        );
+        let mut subscriber = Self { socket };
+        subscriber
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        subscriber
+    }
+
+    /// A connection authenticated as `who`, acknowledged by the server.
+    async fn connect_as(app: &TestApp, who: &Session) -> Self {
+        let authorization = format!("Bearer {}", who.access_token);
+        let mut subscriber = Self::open(app, json!({ "authorization": authorization })).await;
+        subscriber.expect_ack().await;
+        subscriber
+    }
+
+    async fn expect_ack(&mut self) {
+        match self.receive().await {
+            Frame::Message(message) if message["type"] == "connection_ack" => {}
+            other => panic!("expected connection_ack, got {other:?}"),
+        }
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send on the WebSocket");
+    }
+
+    /// The next frame from the server; fails the test if none comes in time.
+    async fn receive(&mut self) -> Frame {
+        loop {
+            let next = tokio::time::timeout(MAIL_TIMEOUT, self.socket.next())
+                .await
+                .expect("the server answered in time");
+            let message = match next {
+                None | Some(Err(_)) => return Frame::Closed(None),
+                Some(Ok(message)) => message,
+            };
+            match message {
+                Message::Text(text) => {
+                    let message: Value = serde_json::from_str(&text).expect("JSON");
+                    if message["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Frame::Message(message);
+                }
+                Message::Close(frame) => {
+                    return Frame::Closed(frame.map(|frame| u16::from(frame.code)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({
+            "id": id,
+            "type": "subscribe",
+            "payload": { "query": query, "variables": variables },
+        }))
+        .await;
+    }
+
+    /// The next order update of any subscription, as (subscription id, (number, status)).
+    async fn next_update_of_any(&mut self) -> (String, (String, String)) {
+        match self.receive().await {
+            Frame::Message(message) if message["type"] == "next" => {
+                let payload = &message["payload"];
+                assert!(payload.get("errors").is_none(), "{payload:#}");
+                let order = &payload["data"]["orderUpdated"];
+                let text = |value: &Value| value.as_str().expect("a string").to_owned();
+                (
+                    text(&message["id"]),
+                    (text(&order["number"]), text(&order["status"])),
+                )
+            }
+            other => panic!("expected an order update, got {other:?}"),
+        }
+    }
+
+    /// The next order update, which must be of subscription `id`, as (number, status).
+    async fn next_update(&mut self, id: &str) -> (String, String) {
+        let (of, update) = self.next_update_of_any().await;
+        assert_eq!(of, id, "an update of another subscription: {update:?}");
+        update
+    }
+
+    /// The error code subscription `id` ended with.
+    async fn error_code(&mut self, id: &str) -> String {
+        let message = match self.receive().await {
+            Frame::Message(message) if message["id"] == id => message,
+            other => panic!("expected an answer to subscription {id}, got {other:?}"),
+        };
+        let errors = match message["type"].as_str() {
+            Some("next") => &message["payload"]["errors"],
+            Some("error") => &message["payload"],
+            _ => panic!("expected an error, got {message:#}"),
+        };
+        errors[0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error without a code: {message:#}"))
+            .to_owned()
+    }
+}
+
+/// Waits until exactly `count` subscriptions of the server listen for order events.
+async fn listening(app: &TestApp, count: usize) {
+    eventually(&format!("{count} subscriptions listen"), async || {
+        (app.events.subscribers() == count).then_some(())
+    })
+    .await;
+}
+
+fn update(order: &Order, status: &str) -> (String, String) {
+    (order.number.clone(), status.to_owned())
+}
+
+/// A shop with an admin, a mug on the shelf, and mail going to `smtp`.
+async fn open_shop(smtp: &SmtpServer) -> (TestApp, Session, String) {
+    let app = spawn_app_mailing_to(smtp).await;
+    let admin = app.admin("root").await;
+    let mug = stock_product(&app, &admin, "Mug", "9.50", 100).await;
+    (app, admin, mug)
+}
+
+#[tokio::test]
+async fn a_subscriber_hears_their_order_become_paid_then_shipped_then_delivered() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    subscriber.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+
+    let order = buy(&app, &alice, &mug, 1).await;
+    let paid = subscriber.next_update("1").await;
+    set_status(&app, &admin, &order, "SHIPPED").await.data();
+    let shipped = subscriber.next_update("1").await;
+    set_status(&app, &admin, &order, "DELIVERED").await.data();
+    let delivered = subscriber.next_update("1").await;
+
+    assert_eq!(paid, update(&order, "PAID"));
+    assert_eq!(shipped, update(&order, "SHIPPED"));
+    assert_eq!(delivered, update(&order, "DELIVERED"));
+}
+
+#[tokio::test]
+async fn changes_in_quick_succession_are_each_heard_with_the_status_they_set() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    subscriber.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+
+    let order = buy(&app, &alice, &mug, 1).await;
+    set_status(&app, &admin, &order, "SHIPPED").await.data();
+    set_status(&app, &admin, &order, "DELIVERED").await.data();
+
+    assert_eq!(subscriber.next_update("1").await, update(&order, "PAID"));
+    assert_eq!(subscriber.next_update("1").await, update(&order, "SHIPPED"));
+    assert_eq!(
+        subscriber.next_update("1").await,
+        update(&order, "DELIVERED")
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_hears_nothing_of_another_users_orders() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut alices = Subscriber::connect_as(&app, &alice).await;
+    let mut bobs = Subscriber::connect_as(&app, &bob).await;
+    alices.subscribe("1", ORDER_UPDATED, json!({})).await;
+    bobs.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 2).await;
+
+    let alices_order = buy(&app, &alice, &mug, 1).await;
+    set_status(&app, &admin, &alices_order, "SHIPPED")
+        .await
+        .data();
+    assert_eq!(alices.next_update("1").await, update(&alices_order, "PAID"));
+    assert_eq!(
+        alices.next_update("1").await,
+        update(&alices_order, "SHIPPED")
+    );
+    let bobs_order = buy(&app, &bob, &mug, 1).await;
+
+    // Events reach every subscription in commit order: if any of Alice's had got through
+    // to Bob, it would come before his own.
+    assert_eq!(bobs.next_update("1").await, update(&bobs_order, "PAID"));
+}
+
+#[tokio::test]
+async fn an_admin_subscriber_hears_every_users_orders() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut admins = Subscriber::connect_as(&app, &admin).await;
+    admins.subscribe("all", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+
+    let alices_order = buy(&app, &alice, &mug, 1).await;
+    let bobs_order = buy(&app, &bob, &mug, 1).await;
+
+    assert_eq!(
+        admins.next_update("all").await,
+        update(&alices_order, "PAID")
+    );
+    assert_eq!(admins.next_update("all").await, update(&bobs_order, "PAID"));
+}
+
+#[tokio::test]
+async fn a_subscription_to_one_order_hears_only_that_order() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    subscriber.subscribe("all", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+    let first = buy(&app, &alice, &mug, 1).await;
+    let second = buy(&app, &alice, &mug, 1).await;
+    // Heard: from here on, the purchases cannot reach a subscription opened now.
+    assert_eq!(subscriber.next_update("all").await, update(&first, "PAID"));
+    assert_eq!(subscriber.next_update("all").await, update(&second, "PAID"));
+    subscriber
+        .subscribe("second", ONE_ORDER_UPDATED, json!({ "id": second.id }))
+        .await;
+    listening(&app, 2).await;
+
+    set_status(&app, &admin, &first, "SHIPPED").await.data();
+    cancel(&app, &alice, &second).await.data();
+
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(subscriber.next_update_of_any().await);
+    }
+    let of = |id: &str| {
+        heard
+            .iter()
+            .filter(|(of, _)| of == id)
+            .map(|(_, update)| update.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("second"), [update(&second, "CANCELLED")]);
+    assert_eq!(
+        of("all"),
+        [update(&first, "SHIPPED"), update(&second, "CANCELLED")]
+    );
+}
+
+#[tokio::test]
+async fn subscribing_to_someone_elses_order_is_not_found() {
+    let smtp = SmtpServer::start().await;
+    let (app, _admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let alices_order = buy(&app, &alice, &mug, 1).await;
+    let mut bobs = Subscriber::connect_as(&app, &bob).await;
+
+    bobs.subscribe("1", ONE_ORDER_UPDATED, json!({ "id": alices_order.id }))
+        .await;
+
+    assert_eq!(bobs.error_code("1").await, "NOT_FOUND");
+    assert_eq!(app.events.subscribers(), 0);
+}
+
+#[tokio::test]
+async fn an_invalid_token_in_connection_init_closes_the_connection() {
+    let smtp = SmtpServer::start().await;
+    let (app, _admin, _mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let tampered = format!("{}x", alice.access_token);
+
+    for authorization in [
+        "Bearer not-a-token".to_owned(),
+        format!("Bearer {tampered}"),
+        format!("Token {}", alice.access_token),
+    ] {
+        let mut subscriber =
+            Subscriber::open(&app, json!({ "authorization": authorization })).await;
+        match subscriber.receive().await {
+            Frame::Closed(code) => assert_ne!(code, Some(1000), "{authorization}"),
+            other => panic!("expected the connection closed for {authorization}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_anonymous_subscription_is_unauthenticated() {
+    let smtp = SmtpServer::start().await;
+    let (app, _admin, _mug) = open_shop(&smtp).await;
+    let mut anonymous = Subscriber::open(&app, json!({})).await;
+    anonymous.expect_ack().await;
+
+    anonymous.subscribe("1", ORDER_UPDATED, json!({})).await;
+
+    assert_eq!(anonymous.error_code("1").await, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_status_change_that_rolls_back_is_never_announced() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    subscriber.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+    let order = buy(&app, &alice, &mug, 1).await;
+    assert_eq!(subscriber.next_update("1").await, update(&order, "PAID"));
+
+    let txn = db::begin_write(&app.db).await.expect("begin");
+    let moved = orders::transition(
+        &txn,
+        order.db_id(),
+        OrderStatus::Paid,
+        OrderStatus::Cancelled,
+    )
+    .await
+    .expect("transition");
+    assert!(moved);
+    txn.rollback().await.expect("rollback");
+    set_status(&app, &admin, &order, "SHIPPED").await.data();
+    set_status(&app, &admin, &order, "DELIVERED").await.data();
+
+    // An announced cancellation would have come first, and shifted everything after it.
+    assert_eq!(subscriber.next_update("1").await, update(&order, "SHIPPED"));
+    assert_eq!(
+        subscriber.next_update("1").await,
+        update(&order, "DELIVERED")
+    );
+}
