@@ -134,3 +134,49 @@ mod tests {
         assert!(tokens.verify(&parts.join(".")).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(&JwtSecret::parse(&"k".repeat(32)).expect("long enough"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_text_as_a_bearer_token_is_refused_without_panicking(
+            raw in prop_oneof![any_text(), "[A-Za-z0-9_-]{0,40}\\.[A-Za-z0-9_-]{0,40}\\.[A-Za-z0-9_-]{0,43}"],
+        ) {
+            prop_assert!(tokens().verify(&raw).is_err());
+        }
+
+        #[test]
+        fn an_issued_token_verifies_to_its_user(user_id in any::<i32>()) {
+            let tokens = tokens();
+            let token = tokens.issue(user_id).expect("issued");
+            prop_assert_eq!(tokens.verify(&token).ok(), Some(user_id));
+        }
+
+        #[test]
+        fn any_single_character_change_to_a_token_is_refused(
+            user_id in any::<i32>(),
+            at in any::<prop::sample::Index>(),
+            new_char in prop_oneof![prop::char::range('A', 'Z'), prop::char::range('a', 'z'), Just('-'), Just('.'), Just('=')],
+        ) {
+            let tokens = tokens();
+            let token = tokens.issue(user_id).expect("issued");
+            let mut chars: Vec<char> = token.chars().collect();
+            let i = at.index(chars.len());
+            prop_assume!(chars[i] != new_char);
+            chars[i] = new_char;
+            let changed: String = chars.into_iter().collect();
+            prop_assert!(tokens.verify(&changed).is_err(), "{changed} was accepted");
+        }
+    }
+}

@@ -65,3 +65,55 @@ mod tests {
         assert_eq!(field_of(err), "city");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    fn part() -> impl Strategy<Value = String> {
+        prop_oneof![any_text(), "[ ]?\\PC{1,30}[ ]?", "[ ]{0,3}"]
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_address_is_trimmed_bounded_and_parses_to_itself(
+            full_name in part(),
+            line1 in part(),
+            line2 in proptest::option::of(part()),
+            city in part(),
+            postal_code in part(),
+            country in part(),
+        ) {
+            let parsed =
+                PostalAddress::parse(&full_name, &line1, line2.as_deref(), &city, &postal_code, &country);
+            if let Ok(address) = parsed {
+                for (text, max) in [
+                    (&address.full_name, 200),
+                    (&address.line1, 200),
+                    (&address.city, 100),
+                    (&address.postal_code, 20),
+                    (&address.country, 64),
+                ] {
+                    prop_assert!(!text.is_empty() && text.chars().count() <= max);
+                    prop_assert_eq!(text.as_str(), text.trim());
+                    prop_assert!(!text.contains(char::is_control));
+                }
+                if let Some(line2) = &address.line2 {
+                    prop_assert!(!line2.is_empty() && line2.chars().count() <= 200);
+                }
+                let again = PostalAddress::parse(
+                    &address.full_name,
+                    &address.line1,
+                    address.line2.as_deref(),
+                    &address.city,
+                    &address.postal_code,
+                    &address.country,
+                );
+                prop_assert_eq!(again.ok(), Some(address));
+            }
+        }
+    }
+}

@@ -56,7 +56,13 @@ pub fn parse_image_urls(raw: &[String]) -> Result<Vec<String>, AppError> {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(invalid());
             }
-            Ok(url.to_string())
+            // Normalising percent-encodes non-ASCII and spaces, up to nine times as long,
+            // so the limit is on what is stored: a client can send back what it read.
+            let url = url.to_string();
+            if url.len() > 2048 {
+                return Err(invalid());
+            }
+            Ok(url)
         })
         .collect()
 }
@@ -88,7 +94,94 @@ mod tests {
         ] {
             assert!(parse_image_urls(&[bad.into()]).is_err(), "{bad:?}");
         }
+        // Found by a property test: 1,000 characters that percent-encode to 9,000 were
+        // accepted, and that stored URL was refused when a client sent it back.
+        let encoded = format!("https://x.com/{}", "\u{e000}".repeat(1_000));
+        assert!(parse_image_urls(&[encoded]).is_err());
         let many = vec!["https://x.com/a.png".to_string(); MAX_IMAGES + 1];
         assert!(parse_image_urls(&many).is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    /// URLs as a client might send them: http(s) or not, with awkward hosts, paths,
+    /// queries and fragments in any script.
+    fn url_text() -> impl Strategy<Value = String> {
+        let scheme = prop_oneof![
+            4 => Just("https://"),
+            2 => Just("http://"),
+            1 => Just("ftp://"),
+            1 => Just("javascript:"),
+            1 => Just("HTTPS://"),
+            1 => Just(""),
+        ];
+        let host = prop_oneof![
+            "[a-z0-9-]{1,12}(\\.[a-z0-9-]{1,12}){0,3}",
+            "[0-9]{1,3}(\\.[0-9]{1,3}){3}",
+            "\\[[0-9a-f:]{2,20}\\]",
+            "\\PC{1,8}",
+        ];
+        let rest = prop_oneof![
+            "(/[a-zA-Z0-9._%-]{0,20}){0,4}(\\?[a-z=&]{0,12})?(#[a-z]{0,6})?",
+            "/\\PC{0,40}",
+            (any::<char>(), 0..1_200usize)
+                .prop_map(|(c, n)| format!("/{}", c.to_string().repeat(n))),
+        ];
+        near((scheme, host, rest).prop_map(|(scheme, host, rest)| format!("{scheme}{host}{rest}")))
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_sku_is_1_to_64_upper_case_letters_digits_hyphens_underscores_or_dots(
+            raw in prop_oneof![any_text(), near("[A-Za-z0-9._-]{1,64}".prop_map(String::from))],
+        ) {
+            if let Ok(sku) = Sku::parse(&raw) {
+                let text = sku.to_string();
+                prop_assert!((1..=64).contains(&text.len()));
+                let allowed = |c: char| {
+                    c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+                };
+                prop_assert!(text.chars().all(allowed), "{text}");
+                prop_assert_eq!(&text, &raw.trim().to_ascii_uppercase());
+                prop_assert_eq!(Sku::parse(&text).ok(), Some(sku));
+            }
+        }
+
+        #[test]
+        fn skus_that_differ_only_in_case_are_the_same_sku(raw in "[A-Za-z0-9._-]{1,64}") {
+            let lower = Sku::parse(&raw.to_ascii_lowercase()).expect("valid");
+            prop_assert_eq!(Sku::parse(&raw).ok(), Some(lower));
+        }
+
+        #[test]
+        fn accepted_image_urls_are_at_most_20_absolute_http_urls_of_at_most_2048_characters(
+            raw in prop::collection::vec(prop_oneof![url_text(), any_text()], 0..=22),
+        ) {
+            if let Ok(urls) = parse_image_urls(&raw) {
+                prop_assert!(urls.len() <= MAX_IMAGES);
+                prop_assert_eq!(urls.len(), raw.len());
+                for url in &urls {
+                    prop_assert!(url.chars().count() <= 2048, "{} characters", url.len());
+                    let parsed = url::Url::parse(url).expect("a URL");
+                    prop_assert!(matches!(parsed.scheme(), "http" | "https"));
+                    prop_assert!(parsed.host().is_some());
+                }
+            }
+        }
+
+        #[test]
+        fn accepted_image_urls_are_accepted_again_unchanged(
+            raw in prop::collection::vec(url_text(), 0..=3),
+        ) {
+            if let Ok(urls) = parse_image_urls(&raw) {
+                prop_assert_eq!(parse_image_urls(&urls).ok(), Some(urls));
+            }
+        }
     }
 }

@@ -66,3 +66,53 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    fn any_cursor() -> impl Strategy<Value = Cursor> {
+        (any::<i32>(), proptest::option::of(any_text()))
+            .prop_map(|(id, sort_value)| Cursor { id, sort_value })
+    }
+
+    /// Text that decodes as base64, of what a cursor holds or nearly.
+    fn encoded_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            near("[+-]?[0-9]{1,12}(:[a-z0-9:.-]{0,12})?".prop_map(String::from)),
+            any_text(),
+        ]
+        .prop_map(|text| URL_SAFE_NO_PAD.encode(text))
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_text_never_panics(raw in prop_oneof![any_text(), encoded_text()]) {
+            let _ = Cursor::decode(&raw, "after");
+        }
+
+        #[test]
+        fn a_cursor_survives_encoding_and_decoding(cursor in any_cursor()) {
+            prop_assert_eq!(Cursor::decode(&cursor.encode(), "after").ok(), Some(cursor));
+        }
+
+        #[test]
+        fn an_encoded_cursor_is_url_safe(cursor in any_cursor()) {
+            let text = cursor.encode();
+            prop_assert!(
+                text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "{text}"
+            );
+        }
+
+        #[test]
+        fn an_accepted_cursor_means_the_same_once_encoded_again(raw in encoded_text()) {
+            if let Ok(cursor) = Cursor::decode(&raw, "after") {
+                prop_assert_eq!(Cursor::decode(&cursor.encode(), "after").ok(), Some(cursor));
+            }
+        }
+    }
+}

@@ -97,3 +97,71 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    const LOCAL_CHARS: &str = ".!#$%&'*+/=?^_`{|}~-";
+
+    /// Addresses valid by the rules: a local part of allowed characters and a domain of
+    /// two to four dotted labels, none starting or ending with a hyphen.
+    fn valid_email() -> impl Strategy<Value = String> {
+        let local = "[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}";
+        let label = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+        (local, prop::collection::vec(label, 2..=4))
+            .prop_map(|(local, labels)| format!("{local}@{}", labels.join(".")))
+            .prop_filter("at most 254 characters", |email| {
+                email.len() <= Email::MAX_LEN
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_address_has_one_at_sign_a_dotted_domain_and_at_most_254_characters(
+            raw in prop_oneof![any_text(), near(valid_email())],
+        ) {
+            if let Ok(email) = Email::parse(&raw) {
+                let text = email.as_str();
+                prop_assert_eq!(text, raw.trim());
+                prop_assert!(text.len() <= Email::MAX_LEN);
+                prop_assert!(text.is_ascii() && !text.contains(char::is_whitespace));
+                let (local, domain) = text.split_once('@').expect("an @");
+                prop_assert!((1..=64).contains(&local.len()));
+                prop_assert!(
+                    local.chars().all(|c| c.is_ascii_alphanumeric() || LOCAL_CHARS.contains(c))
+                );
+                prop_assert!(!domain.contains('@'));
+                let labels: Vec<&str> = domain.split('.').collect();
+                prop_assert!(labels.len() >= 2);
+                for label in labels {
+                    prop_assert!((1..=63).contains(&label.len()));
+                    prop_assert!(!label.starts_with('-') && !label.ends_with('-'));
+                }
+            }
+        }
+
+        #[test]
+        fn every_valid_address_is_accepted_as_it_is(email in valid_email(), padding in "[ \\t]{0,2}") {
+            let parsed = Email::parse(&format!("{padding}{email}{padding}"));
+            prop_assert_eq!(parsed.ok().map(|e| e.to_string()), Some(email));
+        }
+
+        #[test]
+        fn parsing_an_address_s_own_text_is_identity(raw in near(valid_email())) {
+            if let Ok(email) = Email::parse(&raw) {
+                prop_assert_eq!(Email::parse(email.as_str()).ok(), Some(email.clone()));
+            }
+        }
+
+        #[test]
+        fn addresses_that_differ_only_in_case_share_a_lower_case_key(email in valid_email()) {
+            let upper = Email::parse(&email.to_ascii_uppercase()).expect("valid");
+            let lower = Email::parse(&email.to_ascii_lowercase()).expect("valid");
+            prop_assert_eq!(upper.key(), lower.key());
+        }
+    }
+}

@@ -60,11 +60,13 @@ impl GlobalId {
         let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
         let (kind, id) = text.split_once(':').ok_or_else(invalid)?;
         let kind = NodeKind::parse(kind).ok_or_else(invalid)?;
-        let id: i32 = id.parse().map_err(|_| invalid())?;
-        if id <= 0 {
+        let number: i32 = id.parse().map_err(|_| invalid())?;
+        // Only the form this server prints ("User:7", never "User:07" or "User:+7"), so
+        // that one object has one ID and clients may compare IDs as text.
+        if number <= 0 || number.to_string() != id {
             return Err(invalid());
         }
-        Ok(Self { kind, id })
+        Ok(Self { kind, id: number })
     }
 
     /// Parses a global ID that must name an object of `kind`. A well-formed ID of another
@@ -111,6 +113,8 @@ mod tests {
             "VXNlcjow",                 // "User:0"
             "VXNlcjotMQ==",             // "User:-1"
             "VXNlcjo5OTk5OTk5OTk5OTk5", // overflow
+            "VXNlcjowMQ==",             // "User:01", found by a property test
+            "VXNlcjorMQ==",             // "User:+1"
         ] {
             assert!(GlobalId::parse(raw, "id").is_err(), "{raw:?} was accepted");
         }
@@ -121,5 +125,76 @@ mod tests {
         let user = GlobalId::new(NodeKind::User, 1).to_string();
         let err = GlobalId::parse_kind(&user, "id", NodeKind::Address, "address");
         assert!(matches!(err, Err(AppError::NotFound("address"))));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    const KINDS: [NodeKind; 6] = [
+        NodeKind::User,
+        NodeKind::Address,
+        NodeKind::Category,
+        NodeKind::Product,
+        NodeKind::Order,
+        NodeKind::OrderAddress,
+    ];
+
+    fn kind() -> impl Strategy<Value = NodeKind> {
+        prop::sample::select(KINDS.to_vec())
+    }
+
+    /// Base64 of `Kind:number` written every way a number can be, and near misses.
+    fn encoded_text() -> impl Strategy<Value = String> {
+        let number = "[ +-]?0{0,3}[0-9]{1,11}[ ]?";
+        let kind = prop_oneof![kind().prop_map(|k| k.as_str().to_owned()), "[A-Za-z]{0,13}"];
+        (kind, number)
+            .prop_flat_map(|(kind, number)| near(Just(format!("{kind}:{number}"))))
+            .prop_map(|text| STANDARD.encode(text))
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(raw in prop_oneof![any_text(), encoded_text()]) {
+            let _ = GlobalId::parse(&raw, "id");
+        }
+
+        #[test]
+        fn a_global_id_survives_formatting_and_parsing(kind in kind(), id in 1..=i32::MAX) {
+            let global = GlobalId::new(kind, id);
+            prop_assert_eq!(GlobalId::parse(&global.to_string(), "id").ok(), Some(global));
+        }
+
+        #[test]
+        fn an_id_is_accepted_only_in_the_one_form_it_is_printed_in(raw in encoded_text()) {
+            if let Ok(global) = GlobalId::parse(&raw, "id") {
+                prop_assert!(global.id > 0);
+                prop_assert_eq!(global.to_string(), raw.trim());
+            }
+        }
+
+        #[test]
+        fn a_number_that_is_not_positive_is_no_id(kind in kind(), id in i32::MIN..=0) {
+            prop_assert!(GlobalId::parse(&GlobalId::new(kind, id).to_string(), "id").is_err());
+        }
+
+        #[test]
+        fn an_id_names_an_object_of_its_own_kind_only(
+            kind in kind(),
+            wanted in kind(),
+            id in 1..=i32::MAX,
+        ) {
+            let raw = GlobalId::new(kind, id).to_string();
+            let found = GlobalId::parse_kind(&raw, "id", wanted, "object");
+            if kind == wanted {
+                prop_assert_eq!(found.ok(), Some(id));
+            } else {
+                prop_assert!(matches!(found, Err(AppError::NotFound("object"))));
+            }
+        }
     }
 }

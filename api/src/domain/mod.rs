@@ -11,6 +11,8 @@ mod order_status;
 mod password;
 mod quantity;
 mod slug;
+#[cfg(test)]
+pub(crate) mod strategies;
 mod text;
 mod username;
 

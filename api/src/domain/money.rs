@@ -173,3 +173,105 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    /// The largest amount [`Money::parse`] reads: twelve nines, and two decimals.
+    const MAX_PARSEABLE_CENTS: i64 = 99_999_999_999_999;
+
+    /// What a decimal string means, worked out independently of the parser: `None` unless
+    /// it is digits with at most one point followed by one or two digits.
+    fn cents_of(text: &str) -> Option<u128> {
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 2 {
+            return None;
+        }
+        if text.ends_with('.') {
+            return None;
+        }
+        let whole: u128 = whole.parse().ok()?;
+        let fraction: u128 = format!("{fraction:0<2}").parse().ok()?;
+        whole.checked_mul(100)?.checked_add(fraction)
+    }
+
+    /// Amounts as a client might type them, right or nearly right.
+    fn amount_text() -> impl Strategy<Value = String> {
+        near("[ ]{0,2}[-+]?[0-9]{0,15}(\\.[0-9]{0,4})?[ ]{0,2}")
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(raw in any_text()) {
+            let _ = Money::parse(&raw, "price");
+            let _ = Money::parse_price(&raw, "price");
+        }
+
+        #[test]
+        fn a_price_survives_formatting_and_parsing(cents in 0..=Money::MAX_PRICE.cents()) {
+            let price = Money::from_cents(cents);
+            prop_assert_eq!(Money::parse_price(&price.to_string(), "price").ok(), Some(price));
+        }
+
+        #[test]
+        fn any_amount_survives_formatting_and_parsing(cents in 0..=MAX_PARSEABLE_CENTS) {
+            let money = Money::from_cents(cents);
+            prop_assert_eq!(Money::parse(&money.to_string(), "amount").ok(), Some(money));
+        }
+
+        #[test]
+        fn an_accepted_price_is_what_its_text_says_with_at_most_two_decimals_and_in_bounds(
+            raw in amount_text(),
+        ) {
+            if let Ok(price) = Money::parse_price(&raw, "price") {
+                let text = raw.trim();
+                let decimals = text.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+                prop_assert!(decimals <= 2, "{raw:?} has {decimals} decimals");
+                prop_assert!(
+                    (0..=Money::MAX_PRICE.cents()).contains(&price.cents()),
+                    "{raw:?} is {price}"
+                );
+                prop_assert_eq!(cents_of(text), Some(u128::from(price.cents().unsigned_abs())));
+            }
+        }
+
+        #[test]
+        fn every_plain_decimal_within_bounds_is_accepted(raw in amount_text()) {
+            let text = raw.trim();
+            let max = u128::from(Money::MAX_PRICE.cents().unsigned_abs());
+            // Leading zeros past twelve digits are refused even though the value is small.
+            let short = text.split('.').next().is_some_and(|whole| whole.len() <= 12);
+            if let Some(cents) = cents_of(text).filter(|&c| c <= max && short) {
+                let price = Money::parse_price(&raw, "price");
+                prop_assert_eq!(price.ok().map(|p| u128::from(p.cents().unsigned_abs())), Some(cents));
+            }
+        }
+
+        #[test]
+        fn more_than_two_decimals_or_a_sign_is_refused(
+            whole in "[0-9]{1,6}",
+            fraction in "[0-9]{3,6}",
+            sign in "[-+]",
+        ) {
+            let imprecise = format!("{whole}.{fraction}");
+            let signed = format!("{sign}{whole}");
+            prop_assert!(Money::parse(&imprecise, "price").is_err());
+            prop_assert!(Money::parse(&signed, "price").is_err());
+        }
+
+        #[test]
+        fn any_amount_prints_with_exactly_two_decimals(cents in any::<i64>()) {
+            let text = Money::from_cents(cents).to_string();
+            let unsigned = text.strip_prefix('-').unwrap_or(&text);
+            prop_assert_eq!(text.starts_with('-'), cents < 0);
+            let (whole, fraction) = unsigned.split_once('.').expect("a decimal point");
+            prop_assert!(!whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()));
+            prop_assert!(fraction.len() == 2 && fraction.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+}

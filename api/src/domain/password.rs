@@ -76,3 +76,75 @@ mod tests {
         assert!(!format!("{password:?}").contains("s3cret"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    fn username() -> impl Strategy<Value = Username> {
+        "[A-Za-z0-9_.-]{3,32}".prop_map(|name| Username::parse(&name).expect("valid"))
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_password_is_8_to_128_characters_kept_exactly_as_sent(
+            raw in any_text(),
+            username in username(),
+        ) {
+            if let Ok(password) = Password::parse(&raw, &username, "password") {
+                let len = password.expose().chars().count();
+                prop_assert!((Password::MIN_LEN..=Password::MAX_LEN).contains(&len));
+                prop_assert_eq!(password.expose(), raw.as_str());
+            }
+        }
+
+        #[test]
+        fn any_8_to_128_characters_other_than_the_username_are_a_password(
+            raw in "\\PC{8,128}",
+            username in username(),
+        ) {
+            prop_assume!(!raw.trim().eq_ignore_ascii_case(username.as_str()));
+            prop_assert!(Password::parse(&raw, &username, "password").is_ok());
+        }
+
+        #[test]
+        fn lengths_outside_8_to_128_are_refused_naming_the_field(
+            raw in prop_oneof!["\\PC{0,7}", "\\PC{129,300}"],
+            username in username(),
+        ) {
+            let err = Password::parse(&raw, &username, "newPassword").expect_err("refused");
+            let names_the_field =
+                matches!(err, AppError::BadUserInput { ref field, .. } if field == "newPassword");
+            prop_assert!(names_the_field);
+        }
+
+        #[test]
+        fn the_username_in_any_case_and_padding_is_refused(
+            name in "[A-Za-z0-9_.-]{8,32}",
+            flips in prop::collection::vec(any::<bool>(), 32),
+            padding in "[ \\t]{0,3}",
+        ) {
+            let username = Username::parse(&name).expect("valid");
+            let recased: String = name
+                .chars()
+                .zip(flips)
+                .map(|(c, flip)| if flip { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                .collect();
+            let raw = format!("{padding}{recased}{padding}");
+            prop_assert!(Password::parse(&raw, &username, "password").is_err());
+        }
+
+        #[test]
+        fn debug_output_never_shows_the_password(raw in "\\PC{8,64}") {
+            let username = Username::parse("someone").expect("valid");
+            prop_assume!(!"Password(<redacted>)".contains(raw.as_str()));
+            if let Ok(password) = Password::parse(&raw, &username, "password") {
+                let debug = format!("{password:?}");
+                prop_assert!(!debug.contains(raw.as_str()));
+            }
+        }
+    }
+}

@@ -36,3 +36,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_quantity_is_accepted_exactly_from_1_to_999_and_keeps_its_value(raw in any::<i32>()) {
+            match Quantity::parse(raw) {
+                Ok(quantity) => {
+                    prop_assert!((1..=Quantity::MAX).contains(&raw));
+                    prop_assert_eq!(quantity.get(), raw);
+                }
+                Err(_) => prop_assert!(!(1..=Quantity::MAX).contains(&raw)),
+            }
+        }
+
+        #[test]
+        fn every_quantity_in_bounds_survives_parsing(raw in 1..=Quantity::MAX) {
+            prop_assert_eq!(Quantity::parse(raw).map(Quantity::get).ok(), Some(raw));
+        }
+    }
+}

@@ -88,3 +88,59 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    /// The rules a slug keeps, written out again: 1 to 120 lower-case letters, digits and
+    /// single hyphens, not at either end.
+    fn follows_the_rules(slug: &str) -> bool {
+        (1..=Slug::MAX_LEN).contains(&slug.len())
+            && slug.split('-').all(|word| {
+                !word.is_empty()
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+    }
+
+    fn valid_slug() -> impl Strategy<Value = String> {
+        "[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,12}"
+            .prop_map(String::from)
+            .prop_filter("at most 120 characters", |s| s.len() <= Slug::MAX_LEN)
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_slug_follows_the_rules_and_parses_to_itself(
+            raw in prop_oneof![any_text(), near(valid_slug())],
+        ) {
+            if let Ok(slug) = Slug::parse(&raw, "slug") {
+                prop_assert!(follows_the_rules(slug.as_str()), "{slug}");
+                prop_assert_eq!(slug.as_str(), raw.trim());
+                prop_assert_eq!(Slug::parse(slug.as_str(), "slug").ok(), Some(slug.clone()));
+            }
+        }
+
+        #[test]
+        fn every_slug_that_follows_the_rules_is_accepted(slug in valid_slug()) {
+            prop_assert_eq!(Slug::parse(&slug, "slug").ok().map(|s| s.to_string()), Some(slug));
+        }
+
+        #[test]
+        fn any_name_becomes_a_valid_slug_with_room_for_a_suffix(
+            name in prop_oneof![any_text(), "[A-Za-z0-9 éüß&!-]{0,200}"],
+            n in 2..=9_999_999u32,
+        ) {
+            let slug = Slug::from_name(&name, "product");
+            prop_assert!(follows_the_rules(slug.as_str()), "{name:?} became {slug}");
+            prop_assert!(slug.as_str().len() <= Slug::MAX_LEN - 8);
+            let suffixed = slug.with_suffix(n);
+            prop_assert!(Slug::parse(suffixed.as_str(), "slug").is_ok(), "{suffixed}");
+        }
+    }
+}

@@ -54,3 +54,52 @@ mod tests {
         assert!(required("f", "   ", 10).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    fn allowed(c: char, multiline: bool) -> bool {
+        !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'))
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_text_is_trimmed_bounded_and_free_of_control_characters(
+            raw in any_text(),
+            max in 0..300usize,
+            multiline in any::<bool>(),
+        ) {
+            if let Ok(text) = bounded("f", &raw, max, multiline) {
+                prop_assert_eq!(text.as_str(), raw.trim());
+                prop_assert!(text.chars().count() <= max);
+                prop_assert!(text.chars().all(|c| allowed(c, multiline)), "{text:?}");
+                prop_assert_eq!(bounded("f", &text, max, multiline).ok(), Some(text.clone()));
+            }
+        }
+
+        #[test]
+        fn any_text_within_bounds_and_without_control_characters_is_accepted(
+            raw in "\\PC{0,80}",
+            multiline in any::<bool>(),
+        ) {
+            let max = raw.trim().chars().count();
+            let accepted = bounded("f", &raw, max, multiline).ok();
+            prop_assert_eq!(accepted.as_deref(), Some(raw.trim()));
+            if max > 0 {
+                prop_assert!(bounded("f", &raw, max - 1, multiline).is_err());
+            }
+        }
+
+        #[test]
+        fn required_text_is_never_empty(raw in any_text(), max in 0..300usize) {
+            if let Ok(text) = required("f", &raw, max) {
+                prop_assert!(!text.is_empty());
+                prop_assert_eq!(bounded("f", &raw, max, false).ok(), Some(text));
+            }
+        }
+    }
+}

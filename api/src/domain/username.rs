@@ -85,3 +85,54 @@ mod tests {
         assert_eq!(name.key(), "alice");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    fn allowed(c: char) -> bool {
+        c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_username_is_3_to_32_letters_digits_underscores_dots_or_hyphens(
+            raw in prop_oneof![any_text(), near("[A-Za-z0-9_.-]{1,34}".prop_map(String::from))],
+        ) {
+            if let Ok(name) = Username::parse(&raw) {
+                let len = name.as_str().chars().count();
+                prop_assert!((Username::MIN_LEN..=Username::MAX_LEN).contains(&len));
+                prop_assert!(name.as_str().chars().all(allowed), "{name}");
+                prop_assert_eq!(name.as_str(), raw.trim());
+            }
+        }
+
+        #[test]
+        fn every_name_of_allowed_characters_and_length_is_accepted_as_it_is(
+            name in "[A-Za-z0-9_.-]{3,32}",
+            padding in "[ \\t\\n]{0,3}",
+        ) {
+            let parsed = Username::parse(&format!("{padding}{name}{padding}"));
+            prop_assert_eq!(parsed.ok().map(|u| u.to_string()), Some(name));
+        }
+
+        #[test]
+        fn parsing_a_username_s_own_text_is_identity(raw in near("[A-Za-z0-9_.-]{3,32}")) {
+            if let Ok(name) = Username::parse(&raw) {
+                prop_assert_eq!(Username::parse(name.as_str()).ok(), Some(name.clone()));
+                prop_assert_eq!(name.to_string(), name.as_str());
+            }
+        }
+
+        #[test]
+        fn names_that_differ_only_in_case_share_a_lower_case_key(name in "[A-Za-z0-9_.-]{3,32}") {
+            let upper = Username::parse(&name.to_ascii_uppercase()).expect("valid");
+            let lower = Username::parse(&name.to_ascii_lowercase()).expect("valid");
+            prop_assert_eq!(upper.key(), lower.key());
+            prop_assert_eq!(upper.key(), name.to_ascii_lowercase());
+        }
+    }
+}

@@ -83,7 +83,16 @@ impl SearchTerms {
             .split(|c: char| !c.is_alphanumeric())
             .filter(|term| !term.is_empty())
             .take(MAX_SEARCH_TERMS)
-            .map(|term| term.chars().take(40).collect::<String>().to_lowercase())
+            // Lower-casing can add marks that are not letters ("İ" becomes "i\u{307}"):
+            // they are dropped, and the length is counted after.
+            .map(|term| {
+                term.to_lowercase()
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .take(40)
+                    .collect::<String>()
+            })
+            .filter(|term| !term.is_empty())
             .collect();
         (!terms.is_empty()).then_some(Self(terms))
     }
@@ -398,6 +407,13 @@ mod tests {
     }
 
     #[test]
+    fn lower_casing_adds_no_character_that_is_not_a_letter_or_digit() {
+        // Found by a property test: "İ" lower-cases to "i" and a combining dot.
+        let terms = SearchTerms::parse("İstanbul").expect("terms");
+        assert_eq!(terms.0, ["istanbul"]);
+    }
+
+    #[test]
     fn punctuation_alone_is_no_search() {
         assert_eq!(SearchTerms::parse(" -*- \"\" "), None);
     }
@@ -423,5 +439,108 @@ mod tests {
         let cursor = by_name.cursor(&product, None);
         assert!(by_name.value_of(&cursor, "after").is_ok());
         assert!(by_price.value_of(&cursor, "after").is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::{any_text, near};
+
+    fn product(
+        id: i32,
+        name: String,
+        price_cents: i64,
+        created_at: DateTime<Utc>,
+    ) -> product::Model {
+        product::Model {
+            id,
+            name,
+            slug: "p".into(),
+            description: String::new(),
+            sku: None,
+            price_cents,
+            stock: 1,
+            category_id: None,
+            image_urls: "[]".into(),
+            archived: false,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
+    fn moment() -> impl Strategy<Value = DateTime<Utc>> {
+        // From 1970 to 2200, to the nanosecond.
+        (0..7_258_118_400i64, 0..1_000_000_000u32)
+            .prop_map(|(secs, nanos)| Utc.timestamp_opt(secs, nanos).single().expect("in range"))
+    }
+
+    fn sort_key() -> impl Strategy<Value = SortKey> {
+        prop::sample::select(vec![
+            SortKey::Name,
+            SortKey::Price,
+            SortKey::CreatedAt,
+            SortKey::Relevance,
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn search_terms_are_at_most_eight_lower_case_words_of_at_most_40_letters_or_digits(
+            raw in prop_oneof![any_text(), near("[A-Za-zİß ]{0,20}(\"|\\*|:|&|OR)?[a-z ]{0,20}".prop_map(String::from))],
+        ) {
+            if let Some(terms) = SearchTerms::parse(&raw) {
+                prop_assert!((1..=MAX_SEARCH_TERMS).contains(&terms.0.len()));
+                for term in &terms.0 {
+                    prop_assert!((1..=40).contains(&term.chars().count()), "{term:?}");
+                    prop_assert!(term.chars().all(char::is_alphanumeric), "{term:?}");
+                    prop_assert_eq!(&term.to_lowercase(), term);
+                }
+            }
+        }
+
+        #[test]
+        fn text_with_a_letter_or_digit_is_a_search(raw in any_text(), word in "[a-z0-9]{1,10}") {
+            let text = format!("{raw} {word}");
+            prop_assert!(SearchTerms::parse(&text).is_some());
+        }
+
+        #[test]
+        fn a_row_s_cursor_gives_back_its_sort_value(
+            key in sort_key(),
+            id in any::<i32>(),
+            name in any_text(),
+            price_cents in any::<i64>(),
+            created_at in moment(),
+            rank in any::<f64>().prop_filter("finite", |r| r.is_finite()),
+        ) {
+            let row = product(id, name.clone(), price_cents, created_at);
+            let terms = SearchTerms::parse("mug");
+            let sorting = Sorting::new(key, false, terms.as_ref(), DbBackend::Sqlite);
+            let sent = sorting.cursor(&row, Some(rank)).encode();
+            let cursor = Cursor::decode(&sent, "after").expect("our own cursor");
+            prop_assert_eq!(cursor.id, id);
+            let expected: sea_orm::Value = match key {
+                SortKey::Name => name.into(),
+                SortKey::Price => price_cents.into(),
+                SortKey::CreatedAt => created_at.into(),
+                SortKey::Relevance => rank.into(),
+            };
+            prop_assert_eq!(sorting.value_of(&cursor, "after").ok(), Some(expected));
+        }
+
+        #[test]
+        fn reading_any_cursor_under_any_sort_never_panics(
+            key in sort_key(),
+            sort_value in proptest::option::of(
+                prop_oneof![any_text(), near("[ncpr][0-9T:.+-]{0,32}".prop_map(String::from))],
+            ),
+        ) {
+            let sorting = Sorting::new(key, false, None, DbBackend::Sqlite);
+            let _ = sorting.value_of(&Cursor { id: 1, sort_value }, "after");
+        }
     }
 }

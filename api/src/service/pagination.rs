@@ -244,3 +244,42 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    proptest! {
+        #[test]
+        fn a_page_window_takes_0_to_100_rows_one_way_only(
+            first in proptest::option::of(any::<i32>()),
+            last in proptest::option::of(any::<i32>()),
+            after in proptest::option::of(any_text()),
+            before in proptest::option::of(any_text()),
+        ) {
+            let args = PageArgs { first, after, last, before };
+            if let Ok(window) = args.window() {
+                prop_assert!(first.is_none() || last.is_none());
+                prop_assert!(window.limit <= MAX_PAGE_SIZE as u64);
+                prop_assert_eq!(window.backward, last.is_some());
+                let asked = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE);
+                prop_assert_eq!(window.limit, asked as u64);
+            }
+        }
+
+        #[test]
+        fn every_size_from_0_to_100_is_a_page(size in 0..=MAX_PAGE_SIZE, backward in any::<bool>()) {
+            let args = if backward {
+                PageArgs { last: Some(size), ..PageArgs::default() }
+            } else {
+                PageArgs { first: Some(size), ..PageArgs::default() }
+            };
+            let window = args.window().expect("a valid size");
+            prop_assert_eq!(window.limit, size as u64);
+            prop_assert_eq!(window.backward, backward);
+        }
+    }
+}

@@ -257,3 +257,187 @@ mod tests {
         assert_eq!(format!("{:?}", secret()), "WebhookSecret(..)");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::strategies::any_text;
+
+    fn any_secret() -> impl Strategy<Value = WebhookSecret> {
+        "whsec_[!-~]{0,40}".prop_map(|raw| WebhookSecret::parse(&raw).expect("not empty"))
+    }
+
+    fn payload() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..512)
+    }
+
+    /// A moment whose tolerance window does not overflow.
+    fn timestamp() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            0..4_000_000_000i64,
+            (i64::MIN + SIGNATURE_TOLERANCE_SECS)..=(i64::MAX - SIGNATURE_TOLERANCE_SECS),
+        ]
+    }
+
+    /// One entry of a header as Stripe or a forger might write it.
+    fn entry() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|t| format!("t={t}")),
+            "t=[ +-]?[0-9a-z]{0,21}",
+            "v1=[0-9a-fA-F]{0,70}",
+            "v1=[0-9a-z ]{0,8}",
+            "v0=[0-9a-f]{0,64}",
+            "[ ]?[a-z0-9]{0,3}[ ]?(=[^,]{0,8})?",
+        ]
+    }
+
+    fn header() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any_text(),
+            prop::collection::vec(entry(), 0..12).prop_map(|entries| entries.join(",")),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn checking_any_header_never_panics(
+            header in header(),
+            payload in payload(),
+            now in any::<i64>(),
+        ) {
+            let _ = verify(&WebhookSecret::parse("whsec_x").expect("valid"), Some(&header), &payload, now);
+        }
+
+        #[test]
+        fn a_parsed_header_has_one_timestamp_and_one_to_eight_signatures(header in header()) {
+            if let Ok(parsed) = parse(&header) {
+                let timestamps = header
+                    .split(',')
+                    .filter(|entry| entry.split_once('=').is_some_and(|(k, _)| k.trim() == "t"))
+                    .count();
+                prop_assert_eq!(timestamps, 1);
+                prop_assert!((1..=MAX_SIGNATURES).contains(&parsed.signatures.len()));
+            }
+        }
+
+        #[test]
+        fn a_payload_signed_with_the_secret_verifies_within_the_tolerance(
+            secret in any_secret(),
+            payload in payload(),
+            signed_at in timestamp(),
+            drift in -SIGNATURE_TOLERANCE_SECS..=SIGNATURE_TOLERANCE_SECS,
+        ) {
+            let header = sign(&secret, &payload, signed_at);
+            prop_assert_eq!(verify(&secret, Some(&header), &payload, signed_at + drift), Ok(()));
+        }
+
+        #[test]
+        fn a_genuine_signature_outside_the_tolerance_is_stale(
+            secret in any_secret(),
+            payload in payload(),
+            signed_at in any::<i64>(),
+            now in any::<i64>(),
+        ) {
+            prop_assume!(now.abs_diff(signed_at) > SIGNATURE_TOLERANCE_SECS.unsigned_abs());
+            let header = sign(&secret, &payload, signed_at);
+            prop_assert_eq!(
+                verify(&secret, Some(&header), &payload, now),
+                Err(SignatureError::Stale)
+            );
+        }
+
+        #[test]
+        fn any_single_byte_change_to_the_payload_is_a_mismatch(
+            secret in any_secret(),
+            payload in prop::collection::vec(any::<u8>(), 1..512),
+            at in any::<prop::sample::Index>(),
+            new_byte in any::<u8>(),
+            signed_at in timestamp(),
+        ) {
+            let header = sign(&secret, &payload, signed_at);
+            let mut changed = payload.clone();
+            let i = at.index(changed.len());
+            prop_assume!(changed[i] != new_byte);
+            changed[i] = new_byte;
+            prop_assert_eq!(
+                verify(&secret, Some(&header), &changed, signed_at),
+                Err(SignatureError::Mismatch)
+            );
+        }
+
+        #[test]
+        fn any_single_byte_change_to_the_header_is_refused_unless_it_recases_a_hex_digit(
+            secret in any_secret(),
+            payload in payload(),
+            signed_at in timestamp(),
+            at in any::<prop::sample::Index>(),
+            new_byte in 0..0x80u8,
+        ) {
+            let header = sign(&secret, &payload, signed_at);
+            let mut bytes = header.clone().into_bytes();
+            let i = at.index(bytes.len());
+            let old = bytes[i];
+            prop_assume!(old != new_byte);
+            bytes[i] = new_byte;
+            let changed = String::from_utf8(bytes).expect("ASCII");
+            let in_signature = i > header.find("v1=").expect("a v1 entry") + 2;
+            let recased = in_signature && old.eq_ignore_ascii_case(&new_byte);
+            let result = verify(&secret, Some(&changed), &payload, signed_at);
+            prop_assert_eq!(result.is_ok(), recased, "{} verified as {:?}", changed, result);
+        }
+
+        #[test]
+        fn another_secret_or_timestamp_is_a_mismatch(
+            secret in any_secret(),
+            other in any_secret(),
+            payload in payload(),
+            signed_at in timestamp(),
+            claimed_at in timestamp(),
+        ) {
+            let header = sign(&secret, &payload, signed_at);
+            if other.0 != secret.0 {
+                prop_assert_eq!(
+                    verify(&other, Some(&header), &payload, signed_at),
+                    Err(SignatureError::Mismatch)
+                );
+            }
+            if claimed_at != signed_at {
+                let v1 = header.split_once(",v1=").expect("a v1 entry").1;
+                let moved = format!("t={claimed_at},v1={v1}");
+                prop_assert_eq!(
+                    verify(&secret, Some(&moved), &payload, claimed_at),
+                    Err(SignatureError::Mismatch)
+                );
+            }
+        }
+
+        #[test]
+        fn a_genuine_signature_is_found_among_up_to_seven_others_and_other_schemes(
+            secret in any_secret(),
+            payload in payload(),
+            signed_at in timestamp(),
+            others in prop::collection::vec(
+                prop_oneof![
+                    "v1=[0-9a-f]{64}",
+                    "v1=[0-9a-z]{0,10}",
+                    "v0=[0-9a-f]{64}",
+                    // Any scheme but a second timestamp, which makes a header ambiguous.
+                    "[a-su-z][a-z0-9]{0,3}=[a-z0-9]{0,8}",
+                ],
+                0..=7,
+            ),
+            at in any::<prop::sample::Index>(),
+            spaces in "[ ]{0,2}",
+        ) {
+            let header = sign(&secret, &payload, signed_at);
+            let good = header.split_once(',').expect("t and v1").1;
+            let mut entries = others;
+            entries.insert(at.index(entries.len() + 1), format!("{spaces}{good}{spaces}"));
+            entries.insert(0, format!("t={signed_at}"));
+            let header = entries.join(",");
+            prop_assert_eq!(verify(&secret, Some(&header), &payload, signed_at), Ok(()));
+        }
+    }
+}
