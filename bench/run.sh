@@ -4,10 +4,13 @@
 #   bench/run.sh [sqlite|postgres] [PRODUCTS] [SECONDS]
 #
 # Seeds a fresh database with PRODUCTS demo products (default 10000), starts `shop serve`
-# on 127.0.0.1:8099, and measures requests/s and p50/p99 latency of: a product list page
-# (20 products with their category), a product by slug, a search, add-to-cart, and
-# checkout (each request adds a unit to a cart and buys it: one order per request), then
-# checks that no unit was oversold. Loopback only. Needs wrk, curl and python3.
+# on 127.0.0.1:8099, and measures requests/s and p50/p99 latency of: the `{ __typename }`
+# floor, a product list page (20 products with their category), the same page from the
+# hand-written axum + SQL handler of bench/baseline (the yardstick), a product by slug, a
+# search, add-to-cart, checkout (each request adds a unit to a cart and buys it: one order
+# per request), and `{ __typename }` again while 50 connections log in (argon2) at once.
+# Then checks that no unit was oversold, and reports the server's resident memory after
+# the read scenarios and at the end. Loopback only. Needs wrk, curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db_kind=${1:-sqlite}
@@ -16,10 +19,10 @@ seconds=${3:-10}
 connections=${BENCH_CONNECTIONS:-32}
 port=8099
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"; [ -n "${pg_db:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null' EXIT
+trap 'kill $server ${baseline:-} 2>/dev/null || true; rm -rf "$work"; [ -n "${pg_db:-}" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk"; exit 1; }
-cargo build --release -q
+cargo build --release -q -p shop -p shop-bench-baseline
 bin=target/release/shop
 
 case "$db_kind" in
@@ -58,6 +61,29 @@ for term in walnut laptop "steel lamp" premium "cotton shirt" tent "black oak de
   json_query "{ products(first: 20, filter: { search: \"$term\" }, sortKey: RELEVANCE) { totalCount nodes { id name slug price { amount } } } }"
 done > "$work/search.txt"
 
+baseline_port=$((port - 1))
+run() { # run NAME BODIES [PORT] [CONNECTIONS]: one wrk run of a scenario
+  echo "$1:"
+  BENCH_BODIES="$2" wrk -t2 -c"${4:-$connections}" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:${3:-$port}" | grep -E 'requests/s|first error'
+}
+rss() { echo "$(( $(awk "/$2/ {print \$2}" /proc/$1/status) / 1024 )) MiB"; }
+
+json_query '{ __typename }' > "$work/typename.txt"
+echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
+run typename "$work/typename.txt"
+run list "$work/list.txt"
+echo "  server RSS after the list page: $(rss $server VmRSS)"
+run slug "$work/slug.txt"
+run search "$work/search.txt"
+echo "server RSS after the read scenarios: $(rss $server VmRSS) (peak $(rss $server VmHWM))"
+
+# The yardstick: the same list page from a hand-written handler on the same database.
+SHOP_LISTEN=127.0.0.1:$baseline_port target/release/baseline &
+baseline=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$baseline_port/graphql" -d '' >/dev/null && break; sleep 0.1; done
+run "list, hand-written axum + SQL handler" "$work/list.txt" "$baseline_port"
+kill $baseline; wait $baseline 2>/dev/null || true
+
 # Buyers: a pool of users, one per request in turn, so no two requests in flight share a
 # cart. A bench product with plenty of stock is what they buy.
 buyers=${BENCH_BUYERS:-256}
@@ -93,20 +119,20 @@ with open(f"{work}/checkout.txt", "w") as f:
 # Empty the carts the add-to-cart run fills, before the checkout run.
 with open(f"{work}/tokens", "w") as f:
     f.write("\n".join(tokens))
+login = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }'
+with open(f"{work}/login.txt", "w") as f:
+    for i in range(buyers):
+        v = {"i": {"username": f"buyer{i}", "password": "bench-buyer-password"}}
+        f.write(json.dumps({"query": login, "variables": v}) + "\n")
 PY
 
-echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
-for scenario in list slug search cart; do
-  echo "$scenario:"
-  BENCH_BODIES="$work/$scenario.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep -E 'requests/s|first error'
-done
+run add-to-cart "$work/cart.txt"
 # Carts filled by the add-to-cart run are emptied so each checkout buys exactly one unit.
 while read -r token; do
   curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
     -d "$(json_query "mutation { removeFromCart(productId: \"$bench_product\") { totalQuantity } }")" >/dev/null || true
 done < "$work/tokens"
-echo "checkout (add one unit + checkout, one order per request):"
-BENCH_BODIES="$work/checkout.txt" wrk -t2 -c"$connections" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" | grep -E 'requests/s|first error'
+run "checkout (add one unit + checkout, one order per request)" "$work/checkout.txt"
 
 # Oversell check: every unit that left the stock is in exactly one paid order line.
 python3 - "$port" "$admin" "$bench_product" "$initial_stock" <<'PY'
@@ -139,4 +165,13 @@ sold = initial - stock
 print(f"  paid orders {orders}, units in them {units}, units taken from stock {sold}: "
       f"{'no oversell' if sold == units and stock >= 0 else 'OVERSOLD'}")
 PY
-echo "server RSS after the runs: $(( $(awk '/VmRSS/ {print $2}' /proc/$server/status) / 1024 )) MiB"
+
+# The floor while passwords are hashed: 50 connections log in (argon2id, 19 MiB and tens
+# of milliseconds of CPU each) as fast as they can, and `{ __typename }` is measured beside.
+run "typename while 50 connections log in" "$work/typename.txt" &
+floor=$!
+sleep 0.2
+BENCH_BODIES="$work/login.txt" wrk -t1 -c50 -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" |
+  sed -n 's/^  requests/  (logins: requests/p' | sed 's/$/)/'
+wait $floor
+echo "server RSS at the end: $(rss $server VmRSS) (peak $(rss $server VmHWM))"
