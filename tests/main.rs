@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod http;
 mod limits;
+mod metrics;
 mod notifications;
 mod orders;
 mod password_reset;

@@ -52,6 +52,19 @@ pub struct Config {
     #[arg(long, env = "SHOP_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
     pub introspection: bool,
 
+    /// Whether `GET /metrics` serves Prometheus metrics; `off` (or `false`) answers 404
+    /// there. Keep the route away from the public internet: route only `/graphql` and the
+    /// other public paths to the shop, or let only the scraper reach `/metrics`.
+    #[arg(
+        long,
+        env = "SHOP_METRICS",
+        default_value_t = true,
+        action = ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        global = true
+    )]
+    pub metrics: bool,
+
     /// Size of the database connection pool.
     #[arg(
         long,
@@ -190,6 +203,7 @@ impl Config {
             log: "info".into(),
             cors_origins: Vec::new(),
             introspection: true,
+            metrics: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
             pending_order_minutes: 15,
@@ -237,5 +251,34 @@ impl Config {
             Some(parent) if !parent.as_os_str().is_empty() => parent.join("mail"),
             _ => PathBuf::from("mail"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn metrics(args: &[&str]) -> bool {
+        Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied()))
+            .expect("flags parse")
+            .config
+            .metrics
+    }
+
+    #[test]
+    fn metrics_are_on_unless_turned_off() {
+        assert!(metrics(&[]));
+        assert!(metrics(&["--metrics", "on"]));
+        assert!(!metrics(&["--metrics", "off"]));
+        assert!(!metrics(&["--metrics", "false"]));
+        assert!(Flags::try_parse_from(["shop", "--metrics", "sometimes"]).is_err());
     }
 }

@@ -55,6 +55,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the contract.
+    pub const ALL: [Self; 9] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::BadUserInput,
+        Self::NotFound,
+        Self::Conflict,
+        Self::OutOfStock,
+        Self::PaymentDeclined,
+        Self::RateLimited,
+        Self::InternalServerError,
+    ];
+
+    /// The code spelled `code`, if it is one of the contract's.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|known| known.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unauthenticated => "UNAUTHENTICATED",

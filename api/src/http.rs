@@ -34,6 +34,7 @@ use crate::{
     graphql::{RequestContext, ShopSchema},
     payments::{Payments, stripe::WebhookSecret},
     service::{Viewer, webhooks},
+    telemetry::Metrics,
 };
 
 /// Request bodies larger than this are refused with 413.
@@ -50,6 +51,8 @@ pub struct AppState {
     pub payments: Payments,
     /// Set when Stripe's webhook is configured; `/webhooks/stripe` answers 404 otherwise.
     pub stripe_webhook_secret: Option<WebhookSecret>,
+    /// Set unless SHOP_METRICS is off; `/metrics` answers 404 otherwise.
+    pub metrics: Option<Metrics>,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -60,6 +63,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(state)
         .layer(cors(cors_origins)?)
@@ -140,6 +144,21 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
     }
+}
+
+/// Prometheus's scrape, in its text exposition format (version 0.0.4).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(metrics) = &state.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render().await,
+    )
+        .into_response()
 }
 
 /// Stripe's webhook deliveries. The body is taken as raw bytes, because the signature

@@ -16,3 +16,4 @@ pub mod mail;
 pub mod payments;
 pub mod server;
 pub mod service;
+pub mod telemetry;

@@ -25,6 +25,7 @@ use crate::{
         events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
     },
+    telemetry::{self, Metrics},
 };
 
 pub struct Server {
@@ -39,6 +40,7 @@ pub struct Server {
     mail_poll: Duration,
     events: OrderEvents,
     event_source: EventSource,
+    metrics: Option<Metrics>,
 }
 
 impl Server {
@@ -62,6 +64,8 @@ impl Server {
             currency: config.currency.clone(),
             pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
         };
+        // Scrape-time counts go through `db`, so they never count as requests' statements.
+        let metrics = config.metrics.then(|| Metrics::new(db.clone()));
         let state = AppState {
             schema: graphql::build(
                 request_db.clone(),
@@ -69,12 +73,14 @@ impl Server {
                 payments.clone(),
                 events.clone(),
                 config.introspection,
+                config.metrics,
             ),
             db: request_db,
             tokens: auth.tokens.clone(),
             payments: payments.clone(),
             stripe_webhook_secret,
             trust_forwarded_for: config.trust_forwarded_for,
+            metrics: metrics.clone(),
         };
         let router = http::router(state, &config.cors_origins)?;
         let transport = Transport::new(config.smtp_url.as_deref(), &config.mail_dir())?;
@@ -104,6 +110,7 @@ impl Server {
             mail_poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             events,
             event_source,
+            metrics,
         })
     }
 
@@ -152,6 +159,10 @@ impl Server {
             self.mail,
             self.mail_poll,
         ));
+        let upkeep = self
+            .metrics
+            .as_ref()
+            .map(|metrics| tokio::spawn(telemetry::upkeep_forever(metrics.handle().clone())));
         let served = axum::serve(
             self.listener,
             self.router
@@ -162,6 +173,9 @@ impl Server {
         sweeper.abort();
         mailer.abort();
         pump.abort();
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         served
     }
 }

@@ -10,6 +10,7 @@ mod guards;
 mod loaders;
 mod money;
 mod node;
+mod request_metrics;
 mod shopping;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -51,28 +52,38 @@ pub struct Subscription(shopping::ShoppingSubscription);
 
 pub type ShopSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
+fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
-    )
-    .extension(errors::ErrorCodes)
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .limit_directives(MAX_DIRECTIVES)
-    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    );
+    // The first extension is the outermost: metrics must see each error's final code,
+    // which ErrorCodes gives it on the way out.
+    let builder = if metrics {
+        builder.extension(request_metrics::RequestMetrics)
+    } else {
+        builder
+    };
+    builder
+        .extension(errors::ErrorCodes)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
 }
 
-/// The schema the server executes, holding its shared resources.
+/// The schema the server executes, holding its shared resources. With `metrics`, every
+/// query and mutation is counted and timed for `/metrics`.
 pub fn build(
     db: DatabaseConnection,
     auth: Auth,
     payments: Payments,
     events: OrderEvents,
     introspection: bool,
+    metrics: bool,
 ) -> ShopSchema {
-    let builder = builder()
+    let builder = builder(metrics)
         .data(events)
         .data(db)
         .data(auth)
@@ -87,5 +98,5 @@ pub fn build(
 
 /// The schema in SDL: what `shop print-schema` prints and schema.graphql holds.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder(false).finish().sdl()
 }

@@ -22,6 +22,7 @@ use crate::{
         outbox::{self, Notice},
         password_reset,
     },
+    telemetry,
 };
 
 use templates::*;
@@ -111,6 +112,7 @@ pub async fn deliver_due(
                 Ok(Some(message)) => transport.send(message).await,
                 Ok(None) => {
                     outbox::skipped(db, row.id).await?;
+                    count_delivery("skipped");
                     continue;
                 }
                 Err(err) => Err(format!("cannot render: {err:?}")),
@@ -118,6 +120,7 @@ pub async fn deliver_due(
             match outcome {
                 Ok(()) => {
                     outbox::delivered(db, row.id).await?;
+                    count_delivery("sent");
                     delivery.sent += 1;
                 }
                 Err(error) => {
@@ -131,15 +134,23 @@ pub async fn deliver_due(
                     .await?;
                     if dead {
                         tracing::error!(message = row.id, attempts = row.attempts, %error, "mail given up");
+                        count_delivery("dead");
                         delivery.dead += 1;
                     } else {
                         tracing::warn!(message = row.id, attempts = row.attempts, %error, "mail failed; will retry");
+                        count_delivery("retrying");
                         delivery.retrying += 1;
                     }
                 }
             }
         }
     }
+}
+
+/// Counts one delivery attempt by its outcome: `sent`, `skipped` (nothing needed sending),
+/// `retrying` (failed, will be tried again) or `dead` (given up on).
+fn count_delivery(outcome: &'static str) {
+    metrics::counter!(telemetry::OUTBOX_DELIVERIES, "outcome" => outcome).increment(1);
 }
 
 /// Delivers due messages every `poll`, for as long as the server runs.

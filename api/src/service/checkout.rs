@@ -31,6 +31,7 @@ use crate::{
         orders::{self, CHARGE, PENDING},
         viewer::Viewer,
     },
+    telemetry,
 };
 
 /// A checkout as the client sent it.
@@ -52,12 +53,79 @@ pub async fn checkout_detached(
     tokio::spawn(async move { checkout(&db, &payments, &viewer, input).await }).await?
 }
 
-/// Buys what is in the caller's cart. Answers the PAID order.
+/// How a checkout ended, as `shop_checkouts_total` counts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckoutOutcome {
+    /// Charged: the order is PAID.
+    Paid,
+    /// Answered with what an earlier checkout with the same idempotency key produced.
+    Replayed,
+    /// The gateway refused the payment.
+    Declined,
+    /// The gateway could not be reached or failed; nothing was charged.
+    PaymentError,
+    /// The gateway's answer was lost: the order stays PENDING for the sweeper to settle.
+    PaymentUnknown,
+    /// The payment arrived after the order had expired: refunded.
+    Expired,
+    /// A line was out of stock (or its product archived).
+    OutOfStock,
+    /// Refused before anything was taken: bad input, an empty cart, a checkout of the
+    /// same cart in progress, no login.
+    Rejected,
+    /// Failed on our side.
+    Failed,
+}
+
+impl CheckoutOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Replayed => "replayed",
+            Self::Declined => "declined",
+            Self::PaymentError => "payment_error",
+            Self::PaymentUnknown => "payment_unknown",
+            Self::Expired => "expired",
+            Self::OutOfStock => "out_of_stock",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// What a result says by itself, for the paths that did not note a finer outcome.
+    fn of(result: &AppResult<order::Model>) -> Self {
+        match result {
+            Ok(_) => Self::Paid,
+            Err(AppError::OutOfStock { .. }) => Self::OutOfStock,
+            Err(AppError::PaymentDeclined(_)) => Self::Declined,
+            Err(AppError::Internal(_)) => Self::Failed,
+            Err(_) => Self::Rejected,
+        }
+    }
+}
+
+/// Buys what is in the caller's cart. Answers the PAID order. Every call is counted by
+/// its outcome.
 pub async fn checkout(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
     input: CheckoutInput,
+) -> AppResult<order::Model> {
+    let mut noted = None;
+    let result = attempt(db, payments, viewer, input, &mut noted).await;
+    let outcome = noted.unwrap_or_else(|| CheckoutOutcome::of(&result));
+    metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
+    result
+}
+
+/// The checkout itself; notes in `noted` an outcome the result alone cannot tell.
+async fn attempt(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    viewer: &Viewer,
+    input: CheckoutInput,
+    noted: &mut Option<CheckoutOutcome>,
 ) -> AppResult<order::Model> {
     let user_id = viewer.user_id()?;
     let token = bounded("paymentToken", &input.payment_token, 255, false)?;
@@ -74,6 +142,7 @@ pub async fn checkout(
     if let Some(key) = &key
         && let Some(existing) = find_by_key(db, user_id, key).await?
     {
+        *noted = Some(CheckoutOutcome::Replayed);
         return settled(db, existing).await;
     }
     let order = match reserve(
@@ -92,7 +161,10 @@ pub async fn checkout(
         Err(err) if key.is_some() => {
             let key = key.as_deref().unwrap_or_default();
             return match find_by_key(db, user_id, key).await? {
-                Some(existing) => settled(db, existing).await,
+                Some(existing) => {
+                    *noted = Some(CheckoutOutcome::Replayed);
+                    settled(db, existing).await
+                }
                 None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
                     AppError::conflict("idempotencyKey", "a checkout with this key failed; retry"),
                 ),
@@ -101,7 +173,7 @@ pub async fn checkout(
         }
         Err(err) => return Err(err),
     };
-    pay(db, payments, order, token).await
+    pay(db, payments, order, token, noted).await
 }
 
 async fn find_by_key(
@@ -292,6 +364,7 @@ async fn pay(
     payments: &Payments,
     order: order::Model,
     token: String,
+    noted: &mut Option<CheckoutOutcome>,
 ) -> AppResult<order::Model> {
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
@@ -309,6 +382,7 @@ async fn pay(
                 Err(err) => {
                     // Unknown outcome: the order stays PENDING and the sweeper settles it.
                     tracing::error!(order = %order.number, error = %err, "payment outcome unknown");
+                    *noted = Some(CheckoutOutcome::PaymentUnknown);
                     return Err(AppError::internal(anyhow::anyhow!(
                         "payment outcome unknown: {err}"
                     )));
@@ -328,6 +402,7 @@ async fn pay(
                 // sweeper or a cancellation found this charge and recorded it.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
+                *noted = Some(CheckoutOutcome::Expired);
                 return Err(AppError::PaymentDeclined(
                     "the checkout took too long and was cancelled; the payment is refunded".into(),
                 ));
@@ -338,7 +413,12 @@ async fn pay(
                 .unwrap_or(order))
         }
         Err(err) => {
+            let outcome = match err {
+                PaymentError::Declined(_) => CheckoutOutcome::Declined,
+                PaymentError::Unavailable(_) => CheckoutOutcome::PaymentError,
+            };
             forget(db, order.id).await?;
+            *noted = Some(outcome);
             Err(AppError::PaymentDeclined(match err {
                 PaymentError::Declined(reason) => reason,
                 PaymentError::Unavailable(_) => {

@@ -9,7 +9,10 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    telemetry,
+};
 
 /// How far back failures count.
 pub const WINDOW_MINUTES: i64 = 15;
@@ -21,6 +24,8 @@ pub const MAX_FAILURES_PER_CLIENT: usize = 20;
 /// What is being throttled: each kind counts separately, with its own limits.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// Names the kind in `shop_throttled_total`.
+    pub name: &'static str,
     /// Keeps the counts of different kinds apart in the shared table.
     scope: &'static str,
     per_account: usize,
@@ -29,6 +34,7 @@ pub struct Limits {
 
 /// Logins: 5 failures per account, 20 per client address, per 15 minutes.
 pub const LOGIN: Limits = Limits {
+    name: "login",
     scope: "",
     per_account: MAX_FAILURES_PER_ACCOUNT,
     per_client: MAX_FAILURES_PER_CLIENT,
@@ -37,6 +43,7 @@ pub const LOGIN: Limits = Limits {
 /// Password-reset requests (every request counts): 3 per email, 10 per client address,
 /// per 15 minutes, so the endpoint cannot be used to flood an inbox.
 pub const PASSWORD_RESET: Limits = Limits {
+    name: "password_reset",
     scope: "reset:",
     per_account: 3,
     per_client: 10,
@@ -110,6 +117,8 @@ pub async fn begin_limited(
             // The lock lifts once enough of the earlier failures have aged out of the window.
             let frees_at = earlier[earlier.len() - limit] + Duration::minutes(WINDOW_MINUTES);
             let retry_after_secs = (frees_at - now).num_seconds().max(1) as u64;
+            // A run of these is someone guessing passwords (or flooding an inbox).
+            metrics::counter!(telemetry::THROTTLED, "scope" => limits.name).increment(1);
             return Err(AppError::RateLimited { retry_after_secs });
         }
     }
