@@ -65,6 +65,7 @@ baseline_port=$((port - 1))
 run() { # run NAME BODIES [PORT] [CONNECTIONS]: one wrk run of a scenario
   echo "$1:"
   BENCH_BODIES="$2" wrk -t2 -c"${4:-$connections}" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:${3:-$port}" | grep -E 'requests/s|first error'
+  echo "  shop's RSS now $(rss $server VmRSS)"
 }
 rss() { echo "$(( $(awk "/$2/ {print \$2}" /proc/$1/status) / 1024 )) MiB"; }
 
@@ -72,10 +73,8 @@ json_query '{ __typename }' > "$work/typename.txt"
 echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
 run typename "$work/typename.txt"
 run list "$work/list.txt"
-echo "  server RSS after the list page: $(rss $server VmRSS)"
 run slug "$work/slug.txt"
 run search "$work/search.txt"
-echo "server RSS after the read scenarios: $(rss $server VmRSS) (peak $(rss $server VmHWM))"
 
 # The yardstick: the same list page from a hand-written handler on the same database.
 SHOP_LISTEN=127.0.0.1:$baseline_port target/release/baseline &
@@ -172,6 +171,6 @@ run "typename while 50 connections log in" "$work/typename.txt" &
 floor=$!
 sleep 0.2
 BENCH_BODIES="$work/login.txt" wrk -t1 -c50 -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" |
-  sed -n 's/^  requests/  (logins: requests/p' | sed 's/$/)/'
+  grep -E 'requests/s|first error' | sed 's/^  /  logins: /'
 wait $floor
 echo "server RSS at the end: $(rss $server VmRSS) (peak $(rss $server VmHWM))"

@@ -2,8 +2,11 @@
 //! beginning write transactions that cannot fail halfway on SQLite.
 
 use std::{
+    collections::HashMap,
+    ops::Deref,
+    path::PathBuf,
     sync::{
-        Arc,
+        Arc, LazyLock, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -12,7 +15,8 @@ use std::{
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -42,14 +46,99 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Begins a transaction that is going to write. SQLite's default DEFERRED transaction
 /// that reads and then writes fails with SQLITE_BUSY under concurrent writers (and
 /// busy_timeout cannot help it); IMMEDIATE takes the write lock up front and waits for it.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let sqlite_transaction_mode = (db.get_database_backend() == DbBackend::Sqlite)
-        .then_some(SqliteTransactionMode::Immediate);
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode,
-        ..Default::default()
-    })
-    .await
+///
+/// SQLite has one writer at a time, and a connection that finds the lock taken waits in
+/// its busy handler's sleeps of up to 100 ms, unfairly: under a checkout load some writers
+/// would wait seconds while others got through. So this process's writers first queue for
+/// their turn in a fair async queue, and only the one whose turn it is asks SQLite for the
+/// lock; busy_timeout is left to arbitrate between processes.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
+    let (sqlite_transaction_mode, turn) = match sqlite_writer_queue(db) {
+        Some(queue) => (
+            Some(SqliteTransactionMode::Immediate),
+            Some(queue.lock_owned().await),
+        ),
+        None => (None, None),
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode,
+            ..Default::default()
+        })
+        .await?;
+    Ok(WriteTransaction { txn, _turn: turn })
+}
+
+/// The queue of this process's writers to one SQLite database file; `None` on PostgreSQL,
+/// whose writers run side by side.
+fn sqlite_writer_queue(db: &DatabaseConnection) -> Option<Arc<tokio::sync::Mutex<()>>> {
+    static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut queues = QUEUES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(queues.entry(file).or_default().clone())
+}
+
+/// A transaction begun by [`begin_write`]; on SQLite it holds this process's turn to write
+/// until it is committed, rolled back or dropped.
+pub struct WriteTransaction {
+    // Declared first, so it is dropped (and rolled back) before the turn passes on.
+    txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTransaction {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
 }
 
 /// Makes the write transactions that take the lock `name` run one at a time from here to

@@ -4,12 +4,12 @@
 use chrono::Utc;
 use entity::{cart, cart_item, product};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
 use crate::{
-    db,
+    db::{self, WriteTransaction},
     domain::{GlobalId, Money, NodeKind, Quantity},
     error::{AppError, AppResult},
     service::{checkout, viewer::Viewer},
@@ -148,7 +148,7 @@ async fn find_line(
 async fn open(
     db: &DatabaseConnection,
     viewer: &Viewer,
-) -> AppResult<(DatabaseTransaction, cart::Model)> {
+) -> AppResult<(WriteTransaction, cart::Model)> {
     let user_id = viewer.user_id()?;
     let cart = ensure_cart(db, user_id).await?;
     let txn = db::begin_write(db).await?;
@@ -173,7 +173,7 @@ async fn open(
 }
 
 /// Marks the cart changed, commits, and answers the cart as it is now.
-async fn commit(txn: DatabaseTransaction, cart: cart::Model) -> AppResult<CartView> {
+async fn commit(txn: WriteTransaction, cart: cart::Model) -> AppResult<CartView> {
     let mut touched = cart.into_active_model();
     touched.updated_at = Set(Utc::now());
     let cart = touched.update(&txn).await?;
