@@ -20,6 +20,7 @@ mod limits;
 mod notifications;
 mod orders;
 mod password_reset;
+mod processes;
 mod schema;
 mod sessions;
 mod stripe;

@@ -60,7 +60,7 @@ impl Server {
         let payments = Payments {
             gateway,
             currency: config.currency.clone(),
-            pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
+            pending_order_ttl: config.pending_order_ttl(),
         };
         let state = AppState {
             schema: graphql::build(
