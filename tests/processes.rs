@@ -492,3 +492,23 @@ async fn failed_logins_spread_over_both_processes_count_together() {
     assert_eq!(checked + refused, 12, "{codes:?}");
     assert!(checked <= 5, "{checked} guesses were checked: {codes:?}");
 }
+
+#[tokio::test]
+async fn processes_started_at_once_on_a_fresh_database_all_start() {
+    // No `shop migrate` first: every process migrates as it starts, as a fresh deployment
+    // of several replicas does. Without a lock around the migrations, all but one of
+    // them failed on `CREATE TABLE` of a table another had just created.
+    let database = TestDatabase::create().await;
+    let (a, b, c) = tokio::join!(
+        ShopProcess::start("process A", database.url(), &[]),
+        ShopProcess::start("process B", database.url(), &[]),
+        ShopProcess::start("process C", database.url(), &[]),
+    );
+
+    let alice = b.register("alice").await;
+    let me = c.gql_as(&alice, "{ me { username } }", json!({})).await;
+    let login = a.login("alice", PASSWORD).await;
+
+    assert_eq!(me.data()["me"]["username"], "alice");
+    assert_eq!(login.data()["login"]["user"]["id"], alice.id.as_str());
+}
