@@ -15,6 +15,7 @@ mod catalog;
 mod checkout;
 mod cli;
 mod concurrency;
+mod crash;
 mod http;
 mod limits;
 mod notifications;
