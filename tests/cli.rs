@@ -9,7 +9,10 @@ use std::{
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::support::{AUTH_FIELDS, JWT_SECRET};
+use crate::support::{
+    AUTH_FIELDS, JWT_SECRET,
+    process::{listening_address, shop_command as shop},
+};
 
 const ADMIN_PASSWORD: &str = "an operator's password";
 
@@ -32,22 +35,6 @@ impl TempDatabase {
     fn url(&self) -> String {
         format!("sqlite://{}?mode=rwc", self.path().display())
     }
-}
-
-/// The `shop` binary with a clean environment: nothing of the host's configuration leaks in.
-fn shop(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
-    for (name, _) in std::env::vars_os() {
-        let name_text = name.to_string_lossy();
-        if name_text == "DATABASE_URL" || name_text.starts_with("SHOP_") {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("DATABASE_URL", database_url)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    command
 }
 
 fn run(command: &mut Command) -> Output {
@@ -199,16 +186,6 @@ fn migrate_with_an_unreachable_database_fails_cleanly() {
     let output = run(shop("postgres://nobody@127.0.0.1:1/x").arg("migrate"));
 
     assert_failed_cleanly(&output);
-}
-
-/// The address in a line such as `... shop listening on http://127.0.0.1:4321 (GraphiQL at /)`.
-fn listening_address(line: &str) -> Option<String> {
-    let (_, rest) = line.split_once("listening on http://")?;
-    let addr: String = rest
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
-        .collect();
-    Some(addr)
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@
 //! before it was opened; tests open theirs before the changes they are about, or after
 //! another subscription has heard the earlier ones.
 
+use std::net::SocketAddr;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use shop::{db, domain::OrderStatus, service::orders};
@@ -28,13 +30,13 @@ use crate::{
     },
 };
 
-const ORDER_UPDATED: &str = "subscription { orderUpdated { number status } }";
+pub const ORDER_UPDATED: &str = "subscription { orderUpdated { number status } }";
 const ONE_ORDER_UPDATED: &str =
     "subscription($id: ID) { orderUpdated(orderId: $id) { number status } }";
 
 /// What the server sent next.
 #[derive(Debug)]
-enum Frame {
+pub enum Frame {
     /// A graphql-transport-ws message.
     Message(Value),
     /// The server closed the connection, with this close code if it gave one.
@@ -42,7 +44,7 @@ enum Frame {
 }
 
 /// A graphql-transport-ws client on a real WebSocket.
-struct Subscriber {
+pub struct Subscriber {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
@@ -50,7 +52,12 @@ impl Subscriber {
     /// Opens a WebSocket speaking graphql-transport-ws and sends connection_init with
     /// `payload`; the caller reads the server's answer.
     async fn open(app: &TestApp, payload: Value) -> Self {
-        let mut request = format!("ws://{}/graphql/ws", app.addr)
+        Self::open_at(app.addr, payload).await
+    }
+
+    /// [`Self::open`] on the server at `addr` (e.g. a `shop serve` process).
+    async fn open_at(addr: SocketAddr, payload: Value) -> Self {
+        let mut request = format!("ws://{addr}/graphql/ws")
             .into_client_request()
             .expect("a WebSocket request");
         request.headers_mut().insert(
@@ -74,8 +81,13 @@ impl Subscriber {
 
     /// A connection authenticated as `who`, acknowledged by the server.
     async fn connect_as(app: &TestApp, who: &Session) -> Self {
+        Self::connect_to(app.addr, who).await
+    }
+
+    /// [`Self::connect_as`] on the server at `addr`.
+    pub async fn connect_to(addr: SocketAddr, who: &Session) -> Self {
         let authorization = format!("Bearer {}", who.access_token);
-        let mut subscriber = Self::open(app, json!({ "authorization": authorization })).await;
+        let mut subscriber = Self::open_at(addr, json!({ "authorization": authorization })).await;
         subscriber.expect_ack().await;
         subscriber
     }
@@ -121,7 +133,7 @@ impl Subscriber {
         }
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({
             "id": id,
             "type": "subscribe",
@@ -131,7 +143,7 @@ impl Subscriber {
     }
 
     /// The next order update of any subscription, as (subscription id, (number, status)).
-    async fn next_update_of_any(&mut self) -> (String, (String, String)) {
+    pub async fn next_update_of_any(&mut self) -> (String, (String, String)) {
         match self.receive().await {
             Frame::Message(message) if message["type"] == "next" => {
                 let payload = &message["payload"];
@@ -147,8 +159,20 @@ impl Subscriber {
         }
     }
 
+    /// The next order update of any subscription, if one arrives within `wait`: for
+    /// probing whether a subscription listens yet. Reading a WebSocket can be cut short
+    /// without losing a frame.
+    pub async fn next_update_within(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Option<(String, (String, String))> {
+        tokio::time::timeout(wait, self.next_update_of_any())
+            .await
+            .ok()
+    }
+
     /// The next order update, which must be of subscription `id`, as (number, status).
-    async fn next_update(&mut self, id: &str) -> (String, String) {
+    pub async fn next_update(&mut self, id: &str) -> (String, String) {
         let (of, update) = self.next_update_of_any().await;
         assert_eq!(of, id, "an update of another subscription: {update:?}");
         update

@@ -89,6 +89,11 @@ pub struct Config {
     )]
     pub pending_order_minutes: u32,
 
+    /// The same limit in seconds, for when minutes are too coarse (tests, demos); when
+    /// set, it replaces SHOP_PENDING_ORDER_MINUTES.
+    #[arg(long, env = "SHOP_PENDING_ORDER_SECS", global = true)]
+    pub pending_order_secs: Option<u64>,
+
     /// Seconds between two runs of the sweeper (abandoned orders, failed refunds).
     #[arg(
         long,
@@ -207,6 +212,7 @@ impl Config {
             db_max_connections: 16,
             trust_forwarded_for: false,
             pending_order_minutes: 15,
+            pending_order_secs: None,
             sweep_interval_secs: 30,
             public_url: None,
             smtp_url: None,
@@ -225,6 +231,17 @@ impl Config {
 }
 
 impl Config {
+    /// How long an order may stay PENDING before the sweeper settles it.
+    pub fn pending_order_ttl(&self) -> chrono::Duration {
+        match self.pending_order_secs {
+            // No longer than the longest the minutes allow, so `now + ttl` cannot overflow.
+            Some(secs) => chrono::Duration::seconds(
+                i64::try_from(secs.min(u64::from(u32::MAX) * 60)).unwrap_or(i64::MAX),
+            ),
+            None => chrono::Duration::minutes(i64::from(self.pending_order_minutes)),
+        }
+    }
+
     /// Where links in emails point.
     pub fn public_url(&self) -> String {
         self.public_url

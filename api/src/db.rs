@@ -39,8 +39,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// Applies the pending migrations, all in one write transaction that holds the migration
+/// lock: an advisory lock on PostgreSQL, the write lock of an IMMEDIATE transaction on
+/// SQLite (whose DDL is transactional too). Processes started at once on one database then
+/// migrate one after the other, the later ones finding nothing left to do, instead of
+/// colliding on `CREATE TABLE` and failing to start; and a process killed halfway leaves
+/// the schema as it was, where SQLite (which sea-orm migrates without a transaction) would
+/// keep half a migration and refuse to start again.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    let txn = begin_write(db).await?;
+    lock_for_transaction(&txn, "shop migrations").await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Begins a transaction that is going to write. SQLite's default DEFERRED transaction

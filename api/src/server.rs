@@ -62,7 +62,7 @@ impl Server {
         let payments = Payments {
             gateway,
             currency: config.currency.clone(),
-            pending_order_ttl: chrono::Duration::minutes(i64::from(config.pending_order_minutes)),
+            pending_order_ttl: config.pending_order_ttl(),
         };
         // Scrape-time counts go through `db`, so they never count as requests' statements.
         let metrics = config.metrics.then(|| Metrics::new(db.clone()));

@@ -1,6 +1,7 @@
 //! The test kit: a spawned server with its own database, and a small GraphQL client.
 
 mod database;
+pub mod process;
 pub mod smtp;
 
 use std::{

@@ -4,8 +4,11 @@ use super::{ChargeRequest, PaymentError, PaymentGateway, Receipt, RefundRequest}
 
 /// The offline gateway, for development and tests. It answers like Stripe's test mode:
 /// `tok_visa`, `tok_mastercard` and `tok_amex` succeed, `tok_chargeDeclined…` is declined,
-/// and `tok_processingError` fails as an unreachable gateway would. Like a real gateway
-/// it remembers idempotency keys, so a repeated request returns the first answer.
+/// `tok_processingError` fails as an unreachable gateway would, and `tok_noAnswer` is
+/// charged but its answer never comes (the request hangs), as when a gateway or the
+/// network stalls after taking the money: the order stays PENDING until the sweeper finds
+/// the charge. Like a real gateway it remembers idempotency keys, so a repeated request
+/// returns the first answer.
 #[derive(Default)]
 pub struct TestGateway {
     charges: Mutex<HashMap<String, Receipt>>,
@@ -28,6 +31,9 @@ impl TestGateway {
     }
 }
 
+/// The token whose charge is taken but never answered.
+const NO_ANSWER: &str = "tok_noAnswer";
+
 fn reference(prefix: &str) -> Receipt {
     Receipt {
         reference: format!("{prefix}_{:016x}", rand::random::<u64>()),
@@ -42,7 +48,7 @@ impl PaymentGateway for TestGateway {
 
     async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError> {
         match request.token.as_str() {
-            "tok_visa" | "tok_mastercard" | "tok_amex" => {}
+            "tok_visa" | "tok_mastercard" | "tok_amex" | NO_ANSWER => {}
             "tok_processingError" => {
                 return Err(PaymentError::Unavailable(
                     "the test gateway timed out".into(),
@@ -57,14 +63,17 @@ impl PaymentGateway for TestGateway {
                 ));
             }
         }
-        let mut charges = self
+        let receipt = self
             .charges
             .lock()
-            .map_err(|_| PaymentError::Unavailable("test gateway state poisoned".into()))?;
-        Ok(charges
+            .map_err(|_| PaymentError::Unavailable("test gateway state poisoned".into()))?
             .entry(request.idempotency_key.clone())
             .or_insert_with(|| reference("test_ch"))
-            .clone())
+            .clone();
+        if request.token == NO_ANSWER {
+            std::future::pending::<()>().await;
+        }
+        Ok(receipt)
     }
 
     async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Receipt>, PaymentError> {

@@ -1,0 +1,228 @@
+//! Real `shop serve` processes: the binary Cargo built, started with a clean environment
+//! on a database the test chose, so that several of them can share one database, and one
+//! can be killed outright (SIGKILL) and another started in its place.
+
+use std::{
+    net::SocketAddr,
+    process::{Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::Child,
+};
+
+use super::{AUTH_FIELDS, Gql, JWT_SECRET, PASSWORD, Session, session_from};
+
+/// How long a process may take to start (migrations included) before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many of a process's last log lines a failing test shows.
+const LOG_LINES_KEPT: usize = 200;
+
+/// The `shop` binary with a clean environment: nothing of the host's configuration leaks in.
+pub fn shop_command(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
+    for (name, _) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if name_text == "DATABASE_URL" || name_text.starts_with("SHOP_") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("DATABASE_URL", database_url)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The address in the line `serve` logs once it is bound:
+/// `... shop listening on http://127.0.0.1:4321 (GraphiQL at /)`.
+pub fn listening_address(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("listening on http://")?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}')
+        .collect();
+    Some(addr)
+}
+
+/// A running `shop serve` child process. Dropping it kills the process.
+pub struct ShopProcess {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// Behind a lock so that a test can kill the process while requests to it are in flight.
+    child: tokio::sync::Mutex<Child>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ShopProcess {
+    /// Starts `shop serve` on `database_url`, listening on a port of its own choosing, with
+    /// the test suite's JWT secret and the extra settings `env`; waits until it says where
+    /// it listens and `/readyz` answers.
+    pub async fn start(name: &str, database_url: &str, env: &[(&str, String)]) -> Self {
+        let mut command = shop_command(database_url);
+        command
+            .arg("serve")
+            .env("SHOP_LISTEN", "127.0.0.1:0")
+            .env("SHOP_JWT_SECRET", JWT_SECRET)
+            .env("SHOP_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = tokio::process::Command::from(command)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("shop serve starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let keep = {
+            let log = log.clone();
+            move |line: String| {
+                let mut log = log.lock().expect("log");
+                if log.len() == LOG_LINES_KEPT {
+                    log.remove(0);
+                }
+                log.push(line);
+            }
+        };
+        let addr = tokio::time::timeout(START_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await.expect("stderr is readable") {
+                let addr = listening_address(&line);
+                keep(line);
+                if let Some(addr) = addr {
+                    return addr;
+                }
+            }
+            panic!(
+                "{name} exited without saying where it listens:\n{}",
+                log.lock().expect("log").join("\n")
+            );
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name} did not say where it listens in time"));
+        // Keep reading the log, so the process never blocks on a full pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                keep(line);
+            }
+        });
+        let process = Self {
+            name: name.to_owned(),
+            addr: addr.parse().expect("a socket address"),
+            client: reqwest::Client::new(),
+            child: tokio::sync::Mutex::new(child),
+            log,
+        };
+        process.wait_until_ready().await;
+        process
+    }
+
+    async fn wait_until_ready(&self) {
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(response) = self.client.get(self.url("/readyz")).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never became ready:\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The last lines the process logged.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    /// Kills the process with SIGKILL, as a crash or an OOM killer would: no shutdown, no
+    /// clean-up, transactions cut off wherever they were. Returns once it is gone.
+    pub async fn kill(&self) {
+        self.child
+            .lock()
+            .await
+            .kill()
+            .await
+            .expect("the process is killed");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends one GraphQL operation, with a bearer token when given.
+    pub async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        self.try_send(token, query, variables)
+            .await
+            .unwrap_or_else(|err| panic!("{} did not answer: {err}\n{}", self.name, self.log()))
+    }
+
+    /// [`Self::send`], answering the transport error instead of failing the test: for
+    /// requests that may meet a process being killed.
+    pub async fn try_send(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Gql, reqwest::Error> {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.json().await?;
+        Ok(Gql { status, body })
+    }
+
+    /// An anonymous operation.
+    pub async fn gql(&self, query: &str, variables: Value) -> Gql {
+        self.send(None, query, variables).await
+    }
+
+    /// An operation as `session`'s user.
+    pub async fn gql_as(&self, session: &Session, query: &str, variables: Value) -> Gql {
+        self.send(Some(&session.access_token), query, variables)
+            .await
+    }
+
+    /// Registers `username` (email `<username>@example.com`, password [`PASSWORD`]).
+    pub async fn register(&self, username: &str) -> Session {
+        let response = self
+            .gql(
+                &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"),
+                json!({ "input": {
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": PASSWORD,
+                }}),
+            )
+            .await;
+        session_from(&response.data()["register"])
+    }
+
+    /// Logs in with a username (or email) and password.
+    pub async fn login(&self, username: &str, password: &str) -> Gql {
+        self.gql(
+            &format!(
+                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
+            ),
+            json!({ "input": { "username": username, "password": password } }),
+        )
+        .await
+    }
+}
