@@ -49,7 +49,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     let txn = begin_write(db).await?;
     lock_for_transaction(&txn, "shop migrations").await?;
-    Migrator::up(&txn, None).await?;
+    Migrator::up(&*txn, None).await?;
     txn.commit().await
 }
 
