@@ -1,26 +1,36 @@
 -- wrk script: POSTs GraphQL operations. BENCH_BODIES names a file with one request per
--- line: a JSON body, optionally preceded by an access token and a tab. Each request takes
--- the next line, so a run mixes many slugs, search terms or users.
+-- line: a JSON body, optionally preceded by tab-separated fields, each either an access
+-- token or a header written `Name: value` (e.g. a client address in X-Forwarded-For).
+-- Each request takes the next line, so a run mixes many slugs, search terms or users.
+--
+--   wrk -t THREADS ... -s bench/graphql.lua URL -- THREADS
 local requests_ = {}
 for line in io.lines(os.getenv("BENCH_BODIES")) do
   if #line > 0 then
-    local token, body = line:match("^([^\t]+)\t(.+)$")
     local headers = { ["Content-Type"] = "application/json" }
-    if token then
-      headers["Authorization"] = "Bearer " .. token
-    else
-      body = line
+    local fields = {}
+    for field in line:gmatch("[^\t]+") do
+      fields[#fields + 1] = field
     end
-    requests_[#requests_ + 1] = wrk.format("POST", "/graphql", headers, body)
+    for k = 1, #fields - 1 do
+      local name, value = fields[k]:match("^([%w-]+): (.+)$")
+      if name then
+        headers[name] = value
+      else
+        headers["Authorization"] = "Bearer " .. fields[k]
+      end
+    end
+    requests_[#requests_ + 1] = wrk.format("POST", "/graphql", headers, fields[#fields])
   end
 end
 -- Each thread walks its own stride of the lines (thread k takes k, k+T, k+2T, ...), so two
--- threads never send a line (a buyer) at the same moment.
+-- threads never send a line (a buyer) at the same moment. wrk starts each thread before it
+-- sets up the next, so the thread count comes as the script's argument, not from setup().
 local thread_count, thread_index = 1, 0
 local i = 0
 
 init = function(args)
-  thread_count = tonumber(wrk.thread:get("thread_count")) or 1
+  thread_count = tonumber(args[1]) or 1
   thread_index = tonumber(wrk.thread:get("thread_index")) or 0
   i = thread_index
 end
@@ -38,9 +48,6 @@ local threads = {}
 setup = function(thread)
   thread:set("thread_index", #threads)
   threads[#threads + 1] = thread
-  for _, t in ipairs(threads) do
-    t:set("thread_count", #threads)
-  end
 end
 
 first_error = ""

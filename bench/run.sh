@@ -34,7 +34,9 @@ case "$db_kind" in
   *) echo "usage: $0 [sqlite|postgres] [PRODUCTS] [SECONDS]"; exit 2 ;;
 esac
 
-export DATABASE_URL=$url SHOP_LISTEN=127.0.0.1:$port SHOP_LOG=warn SHOP_DB_MAX_CONNECTIONS=$connections
+# X-Forwarded-For is trusted so that the login storm comes from many client addresses.
+export DATABASE_URL=$url SHOP_LISTEN=127.0.0.1:$port SHOP_LOG=warn SHOP_DB_MAX_CONNECTIONS=$connections \
+  SHOP_TRUST_FORWARDED_FOR=true
 $bin seed-demo --products "$products" >/dev/null 2>&1
 $bin serve >"$work/server.log" 2>&1 &
 server=$!
@@ -64,7 +66,8 @@ done > "$work/search.txt"
 baseline_port=$((port - 1))
 run() { # run NAME BODIES [PORT] [CONNECTIONS]: one wrk run of a scenario
   echo "$1:"
-  BENCH_BODIES="$2" wrk -t2 -c"${4:-$connections}" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:${3:-$port}" | grep -E 'requests/s|first error'
+  BENCH_BODIES="$2" wrk -t2 -c"${4:-$connections}" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:${3:-$port}" -- 2 |
+    grep -E 'requests/s|first error'
   echo "  shop's RSS now $(rss $server VmRSS)"
 }
 rss() { echo "$(( $(awk "/$2/ {print \$2}" /proc/$1/status) / 1024 )) MiB"; }
@@ -122,7 +125,9 @@ login = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }'
 with open(f"{work}/login.txt", "w") as f:
     for i in range(buyers):
         v = {"i": {"username": f"buyer{i}", "password": "bench-buyer-password"}}
-        f.write(json.dumps({"query": login, "variables": v}) + "\n")
+        # Each from an address of its own, as logins from many shoppers arrive.
+        ip = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+        f.write(f"X-Forwarded-For: {ip}\t" + json.dumps({"query": login, "variables": v}) + "\n")
 PY
 
 run add-to-cart "$work/cart.txt"
@@ -170,7 +175,7 @@ PY
 run "typename while 50 connections log in" "$work/typename.txt" &
 floor=$!
 sleep 0.2
-BENCH_BODIES="$work/login.txt" wrk -t1 -c50 -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" |
+BENCH_BODIES="$work/login.txt" wrk -t1 -c50 -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:$port" -- 1 |
   grep -E 'requests/s|first error' | sed 's/^  /  logins: /'
 wait $floor
 echo "server RSS at the end: $(rss $server VmRSS) (peak $(rss $server VmHWM))"

@@ -23,6 +23,9 @@ use shop::domain::{Cursor, GlobalId, Money, NodeKind};
 
 const PAGE_SIZE: u64 = 20;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let url = env::var("DATABASE_URL")?;
