@@ -909,6 +909,55 @@ async fn paging_through_search_results_by_relevance_visits_each_match_once() {
     assert_eq!(reversed, worst_first);
 }
 
+/// On SQLite a search narrowed only by the archive is counted and ranked from the FTS5
+/// index, archived matches subtracted and skipped: more archived products among the best
+/// matches than it reads beyond a page must still leave every count exact and every page
+/// full.
+#[tokio::test]
+async fn archived_best_matches_leave_search_counts_exact_and_pages_full() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let mut visible = HashSet::new();
+    let mut archived = HashSet::new();
+    // Name matches rank above the description matches: the archived ones are the best.
+    for i in 0..40 {
+        let product = create_product(&app, &admin, json!({ "name": format!("Onyx {i}") })).await;
+        update_product(&app, &admin, &id_of(&product), json!({ "archived": true })).await;
+        archived.insert(id_of(&product));
+    }
+    for i in 0..7 {
+        let input =
+            json!({ "name": format!("Bowl {i}"), "description": "Carved from black onyx stone." });
+        visible.insert(id_of(&create_product(&app, &admin, input).await));
+    }
+    create_product(&app, &admin, json!({ "name": "Granite Bowl" })).await;
+
+    let vars = json!({ "filter": { "search": "onyx" }, "sortKey": "RELEVANCE" });
+    let (forward, forward_pages, totals) = page_forward(&app, &vars, 3).await;
+    let (backward, _, _) = page_backward(&app, &vars, 3).await;
+    assert_eq!(forward.iter().cloned().collect::<HashSet<_>>(), visible);
+    assert_eq!(forward_pages, expected_forward_pages(visible.len(), 3));
+    assert_eq!(backward, forward);
+    assert!(totals.iter().all(|t| *t == visible.len()), "{totals:?}");
+    for sort in ["NAME", "PRICE", "CREATED_AT"] {
+        let vars = json!({ "first": 100, "filter": { "search": "onyx" }, "sortKey": sort });
+        let page = Page::of(&products(&app, None, vars).await);
+        assert_eq!(page.total, visible.len(), "{sort}");
+    }
+
+    let all = json!({ "first": 100, "filter": { "search": "onyx", "includeArchived": true }, "sortKey": "RELEVANCE" });
+    let page = Page::of(&products(&app, Some(&admin), all).await);
+    assert_eq!(page.total, visible.len() + archived.len());
+    let everything: HashSet<_> = visible.union(&archived).cloned().collect();
+    assert_eq!(page.ids.iter().cloned().collect::<HashSet<_>>(), everything);
+    // The archived name matches rank first.
+    assert!(
+        page.ids[..archived.len()]
+            .iter()
+            .all(|id| archived.contains(id))
+    );
+}
+
 #[tokio::test]
 async fn search_sees_renamed_products_and_forgets_cleared_skus() {
     let app = spawn_app().await;

@@ -8,6 +8,7 @@ mod m20261124_000002_create_catalog;
 mod m20261124_000003_create_orders;
 mod m20261124_000004_search_words_as_queries_split_them;
 mod m20261124_000005_create_notifications;
+mod m20261124_000006_index_archived_products_for_search_counts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_orders::Migration),
             Box::new(m20261124_000004_search_words_as_queries_split_them::Migration),
             Box::new(m20261124_000005_create_notifications::Migration),
+            Box::new(m20261124_000006_index_archived_products_for_search_counts::Migration),
         ]
     }
 }
