@@ -14,21 +14,13 @@ use entity::{order, order_item, outbox_message, product};
 use futures_util::future::join_all;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
-use shop::{
-    auth::{Auth, JwtSecret},
-    db,
-    domain::GlobalId,
-    service::{
-        accounts::{self, Registration},
-        outbox,
-    },
-};
+use shop::{db, domain::GlobalId, service::outbox};
 
 use crate::{
     notifications::eventually,
     subscriptions::{ORDER_UPDATED, Subscriber},
     support::{
-        AUTH_FIELDS, Gql, PASSWORD, Session, TestDatabase,
+        self, AUTH_FIELDS, Gql, PASSWORD, Session, TestDatabase,
         process::ShopProcess,
         session_from,
         smtp::{MAIL_TIMEOUT, SmtpServer},
@@ -63,19 +55,7 @@ impl SharedDatabase {
 
     /// An admin, created as an operator would (`shop create-admin`).
     pub async fn create_admin(&self, username: &str) {
-        let auth = Auth::new(&JwtSecret::random()).expect("hasher");
-        accounts::create_admin(
-            &self.db,
-            &auth,
-            Registration {
-                username: username.into(),
-                email: format!("{username}@example.com"),
-                password: PASSWORD.into(),
-                is_admin: true,
-            },
-        )
-        .await
-        .expect("admin created");
+        support::create_admin(&self.db, username).await;
     }
 }
 

@@ -196,48 +196,62 @@ impl TestApp {
 
     /// Registers `username` (email `<username>@example.com`, password [`PASSWORD`]).
     pub async fn register(&self, username: &str) -> Session {
-        let response = self
-            .gql(
-                &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"),
-                json!({ "input": {
-                    "username": username,
-                    "email": format!("{username}@example.com"),
-                    "password": PASSWORD,
-                }}),
-            )
-            .await;
-        session_from(&response.data()["register"])
+        let (query, variables) = register_operation(username);
+        session_from(&self.gql(&query, variables).await.data()["register"])
     }
 
     /// Logs in with a username (or email) and password.
     pub async fn login(&self, username: &str, password: &str) -> Gql {
-        self.gql(
-            &format!(
-                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
-            ),
-            json!({ "input": { "username": username, "password": password } }),
-        )
-        .await
+        let (query, variables) = login_operation(username, password);
+        self.gql(&query, variables).await
     }
 
     /// An admin, created the way an operator would (`shop create-admin`), then logged in.
     pub async fn admin(&self, username: &str) -> Session {
-        let auth = Auth::new(&JwtSecret::random()).expect("hasher");
-        accounts::create_admin(
-            &self.db,
-            &auth,
-            Registration {
-                username: username.into(),
-                email: format!("{username}@example.com"),
-                password: PASSWORD.into(),
-                is_admin: true,
-            },
-        )
-        .await
-        .expect("admin created");
+        create_admin(&self.db, username).await;
         let response = self.login(username, PASSWORD).await;
         session_from(&response.data()["login"])
     }
+}
+
+/// Creates the admin `username` (password [`PASSWORD`]) straight in the database, the way
+/// `shop create-admin` does.
+pub async fn create_admin(db: &DatabaseConnection, username: &str) {
+    let auth = Auth::new(&JwtSecret::random()).expect("hasher");
+    accounts::create_admin(
+        db,
+        &auth,
+        Registration {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            password: PASSWORD.into(),
+            is_admin: true,
+        },
+    )
+    .await
+    .expect("admin created");
+}
+
+/// `register` of `username` (email `<username>@example.com`, password [`PASSWORD`]).
+pub fn register_operation(username: &str) -> (String, Value) {
+    (
+        format!(
+            "mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"
+        ),
+        json!({ "input": {
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "password": PASSWORD,
+        }}),
+    )
+}
+
+/// `login` with a username (or email) and password.
+pub fn login_operation(username: &str, password: &str) -> (String, Value) {
+    (
+        format!("mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"),
+        json!({ "input": { "username": username, "password": password } }),
+    )
 }
 
 /// The session in an `AuthPayload` JSON object.

@@ -15,7 +15,7 @@ use tokio::{
     process::Child,
 };
 
-use super::{AUTH_FIELDS, Gql, JWT_SECRET, PASSWORD, Session, session_from};
+use super::{Gql, JWT_SECRET, Session, login_operation, register_operation, session_from};
 
 /// How long a process may take to start (migrations included) before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -202,27 +202,13 @@ impl ShopProcess {
 
     /// Registers `username` (email `<username>@example.com`, password [`PASSWORD`]).
     pub async fn register(&self, username: &str) -> Session {
-        let response = self
-            .gql(
-                &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"),
-                json!({ "input": {
-                    "username": username,
-                    "email": format!("{username}@example.com"),
-                    "password": PASSWORD,
-                }}),
-            )
-            .await;
-        session_from(&response.data()["register"])
+        let (query, variables) = register_operation(username);
+        session_from(&self.gql(&query, variables).await.data()["register"])
     }
 
     /// Logs in with a username (or email) and password.
     pub async fn login(&self, username: &str, password: &str) -> Gql {
-        self.gql(
-            &format!(
-                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
-            ),
-            json!({ "input": { "username": username, "password": password } }),
-        )
-        .await
+        let (query, variables) = login_operation(username, password);
+        self.gql(&query, variables).await
     }
 }
