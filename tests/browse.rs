@@ -1341,6 +1341,54 @@ async fn a_page_of_products_with_their_category_and_its_parent_costs_the_same_fe
 }
 
 #[tokio::test]
+async fn a_product_grid_reads_the_categories_in_the_same_statement_as_the_page() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let lamps = create_category(&app, &admin, json!({ "name": "Lamps" })).await;
+    let desks = create_category(&app, &admin, json!({ "name": "Desks" })).await;
+    for (i, category) in [&lamps, &desks, &lamps].into_iter().enumerate() {
+        create_product(
+            &app,
+            &admin,
+            json!({ "name": format!("Product {i}"), "categoryId": id_of(category) }),
+        )
+        .await;
+    }
+    create_product(&app, &admin, json!({ "name": "Uncategorised" })).await;
+
+    for grid in [
+        "{ products(first: 10) { nodes { name category { name } } } }",
+        "{ products(first: 10) { edges { node { name category { name } } } } }",
+    ] {
+        assert_eq!(statements_for(&app, grid).await, 1, "{grid}");
+        let page = app.gql(grid, json!({})).await;
+        let products = &page.data()["products"];
+        let nodes: Vec<&Value> = match products["nodes"].as_array() {
+            Some(nodes) => nodes.iter().collect(),
+            None => products["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|edge| &edge["node"])
+                .collect(),
+        };
+        let categories: Vec<(&str, &Value)> = nodes
+            .iter()
+            .map(|n| (n["name"].as_str().expect("a name"), &n["category"]["name"]))
+            .collect();
+        assert_eq!(
+            categories,
+            [
+                ("Product 0", &json!("Lamps")),
+                ("Product 1", &json!("Desks")),
+                ("Product 2", &json!("Lamps")),
+                ("Uncategorised", &Value::Null),
+            ]
+        );
+    }
+}
+
+#[tokio::test]
 async fn walking_the_category_tree_costs_one_statement_per_level_however_wide_it_is() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;

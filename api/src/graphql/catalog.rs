@@ -16,9 +16,9 @@ use crate::{
     error::AppResult,
     service::{
         Patch,
-        browse::{self, ProductFilter, ProductListing, SortKey},
+        browse::{self, Listed, ProductFilter, ProductListing, SortKey},
         categories::{self, CategoryChanges, CategoryInput},
-        pagination::PageArgs,
+        pagination::{Page, PageArgs},
         products::{self, ProductChanges, ProductInput},
     },
 };
@@ -87,15 +87,22 @@ impl Category {
                 before,
             },
             with_total: wants_total(ctx),
+            with_categories: wants_categories(ctx),
             ..Default::default()
         };
         let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
-        Ok(connection(page, Product))
+        Ok(product_connection(page))
     }
 }
 
-/// A product of the catalog.
-pub struct Product(pub product::Model);
+/// A product of the catalog, and its category when the query that found it read that too.
+pub struct Product(pub product::Model, Option<category::Model>);
+
+impl From<product::Model> for Product {
+    fn from(product: product::Model) -> Self {
+        Self(product, None)
+    }
+}
 
 #[Object]
 impl Product {
@@ -139,6 +146,9 @@ impl Product {
         let Some(category) = self.0.category_id else {
             return Ok(None);
         };
+        if let Some(read) = self.1.as_ref().filter(|read| read.id == category) {
+            return Ok(Some(Category(read.clone())));
+        }
         Ok(ctx
             .request()?
             .categories
@@ -167,6 +177,23 @@ impl Product {
 /// Whether the client selected `totalCount`, which costs a second query.
 fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// Whether the client selected the products' categories, which the page's query can then
+/// read along.
+fn wants_categories(ctx: &Context<'_>) -> bool {
+    let connection = ctx.look_ahead();
+    connection.field("nodes").field("category").exists()
+        || connection
+            .field("edges")
+            .field("node")
+            .field("category")
+            .exists()
+}
+
+/// A page of listed products as a connection.
+fn product_connection(page: Page<Listed>) -> ConnectionOf<Product> {
+    connection(page, |(product, category)| Product(product, category))
 }
 
 /// Parses an optional ID argument of one kind; `None` when it names another kind.
@@ -339,7 +366,7 @@ impl CatalogQuery {
             None => None,
         };
         let product = products::find_visible(ctx.db()?, ctx.viewer()?, id, slug.as_deref()).await?;
-        Ok(product.map(Product))
+        Ok(product.map(Product::from))
     }
 
     /// Browse the catalog: search, filter, sort and page through the visible products.
@@ -369,9 +396,10 @@ impl CatalogQuery {
                 before,
             },
             with_total: wants_total(ctx),
+            with_categories: wants_categories(ctx),
         };
         let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
-        Ok(connection(page, Product))
+        Ok(product_connection(page))
     }
 
     /// The root categories, by name; walk down with `children`.
@@ -473,7 +501,7 @@ impl CatalogMutation {
             image_urls: input.image_urls,
         };
         let product = products::create(ctx.db()?, ctx.viewer()?, input).await?;
-        Ok(Product(product))
+        Ok(Product::from(product))
     }
 
     /// Changes a product (admin).
@@ -499,7 +527,7 @@ impl CatalogMutation {
             archived: input.archived,
         };
         let product = products::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
-        Ok(Product(product))
+        Ok(Product::from(product))
     }
 
     /// Removes a product, or archives it when orders refer to it (admin).

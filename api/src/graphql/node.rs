@@ -52,7 +52,7 @@ impl NodeQuery {
                 .map(|category| Node::Category(Category(category))),
             NodeKind::Product => products::find_visible(db, viewer, Some(id.id), None)
                 .await?
-                .map(|product| Node::Product(Product(product))),
+                .map(|product| Node::Product(Product::from(product))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
             // exactly as `order(id:)` does.
             NodeKind::Order => Some(Node::Order(Order(

@@ -70,7 +70,7 @@ pub struct CartItem(CartLine);
 impl CartItem {
     /// The product, with its current price and stock.
     async fn product(&self) -> Product {
-        Product(self.0.product.clone())
+        Product::from(self.0.product.clone())
     }
     /// Units of the product, 1 to 999.
     async fn quantity(&self) -> i32 {
@@ -210,7 +210,7 @@ impl OrderItem {
             .products
             .load_one(self.item.product_id)
             .await?;
-        Ok(product.map(Product))
+        Ok(product.map(Product::from))
     }
     /// The product's name when it was bought.
     async fn product_name(&self) -> &str {

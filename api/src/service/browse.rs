@@ -6,7 +6,7 @@
 //! repeated while others are added.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use entity::product;
+use entity::{category, product};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
     Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
@@ -70,7 +70,14 @@ pub struct ProductListing {
     pub page: PageArgs,
     /// Whether to count all matches (a second query), for `totalCount`.
     pub with_total: bool,
+    /// Whether to read each product's category with it, in the page's own query, for a
+    /// page that shows them: one query instead of a second one for the categories.
+    pub with_categories: bool,
 }
+
+/// A product of a page, with its category when the listing asked for categories (and the
+/// product has one).
+pub type Listed = (product::Model, Option<category::Model>);
 
 /// Search text reduced to its words, each matched as a prefix. Only letters and digits
 /// survive, so no text a client sends can carry full-text query syntax.
@@ -256,7 +263,7 @@ pub async fn list(
     db: &DatabaseConnection,
     viewer: &Viewer,
     listing: &ProductListing,
-) -> AppResult<Page<product::Model>> {
+) -> AppResult<Page<Listed>> {
     let window = listing.page.window()?;
     let filter = &listing.filter;
     if filter.include_archived {
@@ -351,7 +358,12 @@ pub async fn list(
                 order: read_order.clone(),
                 wanted: window.limit + 1,
             };
-            sqlite_search::page(db, terms, &sorting, bounds, filter.include_archived).await?
+            sqlite_search::page(db, terms, &sorting, bounds, filter.include_archived)
+                .await?
+                .map(|rows| {
+                    let without_categories = |(cursor, product)| (cursor, (product, None));
+                    rows.into_iter().map(without_categories).collect()
+                })
         }
         _ => None,
     };
@@ -362,7 +374,7 @@ pub async fn list(
                 .order_by(sorting.expr.clone(), read_order.clone())
                 .order_by(product::Column::Id, read_order)
                 .limit(window.limit + 1);
-            fetch(db, query, &sorting).await?
+            fetch(db, query, &sorting, listing.with_categories).await?
         }
     };
     let has_more = rows.len() as u64 > window.limit;
@@ -395,18 +407,23 @@ pub async fn list(
     })
 }
 
-/// Runs the page query; for relevance, reads each row's rank as well.
+/// Runs the page query; for relevance, reads each row's rank as well (and leaves the
+/// categories to the caller's DataLoader).
 async fn fetch(
     db: &DatabaseConnection,
     query: Select<product::Entity>,
     sorting: &Sorting,
-) -> AppResult<Vec<(Cursor, product::Model)>> {
+    with_categories: bool,
+) -> AppResult<Vec<(Cursor, Listed)>> {
+    let listed =
+        |(product, category): Listed| (sorting.cursor(&product, None), (product, category));
     if sorting.key != SortKey::Relevance {
+        if with_categories {
+            let rows = query.find_also_related(category::Entity).all(db).await?;
+            return Ok(rows.into_iter().map(listed).collect());
+        }
         let products = query.all(db).await?;
-        return Ok(products
-            .into_iter()
-            .map(|p| (sorting.cursor(&p, None), p))
-            .collect());
+        return Ok(products.into_iter().map(|p| listed((p, None))).collect());
     }
     let statement = query
         .column_as(sorting.expr.clone(), "sort_rank")
@@ -417,7 +434,7 @@ async fn fetch(
         .map(|row| {
             let product = product::Model::from_query_result(row, "")?;
             let rank: f64 = row.try_get("", "sort_rank")?;
-            Ok((sorting.cursor(&product, Some(rank)), product))
+            Ok((sorting.cursor(&product, Some(rank)), (product, None)))
         })
         .collect()
 }
