@@ -441,7 +441,6 @@ async fn fetch(
         .collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
