@@ -150,8 +150,14 @@ async fn open(
     viewer: &Viewer,
 ) -> AppResult<(WriteTransaction, cart::Model)> {
     let user_id = viewer.user_id()?;
-    let cart = ensure_cart(db, user_id).await?;
+    // A missing cart is created inside the write transaction, so that on SQLite a user's
+    // first change waits its turn in the writer queue too instead of racing for the lock.
+    let existing = find_cart(db, user_id).await?;
     let txn = db::begin_write(db).await?;
+    let cart = match existing {
+        Some(cart) => cart,
+        None => ensure_cart(&txn, user_id).await?,
+    };
     // Changes to one cart queue up: writing its row first takes a row lock on PostgreSQL
     // (SQLite's IMMEDIATE transaction already serialises writers), so the line count and
     // the existing line read next are never stale. Without it, concurrent adds pass the
