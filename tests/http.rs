@@ -32,7 +32,7 @@ pub(crate) async fn users_in(app: &TestApp) -> u64 {
 }
 
 /// The codes of the public contract.
-const CODES: [&str; 9] = [
+const CODES: [&str; 11] = [
     "UNAUTHENTICATED",
     "FORBIDDEN",
     "BAD_USER_INPUT",
@@ -42,6 +42,8 @@ const CODES: [&str; 9] = [
     "PAYMENT_DECLINED",
     "RATE_LIMITED",
     "INTERNAL_SERVER_ERROR",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
 ];
 
 /// Asserts that `body` holds at least one error, and that every one of them carries one of
@@ -318,14 +320,14 @@ async fn malformed_json_is_a_400_with_a_graphql_shaped_bad_user_input_error() {
 }
 
 #[tokio::test]
-async fn a_request_without_a_query_is_bad_user_input() {
+async fn a_request_without_a_query_is_a_document_that_fails_to_parse() {
     let app = spawn_app().await;
 
     let post = post_raw(&app, "application/json", "{}").await;
     let get = get_graphql(&app, &[("operationName", "Nothing")]).await;
 
     for response in [post, get] {
-        assert_eq!(response.code(), "BAD_USER_INPUT");
+        assert_eq!(response.code(), "GRAPHQL_PARSE_FAILED");
         assert_errors_all_have_a_code(&response.body);
         assert_eq!(response.body["data"], Value::Null);
     }
@@ -364,6 +366,106 @@ async fn a_multipart_request_is_refused_with_415_and_executes_nothing() {
     assert_eq!(response.code(), "BAD_USER_INPUT");
     assert_errors_all_have_a_code(&response.body);
     assert_eq!(users_in(&app).await, 0);
+}
+
+/// A browser sends these cross-site without asking (no CORS preflight): a form on any web
+/// page could make its visitors' browsers run a mutation with them.
+#[tokio::test]
+async fn a_post_that_is_not_json_is_refused_with_415_and_executes_nothing() {
+    let app = spawn_app().await;
+    let body = json!({ "query": REGISTER, "variables": registration("alice") }).to_string();
+
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/json; charset=iso-8859-1"),
+        None,
+    ] {
+        let mut request = app.client.post(app.url("/graphql")).body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let response = gql_from(request.send().await.expect("request sent")).await;
+
+        assert_eq!(
+            response.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{content_type:?}");
+    }
+    assert_eq!(users_in(&app).await, 0);
+}
+
+/// POST /graphql with `accept`, and the response's media type, status and body.
+async fn post_accepting(app: &TestApp, accept: Option<&str>, query: &str) -> (String, Gql) {
+    let mut request = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }));
+    if let Some(accept) = accept {
+        request = request.header(header::ACCEPT, accept);
+    }
+    let response = request.send().await.expect("request sent");
+    let media = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (media, gql_from(response).await)
+}
+
+#[tokio::test]
+async fn the_response_media_type_follows_the_accept_header() {
+    let app = spawn_app().await;
+    let json_media = "application/json; charset=utf-8";
+    let graphql_media = "application/graphql-response+json; charset=utf-8";
+
+    for (accept, expected) in [
+        (None, json_media),
+        (Some("*/*"), json_media),
+        (Some("application/json"), json_media),
+        (Some("application/graphql-response+json"), graphql_media),
+        (
+            Some("application/graphql-response+json, application/json;q=0.9"),
+            graphql_media,
+        ),
+    ] {
+        let (media, response) = post_accepting(&app, accept, "{ __typename }").await;
+
+        assert_eq!(media, expected, "{accept:?}");
+        assert_eq!(response.status, StatusCode::OK, "{accept:?}");
+        assert_eq!(response.data()["__typename"], "Query");
+    }
+}
+
+/// Under the newer media type a request that ran nothing is a 400 without `data`; legacy
+/// `application/json` clients get 200 for every GraphQL response, as they expect.
+#[tokio::test]
+async fn a_document_that_runs_nothing_is_a_400_only_under_the_graphql_response_media_type() {
+    let app = spawn_app().await;
+    let graphql = Some("application/graphql-response+json");
+
+    for (query, code) in [
+        ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
+        ("{ me { passwordHash } }", "GRAPHQL_VALIDATION_FAILED"),
+    ] {
+        let (_, strict) = post_accepting(&app, graphql, query).await;
+        let (_, legacy) = post_accepting(&app, Some("application/json"), query).await;
+
+        assert_eq!(strict.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(strict.code(), code);
+        assert!(strict.body.get("data").is_none(), "{:#}", strict.body);
+        assert_eq!(legacy.status, StatusCode::OK, "{query}");
+        assert_eq!(legacy.code(), code);
+    }
+
+    // A field error is not a request error: the operation ran, and `data` says what it got.
+    let (_, field_error) = post_accepting(&app, graphql, "{ cart { updatedAt } }").await;
+    assert_eq!(field_error.status, StatusCode::OK);
+    assert_eq!(field_error.code(), "UNAUTHENTICATED");
 }
 
 // --- GET ------------------------------------------------------------------------------
@@ -642,23 +744,23 @@ async fn without_configured_origins_no_cors_headers_are_sent() {
 // --- GraphQL errors -------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_syntax_error_is_bad_user_input() {
+async fn a_syntax_error_is_a_parse_failure_not_bad_user_input() {
     let app = spawn_app().await;
 
     let response = app.gql("{ me { id }", json!({})).await;
 
     assert_eq!(response.status, StatusCode::OK);
-    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_eq!(response.code(), "GRAPHQL_PARSE_FAILED");
     assert_errors_all_have_a_code(&response.body);
 }
 
 #[tokio::test]
-async fn an_unknown_field_is_bad_user_input() {
+async fn an_unknown_field_is_a_validation_failure_not_bad_user_input() {
     let app = spawn_app().await;
 
     let response = app.gql("{ me { id passwordHash } }", json!({})).await;
 
-    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_eq!(response.code(), "GRAPHQL_VALIDATION_FAILED");
     assert_errors_all_have_a_code(&response.body);
     assert_eq!(
         response.body.get("data").unwrap_or(&Value::Null),
@@ -683,13 +785,11 @@ async fn a_missing_required_variable_is_bad_user_input_and_not_an_internal_error
 }
 
 #[tokio::test]
-async fn arguments_and_variables_of_the_wrong_type_are_bad_user_input() {
+async fn variables_of_the_wrong_type_are_bad_user_input() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;
 
     let cases = [
-        ("{ users(first: \"ten\") { totalCount } }", json!({})),
-        ("{ users(first: 1.5) { totalCount } }", json!({})),
         (
             "query($n: Int) { users(first: $n) { totalCount } }",
             json!({ "n": "ten" }),
@@ -702,8 +802,6 @@ async fn arguments_and_variables_of_the_wrong_type_are_bad_user_input() {
             "mutation($input: RegisterInput!) { register(input: $input) { user { id } } }",
             json!({ "input": { "username": "alice" } }),
         ),
-        ("query Q { me { id } } query Q { me { id } }", json!({})),
-        ("{ node { id } }", json!({})),
     ];
 
     for (query, variables) in cases {
@@ -711,9 +809,44 @@ async fn arguments_and_variables_of_the_wrong_type_are_bad_user_input() {
         assert_errors_all_have_a_code(&response.body);
         let codes = response.codes();
         assert!(
-            codes.iter().all(|code| code == "BAD_USER_INPUT"),
+            !codes.is_empty() && codes.iter().all(|code| code == "BAD_USER_INPUT"),
             "{query} {variables}: {codes:?}"
         );
     }
     assert_eq!(users_in(&app).await, 1, "only the admin exists");
+}
+
+/// A wrong literal, a missing argument or a clash of operation names is in the client's
+/// code, not in anything a user typed: the client can tell the two apart by the code.
+#[tokio::test]
+async fn literals_of_the_wrong_type_and_missing_arguments_fail_validation() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+
+    let cases = [
+        (
+            "{ users(first: \"ten\") { totalCount } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ users(first: 1.5) { totalCount } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ("{ node { id } }", "GRAPHQL_VALIDATION_FAILED"),
+        // The parser itself refuses two operations of one name.
+        (
+            "query Q { me { id } } query Q { me { id } }",
+            "GRAPHQL_PARSE_FAILED",
+        ),
+    ];
+
+    for (query, code) in cases {
+        let response = app.gql_as(&admin, query, json!({})).await;
+        assert_errors_all_have_a_code(&response.body);
+        let codes = response.codes();
+        assert!(
+            !codes.is_empty() && codes.iter().all(|actual| actual == code),
+            "{query}: {codes:?}"
+        );
+    }
 }

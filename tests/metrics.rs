@@ -164,7 +164,10 @@ async fn an_error_is_counted_under_its_final_code() {
         ("outcome", "FORBIDDEN"),
     ];
     // A document that fails validation gets its code from the error extension only.
-    let bad_input = [("operation", "query:me"), ("outcome", "BAD_USER_INPUT")];
+    let bad_input = [
+        ("operation", "query:me"),
+        ("outcome", "GRAPHQL_VALIDATION_FAILED"),
+    ];
     let before = scrape(&app).await;
 
     let refused = app
@@ -184,7 +187,7 @@ async fn an_error_is_counted_under_its_final_code() {
         .await;
 
     assert_eq!(refused.code(), "FORBIDDEN");
-    assert_eq!(invalid.code(), "BAD_USER_INPUT");
+    assert_eq!(invalid.code(), "GRAPHQL_VALIDATION_FAILED");
     let after = scrape(&app).await;
     assert!(after.count(REQUESTS, &forbidden) >= before.count(REQUESTS, &forbidden) + 1.0);
     assert!(after.count(REQUESTS, &bad_input) >= before.count(REQUESTS, &bad_input) + 1.0);
@@ -193,7 +196,10 @@ async fn an_error_is_counted_under_its_final_code() {
 #[tokio::test]
 async fn neither_an_operation_name_nor_a_field_a_client_makes_up_becomes_a_label() {
     let app = spawn_app().await;
-    let invalid = [("operation", "invalid"), ("outcome", "BAD_USER_INPUT")];
+    let invalid = [
+        ("operation", "invalid"),
+        ("outcome", "GRAPHQL_VALIDATION_FAILED"),
+    ];
     let before = scrape(&app).await;
 
     let named = app
@@ -208,7 +214,7 @@ async fn neither_an_operation_name_nor_a_field_a_client_makes_up_becomes_a_label
         .expect("request sent");
     assert_eq!(named.status(), StatusCode::OK);
     let made_up = app.gql("{ clientInventedFieldPlugh }", json!({})).await;
-    assert_eq!(made_up.code(), "BAD_USER_INPUT");
+    assert_eq!(made_up.code(), "GRAPHQL_VALIDATION_FAILED");
 
     let after = scrape(&app).await;
     assert!(!after.body.contains("Xyzzy"), "{}", after.body);

@@ -426,3 +426,99 @@ async fn a_status_change_that_rolls_back_is_never_announced() {
         update(&order, "DELIVERED")
     );
 }
+
+// --- what the WebSocket serves ------------------------------------------------------------
+
+#[tokio::test]
+async fn queries_and_mutations_over_the_websocket_are_refused_and_run_nothing() {
+    let app = crate::support::spawn_app().await;
+    let (register, variables) = crate::support::register_operation("mallory");
+    let mut refused = Vec::new();
+
+    for (query, variables) in [
+        ("{ __typename }", json!({})),
+        (register.as_str(), variables),
+    ] {
+        let mut anonymous = Subscriber::open(&app, json!({})).await;
+        anonymous.expect_ack().await;
+        anonymous.subscribe("1", query, variables).await;
+        refused.push(anonymous.error_code("1").await);
+    }
+    let [query, mutation] = [&refused[0], &refused[1]];
+
+    assert_eq!(query, "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(mutation, "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(crate::http::users_in(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_subscription_whose_fragments_double_at_each_level_is_refused_at_once() {
+    let app = crate::support::spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    let mut document = String::from("subscription { ...F0 }\n");
+    for level in 0..30 {
+        let next = level + 1;
+        document.push_str(&format!(
+            "fragment F{level} on Subscription {{ ...F{next} ...F{next} }}\n"
+        ));
+    }
+    document.push_str("fragment F30 on Subscription { orderUpdated { number } }\n");
+
+    subscriber.subscribe("1", &document, json!({})).await;
+
+    // `receive` fails the test if no answer comes in time.
+    assert_eq!(
+        subscriber.error_code("1").await,
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
+
+#[tokio::test]
+async fn a_websocket_message_over_the_body_limit_closes_the_connection() {
+    let app = crate::support::spawn_app().await;
+    let mut anonymous = Subscriber::open(&app, json!({})).await;
+    anonymous.expect_ack().await;
+    let padding = " ".repeat(shop::http::MAX_BODY_BYTES);
+
+    anonymous
+        .subscribe(
+            "1",
+            &format!("subscription {{ orderUpdated {{ number }} {padding}}}"),
+            json!({}),
+        )
+        .await;
+
+    match anonymous.receive().await {
+        Frame::Closed(code) => assert_ne!(code, Some(1000)),
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_holds_a_bounded_number_of_subscriptions() {
+    let app = crate::support::spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    let limit = shop::http::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    for id in 0..limit {
+        subscriber
+            .subscribe(&id.to_string(), ORDER_UPDATED, json!({}))
+            .await;
+    }
+    listening(&app, limit).await;
+
+    subscriber
+        .subscribe("one more", ORDER_UPDATED, json!({}))
+        .await;
+    assert_eq!(subscriber.error_code("one more").await, "BAD_USER_INPUT");
+
+    subscriber
+        .send(json!({ "id": "0", "type": "complete" }))
+        .await;
+    listening(&app, limit - 1).await;
+    subscriber
+        .subscribe("in its place", ORDER_UPDATED, json!({}))
+        .await;
+    listening(&app, limit).await;
+}

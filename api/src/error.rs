@@ -52,11 +52,16 @@ pub enum ErrorCode {
     PaymentDeclined,
     RateLimited,
     InternalServerError,
+    /// The document is not GraphQL: a bug in the client, not a user's mistake.
+    GraphqlParseFailed,
+    /// The document does not fit the schema (an unknown field, a missing argument) or
+    /// exceeds a document limit: a bug in the client, not a user's mistake.
+    GraphqlValidationFailed,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the contract.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::BadUserInput,
@@ -66,6 +71,8 @@ impl ErrorCode {
         Self::PaymentDeclined,
         Self::RateLimited,
         Self::InternalServerError,
+        Self::GraphqlParseFailed,
+        Self::GraphqlValidationFailed,
     ];
 
     /// The code spelled `code`, if it is one of the contract's.
@@ -84,6 +91,8 @@ impl ErrorCode {
             Self::PaymentDeclined => "PAYMENT_DECLINED",
             Self::RateLimited => "RATE_LIMITED",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
         }
     }
 }

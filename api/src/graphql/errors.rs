@@ -2,15 +2,22 @@
 //!
 //! async-graphql turns any `Display` error into a bare message; this extension looks at
 //! every error of every response and of every subscription event, and gives it its code:
-//! from the [`AppError`] inside it, BAD_USER_INPUT for a document that fails to parse or
-//! validate, and otherwise (an error we did not anticipate) INTERNAL_SERVER_ERROR with the
-//! details logged and masked.
+//! from the [`AppError`] inside it; GRAPHQL_VALIDATION_FAILED for a document that does not
+//! fit the schema or its limits (a bug in the client); BAD_USER_INPUT for a variable whose
+//! value does not fit (the user's input); and otherwise (an error we did not anticipate)
+//! INTERNAL_SERVER_ERROR with the details logged and masked. Documents that do not parse
+//! are refused earlier, by [`super::documents`], with GRAPHQL_PARSE_FAILED.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::{
-    ErrorExtensionValues, Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
+    ErrorExtensionValues, Pos, Positioned, Response, ServerError, ServerResult, ValidationResult,
+    Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+        NextValidation,
+    },
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 use futures_util::stream::{BoxStream, StreamExt};
 
@@ -20,12 +27,21 @@ pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
+        Arc::new(Classifier::default())
     }
 }
 
+/// One request's classifier: the factory makes one per request.
+#[derive(Default)]
+struct Classifier {
+    /// Where the document passes a variable as an argument (the argument's name, and the
+    /// field it is an argument of): a value async-graphql finds wrong there came from the
+    /// user, not from the client's code.
+    variable_arguments: Mutex<Vec<Pos>>,
+}
+
 #[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
+impl Extension for Classifier {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         classify_all(next.run(ctx).await)
     }
@@ -39,6 +55,126 @@ impl Extension for ErrorCodes {
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         next.run(ctx, stream).map(classify_all).boxed()
+    }
+
+    /// The document was parsed before (by the document limits); what fails here is
+    /// async-graphql's own depth and directive limits, both about the document.
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|error| coded(error, ErrorCode::GraphqlValidationFailed))?;
+        if !variables.is_empty() {
+            let mut positions = Vec::new();
+            for (_, operation) in document.operations.iter() {
+                variable_argument_positions(&operation.node.selection_set, &mut positions);
+            }
+            for fragment in document.fragments.values() {
+                variable_argument_positions(&fragment.node.selection_set, &mut positions);
+            }
+            *self
+                .variable_arguments
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = positions;
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            let variable_arguments = self
+                .variable_arguments
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            errors
+                .into_iter()
+                .map(|error| validation_error(error, &variable_arguments))
+                .collect()
+        })
+    }
+}
+
+/// A validation error is the client's bug, unless it is about a value the user gave in a
+/// variable (a Decimal that is not a number): that is BAD_USER_INPUT, naming the field.
+fn validation_error(error: ServerError, variable_arguments: &[Pos]) -> ServerError {
+    // The argument rule reports at the argument; the complexity count, which parses page
+    // sizes, reports at the field.
+    let about_a_value = [
+        "Invalid value for argument",
+        "Expected input type",
+        "Failed to parse",
+    ]
+    .iter()
+    .any(|start| error.message.starts_with(start));
+    let from_variable = about_a_value
+        && error
+            .locations
+            .iter()
+            .any(|pos| variable_arguments.contains(pos));
+    if !from_variable {
+        return coded(error, ErrorCode::GraphqlValidationFailed);
+    }
+    let field = invalid_argument_field(&error.message).map(str::to_owned);
+    let mut error = coded(error, ErrorCode::BadUserInput);
+    if let (Some(field), Some(extensions)) = (field, error.extensions.as_mut()) {
+        extensions.set("field", field);
+    }
+    error
+}
+
+/// The input field an "Invalid value for argument" message names: the last segment of its
+/// quoted path (`"input.price", expected type "Decimal"` names `price`).
+fn invalid_argument_field(message: &str) -> Option<&str> {
+    let path = message.split('"').nth(1)?;
+    path.rsplit('.').next().filter(|field| !field.is_empty())
+}
+
+fn coded(error: ServerError, code: ErrorCode) -> ServerError {
+    let mut error = error;
+    if !has_code(&error) {
+        set_code(&mut error, code);
+    }
+    error
+}
+
+/// The positions of the arguments (of fields and directives) whose value holds a variable.
+fn variable_argument_positions(set: &Positioned<SelectionSet>, positions: &mut Vec<Pos>) {
+    for selection in &set.node.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let directive_arguments = field
+                    .node
+                    .directives
+                    .iter()
+                    .flat_map(|directive| &directive.node.arguments);
+                let mut any = false;
+                for (name, value) in field.node.arguments.iter().chain(directive_arguments) {
+                    // Only a value that holds a variable has no constant form.
+                    if value.node.clone().into_const().is_none() {
+                        positions.push(name.pos);
+                        any = true;
+                    }
+                }
+                if any {
+                    positions.push(field.pos);
+                }
+                variable_argument_positions(&field.node.selection_set, positions);
+            }
+            Selection::InlineFragment(inline) => {
+                variable_argument_positions(&inline.node.selection_set, positions)
+            }
+            Selection::FragmentSpread(_) => {}
+        }
     }
 }
 
@@ -237,15 +373,40 @@ mod tests {
     }
 
     #[test]
-    fn an_error_with_neither_source_nor_path_is_a_bad_document() {
-        let mut error = ServerError::new("Unknown field \"passwordHash\" on type \"User\".", None);
+    fn an_error_with_neither_source_nor_path_is_a_bad_request() {
+        let mut error = ServerError::new("Unknown operation named \"Cart\"", None);
 
         classify(&mut error);
 
         assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
+        assert_eq!(error.message, "Unknown operation named \"Cart\"");
+    }
+
+    #[test]
+    fn a_validation_error_is_the_clients_bug_unless_a_variable_holds_the_wrong_value() {
+        let variable_at = Pos { line: 2, column: 9 };
+        let literal_at = Pos { line: 3, column: 9 };
+        let message = "Invalid value for argument \"input.price\", expected type \"Decimal\"";
+        let unknown_field = ServerError::new("Unknown field \"passwordHash\"", Some(POS));
+
+        let from_variable =
+            validation_error(ServerError::new(message, Some(variable_at)), &[variable_at]);
+        let from_literal =
+            validation_error(ServerError::new(message, Some(literal_at)), &[variable_at]);
+        let unknown_field = validation_error(unknown_field, &[variable_at]);
+
+        assert_eq!(code(&from_variable), Some(Value::from("BAD_USER_INPUT")));
         assert_eq!(
-            error.message,
-            "Unknown field \"passwordHash\" on type \"User\"."
+            extension(&from_variable, "field"),
+            Some(Value::from("price"))
+        );
+        assert_eq!(
+            code(&from_literal),
+            Some(Value::from("GRAPHQL_VALIDATION_FAILED"))
+        );
+        assert_eq!(
+            code(&unknown_field),
+            Some(Value::from("GRAPHQL_VALIDATION_FAILED"))
         );
     }
 

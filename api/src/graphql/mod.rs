@@ -5,6 +5,7 @@ mod account;
 mod catalog;
 mod connection;
 mod context;
+mod documents;
 mod errors;
 mod guards;
 mod loaders;
@@ -17,6 +18,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
+pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS};
 
 use crate::{auth::Auth, payments::Payments, service::events::OrderEvents};
 
@@ -65,8 +67,11 @@ fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
     } else {
         builder
     };
+    // Document limits come last, innermost: they parse and measure each document before
+    // anything else walks it, and their refusals pass out through ErrorCodes.
     builder
         .extension(errors::ErrorCodes)
+        .extension(documents::DocumentLimits)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)

@@ -1,5 +1,10 @@
 //! The HTTP surface: routes, limits, tracing, and turning a bearer token into a viewer.
 
+mod media;
+mod websocket;
+
+pub use websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+
 use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{
@@ -7,7 +12,7 @@ use async_graphql::{
     http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
     parser::{parse_query, types::OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -36,6 +41,7 @@ use crate::{
     service::{Viewer, webhooks},
     telemetry::Metrics,
 };
+use media::ResponseMedia;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -79,6 +85,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         ))
         .layer(CatchPanicLayer::custom(|_| {
             error_response(
+                ResponseMedia::Json,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::InternalServerError,
                 "internal error",
@@ -212,24 +219,21 @@ async fn graphql_post(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/"));
-    if is_multipart {
+    let media = ResponseMedia::negotiate(request.headers());
+    if !media::is_json_request(request.headers()) {
         return error_response(
+            media,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
             "send the request as application/json",
         );
     }
-    let caller = match Caller::from_request(&state, request.headers(), peer) {
+    let caller = match Caller::from_request(&state, request.headers(), peer, media) {
         Ok(caller) => caller,
         Err(response) => return response,
     };
     match GraphQLRequest::<BadRequest>::from_request(request, &()).await {
-        Ok(graphql) => execute(&state, graphql.into_inner(), caller).await,
+        Ok(graphql) => execute(&state, graphql.into_inner(), caller, media).await,
         Err(rejection) => rejection.into_response(),
     }
 }
@@ -241,7 +245,8 @@ async fn graphql_get(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let caller = match Caller::from_request(&state, request.headers(), peer) {
+    let media = ResponseMedia::negotiate(request.headers());
+    let caller = match Caller::from_request(&state, request.headers(), peer, media) {
         Ok(caller) => caller,
         Err(response) => return response,
     };
@@ -258,6 +263,7 @@ async fn graphql_get(
         }
         _ => {
             return error_response(
+                media,
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadUserInput,
                 "the query string is not a GraphQL request",
@@ -266,12 +272,13 @@ async fn graphql_get(
     };
     if !is_query(&graphql.query, graphql.operation_name.as_deref()) {
         return error_response(
+            media,
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::BadUserInput,
             "only queries may be sent with GET; send mutations with POST",
         );
     }
-    execute(&state, graphql, caller).await
+    execute(&state, graphql, caller, media).await
 }
 
 /// The operation to run, under the name GraphQL over HTTP gives it in a query string;
@@ -294,9 +301,13 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // The HTTP body limit, for every message: a frame of megabytes is never a
+        // subscription document.
+        .max_message_size(MAX_BODY_BYTES)
+        .max_frame_size(MAX_BODY_BYTES)
         .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let executor = websocket::SubscriptionsOnly::new(state.schema.clone());
+            GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let viewer = ws_viewer(&state.tokens, &payload)?;
                     let mut data = async_graphql::Data::default();
@@ -356,6 +367,7 @@ impl Caller {
         state: &AppState,
         headers: &HeaderMap,
         peer: SocketAddr,
+        media: ResponseMedia,
     ) -> Result<Self, Response> {
         let viewer = match headers.get(header::AUTHORIZATION) {
             None => Viewer::Anonymous,
@@ -373,8 +385,15 @@ impl Caller {
                 match id {
                     Ok(id) => Viewer::User { id },
                     Err(err) => {
+                        // Legacy JSON clients expect 200 for every GraphQL response; the
+                        // newer media type says a request that ran nothing is a 4xx.
+                        let status = match media {
+                            ResponseMedia::Json => StatusCode::OK,
+                            ResponseMedia::GraphqlResponseJson => StatusCode::UNAUTHORIZED,
+                        };
                         return Err(error_response(
-                            StatusCode::OK,
+                            media,
+                            status,
                             ErrorCode::Unauthenticated,
                             &err.to_string(),
                         ));
@@ -408,21 +427,31 @@ fn client_addr(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool)
     peer.ip().to_string()
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request, caller: Caller) -> Response {
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    caller: Caller,
+    media: ResponseMedia,
+) -> Response {
     let context = RequestContext::new(state.db.clone(), caller.viewer, caller.client_addr);
     let response = state.schema.execute(request.data(context)).await;
-    GraphQLResponse::from(response).into_response()
+    media.respond(response)
 }
 
-/// A GraphQL-shaped error for failures before GraphQL runs.
-fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+/// A GraphQL-shaped error for failures before GraphQL runs. Nothing ran, so there is no
+/// `data` entry.
+fn error_response(
+    media: ResponseMedia,
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+) -> Response {
     let mut error = ServerError::new(message, None);
     error
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code.as_str());
-    let body = serde_json::json!({ "data": null, "errors": [error] });
-    (status, Json(body)).into_response()
+    media.refuse(status, serde_json::json!({ "errors": [error] }))
 }
 
 /// Any 413 not already GraphQL-shaped becomes the one the handler gives.
@@ -433,6 +462,7 @@ async fn graphql_shaped_413(response: Response) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return error_response(
+            ResponseMedia::Json,
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BadUserInput,
             "the request body is too large",
@@ -461,6 +491,7 @@ impl IntoResponse for BadRequest {
         };
         if too_large {
             return error_response(
+                ResponseMedia::Json,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorCode::BadUserInput,
                 "the request body is too large",
@@ -473,6 +504,11 @@ impl IntoResponse for BadRequest {
             E::InvalidRequest(_) => "the body is not a valid GraphQL request (JSON with a `query`)",
             _ => "the request could not be read as a GraphQL request",
         };
-        error_response(StatusCode::BAD_REQUEST, ErrorCode::BadUserInput, message)
+        error_response(
+            ResponseMedia::Json,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            message,
+        )
     }
 }
