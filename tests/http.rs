@@ -320,14 +320,16 @@ async fn malformed_json_is_a_400_with_a_graphql_shaped_bad_user_input_error() {
 }
 
 #[tokio::test]
-async fn a_request_without_a_query_is_a_document_that_fails_to_parse() {
+async fn a_request_without_a_query_is_a_400() {
     let app = spawn_app().await;
 
     let post = post_raw(&app, "application/json", "{}").await;
+    let misspelt = post_raw(&app, "application/json", r#"{"qeury": "{ __typename }"}"#).await;
     let get = get_graphql(&app, &[("operationName", "Nothing")]).await;
 
-    for response in [post, get] {
-        assert_eq!(response.code(), "GRAPHQL_PARSE_FAILED");
+    for response in [post, misspelt, get] {
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+        assert_eq!(response.code(), "BAD_USER_INPUT");
         assert_errors_all_have_a_code(&response.body);
         assert_eq!(response.body["data"], Value::Null);
     }

@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod http;
+mod http_audit;
 mod limits;
 mod metrics;
 mod notifications;

@@ -433,6 +433,16 @@ async fn execute(
     caller: Caller,
     media: ResponseMedia,
 ) -> Response {
+    // No `query` at all (a misspelt parameter, an empty body object) is a malformed
+    // request, like malformed JSON: there is no document to report a syntax error in.
+    if request.query.trim().is_empty() {
+        return error_response(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            "the request has no `query`",
+        );
+    }
     let context = RequestContext::new(state.db.clone(), caller.viewer, caller.client_addr);
     let response = state.schema.execute(request.data(context)).await;
     media.respond(response)
