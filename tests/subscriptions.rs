@@ -9,9 +9,14 @@
 //! before it was opened; tests open theirs before the changes they are about, or after
 //! another subscription has heard the earlier ones.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use futures_util::{SinkExt, StreamExt};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use shop::{db, domain::OrderStatus, service::orders};
 use tokio::net::TcpStream;
@@ -25,7 +30,7 @@ use crate::{
         Order, buy, cancel, eventually, set_status, spawn_app_mailing_to, stock_product,
     },
     support::{
-        Session, TestApp,
+        JWT_SECRET, PASSWORD, Session, TestApp, session_from,
         smtp::{MAIL_TIMEOUT, SmtpServer},
     },
 };
@@ -33,6 +38,10 @@ use crate::{
 pub const ORDER_UPDATED: &str = "subscription { orderUpdated { number status } }";
 const ONE_ORDER_UPDATED: &str =
     "subscription($id: ID) { orderUpdated(orderId: $id) { number status } }";
+const SET_ADMIN: &str = "mutation($userId: ID!, $isAdmin: Boolean!) { setAdmin(userId: $userId, isAdmin: $isAdmin) { isAdmin } }";
+const LOGOUT: &str = "mutation($token: String!) { logout(refreshToken: $token) }";
+const CHANGE_PASSWORD: &str =
+    "mutation($input: UpdateAccountInput!) { updateAccount(input: $input) { id } }";
 
 /// What the server sent next.
 #[derive(Debug)]
@@ -193,6 +202,17 @@ impl Subscriber {
             .as_str()
             .unwrap_or_else(|| panic!("an error without a code: {message:#}"))
             .to_owned()
+    }
+
+    /// The error code subscription `id` ended with while it ran: an error event, then the
+    /// server's `complete`, so the subscription is over rather than merely quiet.
+    async fn ended_with(&mut self, id: &str) -> String {
+        let code = self.error_code(id).await;
+        match self.receive().await {
+            Frame::Message(message) if message["type"] == "complete" && message["id"] == id => {}
+            other => panic!("expected subscription {id} complete, got {other:?}"),
+        }
+        code
     }
 }
 
@@ -425,6 +445,155 @@ async fn a_status_change_that_rolls_back_is_never_announced() {
         subscriber.next_update("1").await,
         update(&order, "DELIVERED")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Rights are checked per event, not only when the connection opens
+// ---------------------------------------------------------------------------------------
+
+/// `session` with its access token re-signed (with the test servers' secret) to expire
+/// `secs` seconds from now; every other claim, the session it names included, is kept.
+fn expiring_in(session: &Session, secs: u64) -> Session {
+    let payload = session
+        .access_token
+        .split('.')
+        .nth(1)
+        .expect("a JWT payload");
+    let bytes = URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    let mut claims: Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    claims["iat"] = json!(now);
+    claims["exp"] = json!(now + secs);
+    let access_token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("signed");
+    Session {
+        access_token,
+        ..session.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_demoted_admins_subscription_to_all_orders_ends_forbidden_before_another_order_reaches_it()
+ {
+    let smtp = SmtpServer::start().await;
+    let (app, root, mug) = open_shop(&smtp).await;
+    let ops = app.admin("ops").await;
+    let alice = app.register("alice").await;
+    let mut admins = Subscriber::connect_as(&app, &ops).await;
+    admins.subscribe("all", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+
+    let demoted = app
+        .gql_as(
+            &root,
+            SET_ADMIN,
+            json!({ "userId": ops.id, "isAdmin": false }),
+        )
+        .await;
+    assert_eq!(demoted.data()["setAdmin"]["isAdmin"], false);
+    buy(&app, &alice, &mug, 1).await;
+
+    assert_eq!(admins.ended_with("all").await, "FORBIDDEN");
+    listening(&app, 0).await;
+}
+
+#[tokio::test]
+async fn a_demoted_admins_subscription_to_another_users_order_ends_forbidden() {
+    let smtp = SmtpServer::start().await;
+    let (app, root, mug) = open_shop(&smtp).await;
+    let ops = app.admin("ops").await;
+    let alice = app.register("alice").await;
+    let order = buy(&app, &alice, &mug, 1).await;
+    let mut admins = Subscriber::connect_as(&app, &ops).await;
+    admins
+        .subscribe("one", ONE_ORDER_UPDATED, json!({ "id": order.id }))
+        .await;
+    listening(&app, 1).await;
+    // Heard while still an admin. On SQLite the purchase's PAID, committed just before the
+    // subscription opened, may come first.
+    set_status(&app, &root, &order, "SHIPPED").await.data();
+    while admins.next_update("one").await != update(&order, "SHIPPED") {}
+
+    app.gql_as(
+        &root,
+        SET_ADMIN,
+        json!({ "userId": ops.id, "isAdmin": false }),
+    )
+    .await
+    .data();
+    set_status(&app, &root, &order, "DELIVERED").await.data();
+
+    assert_eq!(admins.ended_with("one").await, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_subscription_ends_unauthenticated_when_its_token_expires_even_if_no_event_comes() {
+    let smtp = SmtpServer::start().await;
+    let (app, _admin, _mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let short_lived = expiring_in(&alice, 2);
+    let mut subscriber = Subscriber::connect_as(&app, &short_lived).await;
+    subscriber.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+
+    let ended_with = subscriber.ended_with("1").await;
+    // The connection's token is spent: a new subscription on it is refused too, so the
+    // client has to reconnect with a fresh one.
+    subscriber.subscribe("2", ORDER_UPDATED, json!({})).await;
+    let refused_with = subscriber.error_code("2").await;
+
+    assert_eq!(ended_with, "UNAUTHENTICATED");
+    assert_eq!(refused_with, "UNAUTHENTICATED");
+    assert_eq!(app.events.subscribers(), 0);
+}
+
+#[tokio::test]
+async fn logging_out_ends_that_sessions_subscription_at_the_next_event_and_no_other() {
+    let smtp = SmtpServer::start().await;
+    let (app, _admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let laptop = session_from(&app.login("alice", PASSWORD).await.data()["login"]);
+    let mut phones = Subscriber::connect_as(&app, &alice).await;
+    let mut laptops = Subscriber::connect_as(&app, &laptop).await;
+    phones.subscribe("1", ORDER_UPDATED, json!({})).await;
+    laptops.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 2).await;
+
+    let logout = app
+        .gql(LOGOUT, json!({ "token": alice.refresh_token }))
+        .await;
+    assert_eq!(logout.data()["logout"], true);
+    let order = buy(&app, &laptop, &mug, 1).await;
+
+    assert_eq!(phones.ended_with("1").await, "UNAUTHENTICATED");
+    assert_eq!(laptops.next_update("1").await, update(&order, "PAID"));
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_accounts_subscriptions_at_the_next_event() {
+    let smtp = SmtpServer::start().await;
+    let (app, admin, mug) = open_shop(&smtp).await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+    subscriber.subscribe("1", ORDER_UPDATED, json!({})).await;
+    listening(&app, 1).await;
+    let order = buy(&app, &alice, &mug, 1).await;
+    assert_eq!(subscriber.next_update("1").await, update(&order, "PAID"));
+
+    let input = json!({ "newPassword": "a brand new passphrase", "currentPassword": PASSWORD });
+    app.gql_as(&alice, CHANGE_PASSWORD, json!({ "input": input }))
+        .await
+        .data();
+    set_status(&app, &admin, &order, "SHIPPED").await.data();
+
+    assert_eq!(subscriber.ended_with("1").await, "UNAUTHENTICATED");
 }
 
 // --- what the WebSocket serves ------------------------------------------------------------

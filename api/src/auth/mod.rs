@@ -6,7 +6,7 @@ mod tokens;
 
 pub use password::PasswordHasher;
 pub use refresh::{RefreshToken, hash_refresh_token};
-pub use tokens::{ACCESS_TOKEN_TTL_SECS, AccessTokens, JwtSecret};
+pub use tokens::{ACCESS_TOKEN_TTL_SECS, AccessGrant, AccessTokens, JwtSecret};
 
 use crate::error::AppError;
 

@@ -1,4 +1,4 @@
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,21 @@ struct Claims {
     iat: i64,
     exp: i64,
     typ: String,
+    /// The session (login) the token was issued for: its refresh-token family. Tokens
+    /// issued before this claim existed lack it; they expire within the TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// What a valid access token says: whose it is, which session issued it, and until when
+/// it is good. A connection that outlives a request (a WebSocket) keeps it, to notice when
+/// the token expires or its session is revoked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessGrant {
+    pub user_id: i32,
+    /// The refresh-token family of the login behind the token, if the token names it.
+    pub session: Option<String>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Issues and verifies access tokens: HS256 only, with issuer, audience, subject, expiry,
@@ -66,7 +81,9 @@ impl AccessTokens {
         }
     }
 
-    pub fn issue(&self, user_id: i32) -> Result<String, AppError> {
+    /// An access token for `user_id`, tied to the session (refresh-token family) `session`
+    /// so that long-lived connections can tell when that session is revoked.
+    pub fn issue(&self, user_id: i32, session: &str) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -75,26 +92,31 @@ impl AccessTokens {
             iat: now,
             exp: now + ACCESS_TOKEN_TTL_SECS,
             typ: TOKEN_TYPE.into(),
+            sid: Some(session.to_owned()),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
     }
 
     /// The user id a valid access token names.
     pub fn verify(&self, token: &str) -> Result<i32, AppError> {
-        let invalid = AppError::Unauthenticated("the access token is invalid or has expired");
+        Ok(self.grant(token)?.user_id)
+    }
+
+    /// Everything a valid access token grants.
+    pub fn grant(&self, token: &str) -> Result<AccessGrant, AppError> {
+        let invalid = || AppError::Unauthenticated("the access token is invalid or has expired");
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| invalid)?
+            .map_err(|_| invalid())?
             .claims;
         let issued_in_future = claims.iat > Utc::now().timestamp() + LEEWAY_SECS as i64;
         if claims.typ != TOKEN_TYPE || issued_in_future {
-            return Err(AppError::Unauthenticated(
-                "the access token is invalid or has expired",
-            ));
+            return Err(invalid());
         }
-        claims
-            .sub
-            .parse()
-            .map_err(|_| AppError::Unauthenticated("the access token is invalid or has expired"))
+        Ok(AccessGrant {
+            user_id: claims.sub.parse().map_err(|_| invalid())?,
+            session: claims.sid,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
+        })
     }
 }
 
@@ -114,21 +136,32 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_to_its_user() {
         let tokens = tokens();
-        let token = tokens.issue(7).expect("issued");
+        let token = tokens.issue(7, "session").expect("issued");
         assert_eq!(tokens.verify(&token).ok(), Some(7));
+    }
+
+    #[test]
+    fn an_issued_token_grants_its_session_until_its_expiry() {
+        let tokens = tokens();
+        let before = Utc::now().timestamp();
+        let grant = tokens.grant(&tokens.issue(7, "family").expect("issued"));
+        let grant = grant.expect("valid");
+        assert_eq!(grant.session.as_deref(), Some("family"));
+        let lifetime = grant.expires_at.timestamp() - before;
+        assert!((ACCESS_TOKEN_TTL_SECS..=ACCESS_TOKEN_TTL_SECS + 1).contains(&lifetime));
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let other = AccessTokens::new(&JwtSecret::parse(&"x".repeat(32)).expect("long"));
-        let token = other.issue(7).expect("issued");
+        let token = other.issue(7, "session").expect("issued");
         assert!(tokens().verify(&token).is_err());
     }
 
     #[test]
     fn a_tampered_token_is_refused() {
         let tokens = tokens();
-        let token = tokens.issue(7).expect("issued");
+        let token = tokens.issue(7, "session").expect("issued");
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         parts[1].insert(3, 'A');
         assert!(tokens.verify(&parts.join(".")).is_err());
@@ -159,7 +192,7 @@ mod properties {
         #[test]
         fn an_issued_token_verifies_to_its_user(user_id in any::<i32>()) {
             let tokens = tokens();
-            let token = tokens.issue(user_id).expect("issued");
+            let token = tokens.issue(user_id, "session").expect("issued");
             prop_assert_eq!(tokens.verify(&token).ok(), Some(user_id));
         }
 
@@ -170,7 +203,7 @@ mod properties {
             new_char in prop_oneof![prop::char::range('A', 'Z'), prop::char::range('a', 'z'), Just('-'), Just('.'), Just('=')],
         ) {
             let tokens = tokens();
-            let token = tokens.issue(user_id).expect("issued");
+            let token = tokens.issue(user_id, "session").expect("issued");
             let mut chars: Vec<char> = token.chars().collect();
             let i = at.index(chars.len());
             prop_assume!(chars[i] != new_char);

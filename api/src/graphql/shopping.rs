@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{order, order_item};
+use futures_util::StreamExt;
 
 use super::{
     account::{Address, AddressInput, User},
@@ -14,6 +15,7 @@ use super::{
     node::node_id,
 };
 use crate::{
+    auth::AccessGrant,
     domain::{Currency, GlobalId, Money, NodeKind, OrderStatus as Status},
     error::{AppError, AppResult},
     service::{
@@ -423,48 +425,23 @@ impl ShoppingSubscription {
     /// Every status change of the caller's orders (admins: of all orders), or of the one
     /// order given, as it commits. Over the graphql-transport-ws protocol at /graphql/ws,
     /// authenticated by the connection_init payload `{"authorization": "Bearer <token>"}`.
+    /// The subscription ends with an error when that token expires (UNAUTHENTICATED), when
+    /// its session ends by logout or a password change (UNAUTHENTICATED), or when the
+    /// caller loses the rights it needs (FORBIDDEN): reconnect with a fresh token.
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
         order_id: Option<ID>,
-    ) -> Result<impl futures_util::Stream<Item = Order> + use<>> {
+    ) -> Result<impl futures_util::Stream<Item = Result<Order>> + use<>> {
         let db = ctx.db()?.clone();
-        let viewer = *ctx.viewer()?;
-        let user_id = viewer.user_id()?;
-        let is_admin = crate::service::viewer_is_admin(&db, &viewer).await?;
-        let only = match &order_id {
-            Some(id) => {
-                let id = GlobalId::parse_kind(id, "orderId", NodeKind::Order, "order")?;
-                // NOT_FOUND for someone else's order, as everywhere else.
-                orders::find_visible(&db, &viewer, id).await?;
-                Some(id)
-            }
-            None => None,
-        };
-        let mut events = ctx.data::<OrderEvents>()?.subscribe();
-        Ok(async_stream::stream! {
-            loop {
-                let event = match events.recv().await {
-                    Ok(event) => event,
-                    // A slow subscriber misses events rather than holding everyone up.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                if only.is_some_and(|id| id != event.order_id) || (!is_admin && event.user_id != user_id) {
-                    continue;
-                }
-                match events::load(&db, &event).await {
-                    // The order as it is now, but with the status this change set: when the
-                    // next change commits before this one is read, the subscriber must still
-                    // hear every status, not the latest one twice.
-                    Ok(Some(mut order)) => {
-                        order.status = event.status.as_str().to_owned();
-                        yield Order(order)
-                    }
-                    Ok(None) => {}
-                    Err(err) => tracing::warn!(error = ?err, "cannot load an updated order"),
-                }
-            }
-        })
+        let only = order_id
+            .map(|id| GlobalId::parse_kind(&id, "orderId", NodeKind::Order, "order"))
+            .transpose()?;
+        let grant = ctx.data_opt::<AccessGrant>();
+        let feed = events::open_feed(&db, ctx.viewer()?, grant, only).await?;
+        let events = ctx.data::<OrderEvents>()?.subscribe();
+        Ok(feed
+            .deliver(db, events)
+            .map(|order| order.map(Order).map_err(Into::into)))
     }
 }

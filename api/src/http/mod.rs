@@ -33,7 +33,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth::AccessTokens,
+    auth::{AccessGrant, AccessTokens},
     db,
     error::{AppError, ErrorCode},
     graphql::{RequestContext, ShopSchema},
@@ -309,36 +309,44 @@ async fn graphql_ws(
             let executor = websocket::SubscriptionsOnly::new(state.schema.clone());
             GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
-                    let viewer = ws_viewer(&state.tokens, &payload)?;
+                    let (viewer, grant) = ws_viewer(&state.tokens, &payload)?;
                     let mut data = async_graphql::Data::default();
                     data.insert(RequestContext::new(
                         state.db.clone(),
                         viewer,
                         peer.ip().to_string(),
                     ));
+                    // Kept for the connection's lifetime: subscriptions check it again on
+                    // every event and end when it expires or its session is revoked.
+                    if let Some(grant) = grant {
+                        data.insert(grant);
+                    }
                     Ok(data)
                 })
                 .serve()
         })
 }
 
-/// The viewer a connection_init payload names: anonymous without an `authorization`.
-fn ws_viewer(tokens: &AccessTokens, payload: &serde_json::Value) -> async_graphql::Result<Viewer> {
+/// The viewer a connection_init payload names, and what its token grants: anonymous
+/// without an `authorization`.
+fn ws_viewer(
+    tokens: &AccessTokens,
+    payload: &serde_json::Value,
+) -> async_graphql::Result<(Viewer, Option<AccessGrant>)> {
     let authorization = payload
         .get("authorization")
         .or_else(|| payload.get("Authorization"))
         .and_then(|value| value.as_str());
     let Some(authorization) = authorization else {
-        return Ok(Viewer::Anonymous);
+        return Ok((Viewer::Anonymous, None));
     };
     let token = authorization
         .strip_prefix("Bearer ")
         .ok_or(AppError::Unauthenticated(
             "the authorization must be `Bearer <accessToken>`",
         ))?;
-    Ok(Viewer::User {
-        id: tokens.verify(token.trim())?,
-    })
+    let grant = tokens.grant(token.trim())?;
+    Ok((Viewer::User { id: grant.user_id }, Some(grant)))
 }
 
 /// Whether the operation a GET request would run is a query. A document that does not

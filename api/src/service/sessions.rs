@@ -48,7 +48,7 @@ async fn issue(
     let now = Utc::now();
     refresh_token::ActiveModel {
         user_id: Set(user.id),
-        family: Set(family),
+        family: Set(family.clone()),
         token_hash: Set(refresh.hash),
         expires_at: Set(now + Duration::days(REFRESH_TOKEN_TTL_DAYS)),
         created_at: Set(now),
@@ -57,7 +57,7 @@ async fn issue(
     .insert(db)
     .await?;
     Ok(Session {
-        access_token: auth.tokens.issue(user.id)?,
+        access_token: auth.tokens.issue(user.id, &family)?,
         refresh_token: refresh.token,
         expires_in_secs: ACCESS_TOKEN_TTL_SECS,
         user,
