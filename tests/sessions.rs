@@ -1,15 +1,20 @@
 //! Sessions: access tokens that are refused for exactly the reason they are wrong, refresh
-//! tokens that rotate (and revoke their whole family when replayed), logout, and a password
-//! change that ends every session.
+//! tokens that rotate (a just-rotated one presented again gets the same successor for a
+//! short grace; later it revokes its whole family), logout, and a password change that
+//! ends every session.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use entity::refresh_token;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
+use shop::auth::hash_refresh_token;
 
 use crate::support::{
     AUTH_FIELDS, Gql, JWT_SECRET, PASSWORD, Session, TestApp, session_from, spawn_app,
+    spawn_app_with,
 };
 
 /// A public query: anonymous callers get `null`, so an error can only come from the token.
@@ -132,6 +137,23 @@ async fn logout(app: &TestApp, refresh_token: &str) -> Gql {
 /// The session a successful refresh hands out.
 fn refreshed(response: &Gql) -> Session {
     session_from(&response.data()["refreshToken"])
+}
+
+/// Moves the rotation of `refresh_token` `seconds` into the past: the reuse grace is
+/// measured from it, so this is the test's clock, without waiting.
+async fn rotated_seconds_ago(app: &TestApp, refresh_token: &str, seconds: i64) {
+    let stored = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(refresh_token)))
+        .one(&app.db)
+        .await
+        .expect("token looked up")
+        .expect("the token is stored");
+    assert!(stored.used_at.is_some(), "the token was rotated");
+    let mut stored = stored.into_active_model();
+    stored.used_at = Set(Some(
+        chrono::Utc::now() - chrono::Duration::seconds(seconds),
+    ));
+    stored.update(&app.db).await.expect("rotation moved back");
 }
 
 async fn log_in(app: &TestApp, username: &str, password: &str) -> Session {
@@ -378,18 +400,63 @@ async fn refreshing_returns_a_new_pair_whose_access_token_works() {
 }
 
 #[tokio::test]
-async fn a_rotated_refresh_token_stops_working() {
+async fn a_just_rotated_refresh_token_presented_again_gets_the_same_working_successor() {
+    // A second tab that refreshes with the token the first tab just rotated.
     let app = spawn_app().await;
     let alice = app.register("alice").await;
-    refreshed(&refresh(&app, &alice.refresh_token).await);
+    let first_tab = refreshed(&refresh(&app, &alice.refresh_token).await);
+
+    let second_tab = refreshed(&refresh(&app, &alice.refresh_token).await);
+
+    assert_eq!(second_tab.refresh_token, first_tab.refresh_token);
+    let me = app.gql_as(&second_tab, ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], alice.id.as_str());
+    let next = refreshed(&refresh(&app, &second_tab.refresh_token).await);
+    let me = app.gql_as(&next, ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], alice.id.as_str());
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_gets_its_successor_within_the_grace_and_revokes_the_family_after()
+{
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let successor = refreshed(&refresh(&app, &alice.refresh_token).await);
+
+    // 25 s after the rotation: inside the default 30 s grace.
+    rotated_seconds_ago(&app, &alice.refresh_token, 25).await;
+    let within = refresh(&app, &alice.refresh_token).await;
+    // 31 s after: outside it, so this is reuse.
+    rotated_seconds_ago(&app, &alice.refresh_token, 31).await;
+    let after = refresh(&app, &alice.refresh_token).await;
+
+    assert_eq!(refreshed(&within).refresh_token, successor.refresh_token);
+    assert_eq!(after.code(), "UNAUTHENTICATED");
+    let successor_after = refresh(&app, &successor.refresh_token).await;
+    assert_eq!(
+        successor_after.code(),
+        "UNAUTHENTICATED",
+        "the family is revoked"
+    );
+}
+
+#[tokio::test]
+async fn with_the_reuse_grace_set_to_zero_presenting_a_rotated_token_again_revokes_the_family() {
+    let app = spawn_app_with(|config| config.refresh_reuse_grace_secs = 0).await;
+    let alice = app.register("alice").await;
+    let successor = refreshed(&refresh(&app, &alice.refresh_token).await);
+    rotated_seconds_ago(&app, &alice.refresh_token, 1).await;
 
     let again = refresh(&app, &alice.refresh_token).await;
 
     assert_eq!(again.code(), "UNAUTHENTICATED");
+    let successor_after = refresh(&app, &successor.refresh_token).await;
+    assert_eq!(successor_after.code(), "UNAUTHENTICATED");
 }
 
 #[tokio::test]
-async fn replaying_a_rotated_refresh_token_revokes_the_whole_family() {
+async fn replaying_a_token_whose_successor_was_rotated_too_revokes_the_whole_family() {
+    // Within the grace, but two rotations behind: no twin request is, so this is reuse.
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let second = refreshed(&refresh(&app, &alice.refresh_token).await);
@@ -408,6 +475,7 @@ async fn replaying_a_rotated_refresh_token_leaves_other_sessions_of_the_user_wor
     let alice = app.register("alice").await;
     let other_device = log_in(&app, "alice", PASSWORD).await;
     refreshed(&refresh(&app, &alice.refresh_token).await);
+    rotated_seconds_ago(&app, &alice.refresh_token, 60).await;
 
     let replay = refresh(&app, &alice.refresh_token).await;
 
@@ -428,21 +496,43 @@ async fn an_unknown_refresh_token_is_unauthenticated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refreshes_with_one_token_let_exactly_one_succeed() {
+async fn two_tabs_refreshing_with_one_token_at_once_both_stay_logged_in() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
 
-    let attempts = (0..8).map(|_| refresh(&app, &alice.refresh_token));
+    let (first, second) = tokio::join!(
+        refresh(&app, &alice.refresh_token),
+        refresh(&app, &alice.refresh_token),
+    );
+
+    let (first, second) = (refreshed(&first), refreshed(&second));
+    assert_eq!(first.refresh_token, second.refresh_token);
+    for tab in [&first, &second] {
+        let me = app.gql_as(tab, ME, json!({})).await;
+        assert_eq!(me.data()["me"]["id"], alice.id.as_str());
+    }
+    refreshed(&refresh(&app, &first.refresh_token).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_refreshes_with_one_token_all_get_the_same_successor_which_works() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+
+    let attempts = (0..16).map(|_| refresh(&app, &alice.refresh_token));
     let responses = futures_util::future::join_all(attempts).await;
 
-    let succeeded = responses
+    let successors: Vec<String> = responses
         .iter()
-        .filter(|r| r.body.get("errors").is_none())
-        .count();
-    assert_eq!(succeeded, 1, "{responses:#?}");
-    for response in responses.iter().filter(|r| r.body.get("errors").is_some()) {
-        assert_eq!(response.codes(), ["UNAUTHENTICATED"], "{:#}", response.body);
-    }
+        .map(|response| refreshed(response).refresh_token)
+        .collect();
+    assert!(
+        successors.iter().all(|token| *token == successors[0]),
+        "{successors:#?}"
+    );
+    let next = refreshed(&refresh(&app, &successors[0]).await);
+    let me = app.gql_as(&next, ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], alice.id.as_str());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -482,6 +572,23 @@ async fn logging_out_an_unknown_refresh_token_returns_false() {
     let response = logout(&app, "an-unknown-refresh-token-of-plausible-length-00").await;
 
     assert_eq!(response.data()["logout"], false);
+}
+
+#[tokio::test]
+async fn logging_out_a_just_rotated_token_ends_its_successor_and_its_grace() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let successor = refreshed(&refresh(&app, &alice.refresh_token).await);
+
+    logout(&app, &alice.refresh_token).await.data();
+
+    for (which, token) in [
+        ("the successor", &successor.refresh_token),
+        ("the rotated token", &alice.refresh_token),
+    ] {
+        let response = refresh(&app, token).await;
+        assert_eq!(response.code(), "UNAUTHENTICATED", "{which}");
+    }
 }
 
 #[tokio::test]
@@ -530,6 +637,24 @@ async fn changing_the_password_revokes_every_refresh_token_of_the_user() {
     }
     // Another user's sessions are not touched.
     refreshed(&refresh(&app, &bob.refresh_token).await);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_grace_of_a_just_rotated_token() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let successor = refreshed(&refresh(&app, &alice.refresh_token).await);
+
+    app.gql_as(
+        &successor,
+        UPDATE_ACCOUNT,
+        json!({ "input": { "newPassword": NEW_PASSWORD, "currentPassword": PASSWORD } }),
+    )
+    .await
+    .data();
+
+    let again = refresh(&app, &alice.refresh_token).await;
+    assert_eq!(again.code(), "UNAUTHENTICATED");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::{domain::Currency, payments::stripe};
+use crate::{auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, payments::stripe};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
@@ -38,6 +38,19 @@ pub struct Config {
     /// at start, and tokens do not survive a restart. Share it between all processes.
     #[arg(long, env = "SHOP_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
+
+    /// Seconds in which a just-rotated refresh token, presented again, gets the same
+    /// successor back instead of revoking its session: two tabs (or two requests of one
+    /// app) refreshing at once both stay logged in. Later reuse still revokes the session.
+    /// 0 turns the grace off; at most an hour, as a longer one weakens reuse detection.
+    #[arg(
+        long,
+        env = "SHOP_REFRESH_REUSE_GRACE_SECS",
+        default_value_t = DEFAULT_REUSE_GRACE_SECS,
+        value_parser = clap::value_parser!(u32).range(..=3600),
+        global = true
+    )]
+    pub refresh_reuse_grace_secs: u32,
 
     /// Log filter in tracing's `EnvFilter` syntax, e.g. `info,shop=debug`.
     #[arg(long, env = "SHOP_LOG", default_value = "info", global = true)]
@@ -205,6 +218,7 @@ impl Config {
             database_url: database_url.into(),
             listen: DEFAULT_LISTEN.parse().unwrap_or_else(|_| unreachable!()),
             jwt_secret: None,
+            refresh_reuse_grace_secs: DEFAULT_REUSE_GRACE_SECS,
             log: "info".into(),
             cors_origins: Vec::new(),
             introspection: true,
@@ -240,6 +254,11 @@ impl Config {
             ),
             None => chrono::Duration::minutes(i64::from(self.pending_order_minutes)),
         }
+    }
+
+    /// How long a just-rotated refresh token still gets its successor back.
+    pub fn refresh_reuse_grace(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.refresh_reuse_grace_secs))
     }
 
     /// Where links in emails point.
@@ -297,5 +316,20 @@ mod tests {
         assert!(!metrics(&["--metrics", "off"]));
         assert!(!metrics(&["--metrics", "false"]));
         assert!(Flags::try_parse_from(["shop", "--metrics", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_is_thirty_seconds_unless_set_and_at_most_an_hour() {
+        let grace = |args: &[&str]| {
+            Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied()))
+                .map(|flags| flags.config.refresh_reuse_grace())
+        };
+        assert_eq!(grace(&[]).ok(), Some(chrono::Duration::seconds(30)));
+        assert_eq!(
+            grace(&["--refresh-reuse-grace-secs", "0"]).ok(),
+            Some(chrono::Duration::zero())
+        );
+        assert!(grace(&["--refresh-reuse-grace-secs", "3601"]).is_err());
+        assert!(grace(&["--refresh-reuse-grace-secs", "-1"]).is_err());
     }
 }

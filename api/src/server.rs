@@ -57,7 +57,7 @@ impl Server {
         // background work (sweeper, mail, events) uses `db` and is not counted.
         let mut request_db = db.clone();
         let statements = db::count_statements(&mut request_db);
-        let auth = Auth::new(&secret)?;
+        let auth = Auth::new(&secret)?.with_refresh_reuse_grace(config.refresh_reuse_grace());
         let events = OrderEvents::default();
         let payments = Payments {
             gateway,

@@ -18,6 +18,10 @@ pub struct Model {
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The token this one replaced; `None` for the first token of a login. A token has at
+    /// most one successor, so a just-rotated token presented again can be answered with it.
+    #[sea_orm(unique)]
+    pub rotated_from: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

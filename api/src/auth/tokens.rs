@@ -31,6 +31,11 @@ impl JwtSecret {
     pub fn random() -> Self {
         Self(rand::random::<[u8; 32]>().to_vec())
     }
+
+    /// For keys derived from this secret (refresh-token successors), within `auth` only.
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -127,7 +127,9 @@ pub struct AuthPayload {
     /// Send as `Authorization: Bearer <accessToken>`. Valid for `expiresIn` seconds.
     access_token: String,
     /// Exchange for a new session with `refreshToken` before it expires (30 days). Each
-    /// refresh token works once; presenting a used one revokes the whole session.
+    /// refresh token works once: presented again shortly after (30 s by default), as two
+    /// tabs refreshing at once do, it gets the same new refresh token back; later, it
+    /// revokes the whole session.
     refresh_token: String,
     /// Seconds until the access token expires.
     expires_in: i32,
@@ -279,9 +281,10 @@ impl AccountMutation {
         Ok(session.into())
     }
 
-    /// Exchanges a refresh token for a new session; the old refresh token stops working.
+    /// Exchanges a refresh token for a new session; the old refresh token stops working,
+    /// but for a short grace in which it gets the same new refresh token again.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        let session = sessions::refresh(ctx.db()?, ctx.auth()?, &refresh_token).await?;
+        let session = sessions::refresh(ctx.db()?, ctx.auth()?, &refresh_token, Utc::now()).await?;
         Ok(session.into())
     }
 
