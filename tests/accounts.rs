@@ -347,6 +347,36 @@ async fn an_invalid_address_names_its_field() {
 }
 
 #[tokio::test]
+async fn an_address_part_that_is_invisible_or_flips_the_text_direction_names_its_field() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let cases = [
+        ("fullName", json!("\u{200B}\u{200B}")),
+        ("line1", json!("1 Main St \u{202E}")),
+        ("line2", json!("\u{FEFF}")),
+        ("city", json!("\u{2066}Springfield\u{2069}")),
+        ("postalCode", json!("\u{2060}")),
+        ("country", json!("\u{3164}")),
+    ];
+
+    for (field, value) in cases {
+        let mut input = address("Alice");
+        input[field] = value.clone();
+
+        let response = app
+            .gql_as(&alice, ADD_ADDRESS, json!({ "input": input }))
+            .await;
+
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{field} = {value:?}");
+        assert_eq!(response.field(), field, "{field} = {value:?}");
+    }
+    let book = app
+        .gql_as(&alice, "{ me { addresses { id } } }", json!({}))
+        .await;
+    assert_eq!(book.data()["me"]["addresses"], json!([]));
+}
+
+#[tokio::test]
 async fn another_users_address_can_be_neither_seen_nor_deleted() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;

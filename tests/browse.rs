@@ -1130,10 +1130,33 @@ async fn price_bounds_are_inclusive() {
             .len(),
         6
     );
-    assert_eq!(
-        prices(json!({ "minPrice": "20.00", "maxPrice": "10.00" })).await,
-        Vec::<String>::new()
-    );
+}
+
+#[tokio::test]
+async fn a_minimum_price_above_the_maximum_is_bad_user_input_naming_min_price() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    for price in ["10.00", "50.00"] {
+        create_product(
+            &app,
+            &admin,
+            json!({ "name": format!("P{price}"), "price": price }),
+        )
+        .await;
+    }
+
+    // Silently matching nothing would look like an empty shop to the client.
+    for filter in [
+        json!({ "minPrice": "50", "maxPrice": "10" }),
+        json!({ "minPrice": "10.01", "maxPrice": "10.00" }),
+        json!({ "minPrice": "20", "maxPrice": "10", "search": "p", "inStock": true }),
+    ] {
+        let response = products(&app, None, json!({ "filter": filter })).await;
+
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{filter}");
+        assert_eq!(response.field(), "minPrice", "{filter}");
+        assert!(response.body["data"].is_null(), "{filter}");
+    }
 }
 
 #[tokio::test]

@@ -179,6 +179,10 @@ fn invalid_product_fields() -> Vec<(&'static str, Value)> {
         ("name", json!("two\nlines")),
         ("description", json!("d".repeat(10_001))),
         ("description", json!("a\u{0}nul")),
+        ("name", json!("\u{200B}\u{200C}\u{200D}")),
+        ("name", json!("Mug \u{202E}gpj.exe")),
+        ("description", json!("\u{FEFF}\u{2060}")),
+        ("description", json!("Great\u{2067} mug")),
         ("price", json!("-1")),
         ("price", json!("-0.01")),
         ("price", json!("1.999")),
@@ -1005,6 +1009,63 @@ async fn every_invalid_category_field_is_bad_user_input_naming_it_and_nothing_is
     }
 
     assert_eq!(category_tree(&app).await, json!([]));
+}
+
+#[tokio::test]
+async fn invisible_or_direction_flipping_text_is_bad_user_input_for_products_and_categories() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let product = create_product(&app, &admin, json!({ "name": "Mug" })).await;
+    let category = create_category(&app, &admin, json!({ "name": "Kitchen" })).await;
+    let (products_before, tree_before) =
+        (all_products(&app, &admin).await, category_tree(&app).await);
+    let cases = [
+        ("name", json!("\u{200B}")),
+        ("name", json!(" \u{200B}\u{FEFF} ")),
+        ("name", json!("\u{3164}")),
+        ("name", json!("Sale\u{202E}!")),
+        ("description", json!("\u{200D}\u{200D}")),
+        ("description", json!("line one\n\u{2066}line two")),
+    ];
+
+    for (field, value) in cases {
+        let input = json!({ field: value.clone() });
+        let new_product = try_create_product(&app, &admin, input.clone()).await;
+        let changed_product =
+            try_update_product(&app, &admin, &id_of(&product), input.clone()).await;
+        let mut category_input = json!({ "name": "Garden" });
+        category_input[field] = value.clone();
+        let new_category = try_create_category(&app, &admin, category_input).await;
+        let changed_category =
+            try_update_category(&app, &admin, &id_of(&category), input.clone()).await;
+
+        for response in [new_product, changed_product, new_category, changed_category] {
+            assert_eq!(response.code(), "BAD_USER_INPUT", "{field} = {value:?}");
+            assert_eq!(response.field(), field, "{field} = {value:?}");
+        }
+    }
+
+    assert_eq!(all_products(&app, &admin).await, products_before);
+    assert_eq!(category_tree(&app).await, tree_before);
+}
+
+#[tokio::test]
+async fn zero_width_joiners_and_marks_inside_visible_text_are_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    // Emoji sequences need U+200D, Persian needs U+200C, mixed Hebrew needs U+200F.
+    let name = "Family 👨\u{200D}👩\u{200D}👧 mug";
+    let description = "می\u{200C}خواهم — שלום\u{200F}!";
+
+    let product = create_product(
+        &app,
+        &admin,
+        json!({ "name": name, "description": description }),
+    )
+    .await;
+
+    assert_eq!(product["name"], name);
+    assert_eq!(product["description"], description);
 }
 
 #[tokio::test]

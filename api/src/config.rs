@@ -5,7 +5,9 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::{auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, payments::stripe};
+use crate::{
+    auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, payments::stripe, service::throttle,
+};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
@@ -205,8 +207,19 @@ pub struct Config {
     )]
     pub stripe_webhook_secret: Option<String>,
 
-    /// Take the client address for login throttling from the last X-Forwarded-For entry.
-    /// Turn on only behind a load balancer that sets that header.
+    /// Accounts one client address may register per hour (at least 1); past that, `register`
+    /// answers RATE_LIMITED. Counted in the database, so the limit holds across processes.
+    #[arg(
+        long,
+        env = "SHOP_REGISTRATIONS_PER_HOUR",
+        default_value_t = throttle::DEFAULT_REGISTRATIONS_PER_HOUR,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub registrations_per_hour: u32,
+
+    /// Take the client address for login and registration throttling from the last
+    /// X-Forwarded-For entry. Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
     pub trust_forwarded_for: bool,
 }
@@ -225,6 +238,7 @@ impl Config {
             metrics: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            registrations_per_hour: throttle::DEFAULT_REGISTRATIONS_PER_HOUR,
             pending_order_minutes: 15,
             pending_order_secs: None,
             sweep_interval_secs: 30,

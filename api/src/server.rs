@@ -74,6 +74,7 @@ impl Server {
                 events.clone(),
                 config.introspection,
                 config.metrics,
+                config.registrations_per_hour,
             ),
             db: request_db,
             tokens: auth.tokens.clone(),

@@ -61,8 +61,8 @@ pub struct ShopProcess {
 
 impl ShopProcess {
     /// Starts `shop serve` on `database_url`, listening on a port of its own choosing, with
-    /// the test suite's JWT secret and the extra settings `env`; waits until it says where
-    /// it listens and `/readyz` answers.
+    /// the test suite's JWT secret and register limit, and the extra settings `env` (which
+    /// may override them); waits until it says where it listens and `/readyz` answers.
     pub async fn start(name: &str, database_url: &str, env: &[(&str, String)]) -> Self {
         let mut command = shop_command(database_url);
         command
@@ -70,6 +70,10 @@ impl ShopProcess {
             .env("SHOP_LISTEN", "127.0.0.1:0")
             .env("SHOP_JWT_SECRET", JWT_SECRET)
             .env("SHOP_LOG", "info")
+            .env(
+                "SHOP_REGISTRATIONS_PER_HOUR",
+                super::TEST_REGISTRATIONS_PER_HOUR.to_string(),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (key, value) in env {

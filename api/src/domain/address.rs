@@ -64,6 +64,19 @@ mod tests {
         let err = PostalAddress::parse("Ann", "1", None, "To\u{0}wn", "1", "NL").expect_err("nul");
         assert_eq!(field_of(err), "city");
     }
+
+    #[test]
+    fn names_the_field_that_is_invisible_or_flips_the_text_direction() {
+        let err = PostalAddress::parse("\u{200B}\u{200B}", "1", None, "Town", "1", "NL")
+            .expect_err("zero-width");
+        assert_eq!(field_of(err), "fullName");
+        let err = PostalAddress::parse("Ann", "1", Some("\u{FEFF}"), "Town", "1", "NL")
+            .expect_err("zero-width second line");
+        assert_eq!(field_of(err), "line2");
+        let err = PostalAddress::parse("Ann", "1 \u{202E}daoR", None, "Town", "1", "NL")
+            .expect_err("override");
+        assert_eq!(field_of(err), "line1");
+    }
 }
 
 #[cfg(test)]
@@ -71,7 +84,10 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::strategies::any_text;
+    use crate::domain::{
+        strategies::any_text,
+        text::{flips_direction, is_invisible},
+    };
 
     fn part() -> impl Strategy<Value = String> {
         prop_oneof![any_text(), "[ ]?\\PC{1,30}[ ]?", "[ ]{0,3}"]
@@ -103,6 +119,17 @@ mod properties {
                 }
                 if let Some(line2) = &address.line2 {
                     prop_assert!(!line2.is_empty() && line2.chars().count() <= 200);
+                }
+                let parts = [
+                    &address.full_name,
+                    &address.line1,
+                    &address.city,
+                    &address.postal_code,
+                    &address.country,
+                ];
+                for text in parts.into_iter().chain(&address.line2) {
+                    prop_assert!(!text.contains(flips_direction), "{text:?}");
+                    prop_assert!(!text.chars().all(is_invisible), "{text:?}");
                 }
                 let again = PostalAddress::parse(
                     &address.full_name,

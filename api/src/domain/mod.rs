@@ -21,7 +21,7 @@ pub use catalog::{MAX_IMAGES, Sku, parse_image_urls};
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, PriceBounds};
 pub use order_status::{OrderStatus, new_order_number};
 pub use password::Password;
 pub use quantity::Quantity;

@@ -84,6 +84,38 @@ impl fmt::Display for Money {
     }
 }
 
+/// The prices a product list is narrowed to: from `min` up to `max`, both included, either
+/// end open. A low end above the high end is refused rather than left to match nothing,
+/// which a client could not tell from an empty catalog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceBounds {
+    pub min: Option<Money>,
+    pub max: Option<Money>,
+}
+
+impl PriceBounds {
+    /// The bounds of `minPrice` and `maxPrice`, each a decimal amount as [`Money::parse`]
+    /// reads it; BAD_USER_INPUT on the field at fault.
+    pub fn parse(min: Option<&str>, max: Option<&str>) -> Result<Self, AppError> {
+        let min = min.map(|raw| Money::parse(raw, "minPrice")).transpose()?;
+        let max = max.map(|raw| Money::parse(raw, "maxPrice")).transpose()?;
+        if let (Some(low), Some(high)) = (min, max)
+            && low > high
+        {
+            return Err(AppError::bad_input(
+                "minPrice",
+                format!("must not be above maxPrice ({high})"),
+            ));
+        }
+        Ok(Self { min, max })
+    }
+
+    /// Whether `price` lies within the bounds.
+    pub fn contains(&self, price: Money) -> bool {
+        self.min.is_none_or(|min| min <= price) && self.max.is_none_or(|max| price <= max)
+    }
+}
+
 /// An ISO 4217 currency code: three upper-case letters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currency(String);
@@ -163,6 +195,28 @@ mod tests {
             let money = Money(cents);
             assert_eq!(Money::parse(&money.to_string(), "x").ok(), Some(money));
         }
+    }
+
+    #[test]
+    fn price_bounds_may_be_open_equal_or_ordered_but_not_reversed() {
+        let bounds = |min, max| PriceBounds::parse(min, max);
+        assert_eq!(bounds(None, None).ok(), Some(PriceBounds::default()));
+        assert!(bounds(Some("10"), Some("10.00")).is_ok());
+        assert!(bounds(Some("9.99"), Some("10")).is_ok());
+        assert!(bounds(Some("50"), None).is_ok());
+        assert!(bounds(None, Some("0")).is_ok());
+        let err = bounds(Some("50"), Some("10")).expect_err("reversed");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "minPrice"));
+        let err = bounds(Some("10.01"), Some("10")).expect_err("reversed by a cent");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "minPrice"));
+    }
+
+    #[test]
+    fn a_malformed_price_bound_is_named_before_the_order_is_checked() {
+        let err = PriceBounds::parse(Some("50"), Some("ten")).expect_err("malformed");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "maxPrice"));
+        let err = PriceBounds::parse(Some("-1"), Some("10")).expect_err("negative");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "minPrice"));
     }
 
     #[test]
@@ -262,6 +316,44 @@ mod properties {
             let signed = format!("{sign}{whole}");
             prop_assert!(Money::parse(&imprecise, "price").is_err());
             prop_assert!(Money::parse(&signed, "price").is_err());
+        }
+
+        #[test]
+        fn price_bounds_are_accepted_exactly_when_some_price_lies_within_them(
+            min in proptest::option::of(0..=Money::MAX_PRICE.cents()),
+            max in proptest::option::of(0..=Money::MAX_PRICE.cents()),
+        ) {
+            let text = |cents: Option<i64>| cents.map(|c| Money::from_cents(c).to_string());
+            let (min_text, max_text) = (text(min), text(max));
+            let bounds = PriceBounds::parse(min_text.as_deref(), max_text.as_deref());
+            let lowest_inside = Money::from_cents(min.unwrap_or(0));
+            let satisfiable = max.is_none_or(|max| min.unwrap_or(0) <= max);
+            match bounds {
+                Ok(bounds) => {
+                    prop_assert!(satisfiable);
+                    prop_assert_eq!(bounds.min.map(Money::cents), min);
+                    prop_assert_eq!(bounds.max.map(Money::cents), max);
+                    prop_assert!(bounds.contains(lowest_inside));
+                }
+                Err(AppError::BadUserInput { field, .. }) => {
+                    prop_assert!(!satisfiable);
+                    prop_assert_eq!(field, "minPrice");
+                }
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn price_bounds_of_any_text_never_panic_and_blame_a_field_they_were_given(
+            min in proptest::option::of(amount_text()),
+            max in proptest::option::of(amount_text()),
+        ) {
+            if let Err(AppError::BadUserInput { field, .. }) =
+                PriceBounds::parse(min.as_deref(), max.as_deref())
+            {
+                let given = if field == "minPrice" { min.is_some() } else { max.is_some() };
+                prop_assert!(given, "{field} was not given");
+            }
         }
 
         #[test]

@@ -3,26 +3,27 @@
 
 use proptest::prelude::*;
 
-/// Any text a client could send: ordinary and exotic Unicode, control characters and
-/// Unicode whitespace, and lengths far past any limit.
+/// Any text a client could send: ordinary and exotic Unicode, control characters, Unicode
+/// whitespace, zero-width and direction-changing characters, and lengths far past any limit.
 pub fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => any::<String>(),
         2 => "\\PC{0,64}",
-        2 => "[\\x00-\\x20\\x7f-\\u{a0}\\u{85}\\u{2028}\\u{202e}\\u{feff}0-9a-z:.@=,-]{0,24}",
+        2 => "[\\x00-\\x20\\x7f-\\u{a0}\\u{85}\\u{200b}-\\u{200f}\\u{2028}\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}\\u{3164}\\u{feff}0-9a-z:.@=,-]{0,24}",
         1 => prop::collection::vec(any::<char>(), 0..4_096).prop_map(String::from_iter),
         1 => (any::<char>(), 0..20_000usize).prop_map(|(c, n)| c.to_string().repeat(n)),
     ]
 }
 
 /// Characters that trip parsers up: whitespace of several kinds, control characters,
-/// separators, multi-byte and right-to-left text.
+/// separators, multi-byte and right-to-left text, zero-width and direction-changing
+/// characters.
 fn awkward_char() -> impl Strategy<Value = char> {
     prop_oneof![
         prop::sample::select(vec![
             ' ', '\t', '\n', '\r', '\0', '\u{7f}', '\u{85}', '\u{a0}', '\u{2028}', '\u{202e}',
-            '\u{feff}', '.', '-', '_', ':', '@', '=', ',', '+', '%', '/', '"', '\'', 'é', 'İ', 'ß',
-            '😀',
+            '\u{feff}', '\u{200b}', '\u{200d}', '\u{2066}', '\u{3164}', '.', '-', '_', ':', '@',
+            '=', ',', '+', '%', '/', '"', '\'', 'é', 'İ', 'ß', '😀',
         ]),
         any::<char>(),
     ]

@@ -3,7 +3,9 @@ use std::fmt;
 use crate::error::AppError;
 
 /// 3 to 32 ASCII letters, digits, `_`, `.` or `-`. ASCII only, so that two names that look
-/// alike are also equal after case folding.
+/// alike are also equal after case folding; that also keeps out every character free text
+/// refuses ([`super::text::bounded`]: invisible or direction-changing ones), a property
+/// test holds the two rules together.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -91,7 +93,10 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::strategies::{any_text, near};
+    use crate::domain::{
+        strategies::{any_text, near},
+        text,
+    };
 
     fn allowed(c: char) -> bool {
         c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
@@ -124,6 +129,16 @@ mod properties {
             if let Ok(name) = Username::parse(&raw) {
                 prop_assert_eq!(Username::parse(name.as_str()).ok(), Some(name.clone()));
                 prop_assert_eq!(name.to_string(), name.as_str());
+            }
+        }
+
+        #[test]
+        fn a_username_is_also_acceptable_free_text(
+            raw in prop_oneof![any_text(), near("[A-Za-z0-9_.-]{3,32}".prop_map(String::from))],
+        ) {
+            if let Ok(name) = Username::parse(&raw) {
+                let as_text = text::required("username", name.as_str(), Username::MAX_LEN).ok();
+                prop_assert_eq!(as_text.as_deref(), Some(name.as_str()));
             }
         }
 

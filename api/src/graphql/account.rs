@@ -254,7 +254,8 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates an account and logs it in.
+    /// Creates an account and logs it in. Each client address may create only a few
+    /// accounts per hour (RATE_LIMITED with `retryAfter`).
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
         let registration = Registration {
             username: input.username,
@@ -262,8 +263,16 @@ impl AccountMutation {
             password: input.password,
             is_admin: input.is_admin.unwrap_or(false),
         };
-        let session =
-            accounts::register(ctx.db()?, ctx.auth()?, ctx.viewer()?, registration).await?;
+        let request = ctx.request()?;
+        let session = accounts::register(
+            ctx.db()?,
+            ctx.auth()?,
+            &request.viewer,
+            ctx.registration_limits()?,
+            &request.client_addr,
+            registration,
+        )
+        .await?;
         Ok(session.into())
     }
 

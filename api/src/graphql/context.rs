@@ -1,7 +1,13 @@
 use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Auth, domain::Currency, error::AppError, payments::Payments, service::Viewer};
+use crate::{
+    auth::Auth,
+    domain::Currency,
+    error::AppError,
+    payments::Payments,
+    service::{Viewer, throttle},
+};
 
 use super::loaders::{
     AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, UserById,
@@ -35,6 +41,11 @@ impl RequestContext {
     }
 }
 
+/// How many accounts a client address may create per hour: schema data, set from the
+/// configuration, under a type of its own so it cannot be mistaken for other limits.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistrationLimits(pub throttle::Limits);
+
 /// Typed access to the context. A missing entry is a wiring bug; it surfaces as an internal
 /// error rather than a panic.
 pub(super) trait ContextExt {
@@ -43,6 +54,7 @@ pub(super) trait ContextExt {
     fn request(&self) -> Result<&RequestContext, AppError>;
     fn currency(&self) -> Result<&Currency, AppError>;
     fn payments(&self) -> Result<&Payments, AppError>;
+    fn registration_limits(&self) -> Result<throttle::Limits, AppError>;
     fn viewer(&self) -> Result<&Viewer, AppError> {
         Ok(&self.request()?.viewer)
     }
@@ -63,6 +75,9 @@ impl ContextExt for Context<'_> {
     }
     fn payments(&self) -> Result<&Payments, AppError> {
         data(self)
+    }
+    fn registration_limits(&self) -> Result<throttle::Limits, AppError> {
+        data::<RegistrationLimits>(self).map(|limits| limits.0)
     }
 }
 

@@ -20,7 +20,11 @@ use sea_orm::DatabaseConnection;
 pub use context::RequestContext;
 pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS};
 
-use crate::{auth::Auth, payments::Payments, service::events::OrderEvents};
+use crate::{
+    auth::Auth,
+    payments::Payments,
+    service::{events::OrderEvents, throttle},
+};
 
 /// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
 pub const MAX_DEPTH: usize = 15;
@@ -79,7 +83,8 @@ fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema the server executes, holding its shared resources. With `metrics`, every
-/// query and mutation is counted and timed for `/metrics`.
+/// query and mutation is counted and timed for `/metrics`; each client address may
+/// register `registrations_per_hour` accounts per hour.
 pub fn build(
     db: DatabaseConnection,
     auth: Auth,
@@ -87,8 +92,12 @@ pub fn build(
     events: OrderEvents,
     introspection: bool,
     metrics: bool,
+    registrations_per_hour: u32,
 ) -> ShopSchema {
     let builder = builder(metrics)
+        .data(context::RegistrationLimits(throttle::registrations(
+            registrations_per_hour,
+        )))
         .data(events)
         .data(db)
         .data(auth)

@@ -56,11 +56,14 @@ impl NewUser {
 }
 
 /// Creates an account and logs it in. Only an admin may create an admin; anyone else who
-/// asks for `isAdmin` is FORBIDDEN and nothing is created.
+/// asks for `isAdmin` is FORBIDDEN and nothing is created. Each client address may create
+/// only so many accounts per hour (`limits`); past that, RATE_LIMITED.
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
     viewer: &Viewer,
+    limits: throttle::Limits,
+    client_addr: &str,
     input: Registration,
 ) -> AppResult<Session> {
     if input.is_admin {
@@ -72,7 +75,18 @@ pub async fn register(
         }
     }
     let new_user = NewUser::parse(&input)?;
-    let user = create_user(db, auth, new_user).await?;
+    // Counted before the password is hashed, so a refusal is cheap: a flood of
+    // registrations must not buy an argon2 hash each.
+    let attempt =
+        throttle::begin_limited(db, limits, new_user.username.key().as_str(), client_addr).await?;
+    let user = match create_user(db, auth, new_user).await {
+        Ok(user) => user,
+        Err(err) => {
+            // Only accounts created count: a name already taken costs no allowance.
+            attempt.withdraw(db).await?;
+            return Err(err);
+        }
+    };
     sessions::start(db, auth, user).await
 }
 

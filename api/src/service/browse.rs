@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::{Cursor, Money},
+    domain::{Cursor, PriceBounds},
     error::{AppError, AppResult},
     service::{
         categories,
@@ -271,6 +271,7 @@ pub async fn list(
     if filter.include_archived {
         require_admin(db, viewer).await?;
     }
+    let prices = PriceBounds::parse(filter.min_price.as_deref(), filter.max_price.as_deref())?;
     let backend = db.get_database_backend();
     let search = match filter.search.as_deref().map(str::trim) {
         Some(text) if text.chars().count() > MAX_SEARCH_LEN => {
@@ -298,12 +299,10 @@ pub async fn list(
         let ids = categories::with_descendants(db, category).await?;
         base = base.filter(product::Column::CategoryId.is_in(ids));
     }
-    if let Some(min) = &filter.min_price {
-        let min = Money::parse(min, "minPrice")?;
+    if let Some(min) = prices.min {
         base = base.filter(product::Column::PriceCents.gte(min.cents()));
     }
-    if let Some(max) = &filter.max_price {
-        let max = Money::parse(max, "maxPrice")?;
+    if let Some(max) = prices.max {
         base = base.filter(product::Column::PriceCents.lte(max.cents()));
     }
     match filter.in_stock {

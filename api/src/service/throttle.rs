@@ -1,6 +1,7 @@
-//! Login throttling, kept in the database so that every server process sees the same
-//! counts. An attempt is recorded *before* the password is checked and counted with
-//! itself, so concurrent guesses cannot slip past the limit together.
+//! Throttling of logins, password-reset requests and registrations, kept in the database
+//! so that every server process sees the same counts. An attempt is recorded *before* the
+//! expensive or harmful part (checking a password, mailing a link, hashing a new password)
+//! and counted with itself, so concurrent attempts cannot slip past the limit together.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::login_failure;
@@ -20,6 +21,11 @@ pub const WINDOW_MINUTES: i64 = 15;
 pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
 /// Failed attempts allowed per client address within the window, over all accounts.
 pub const MAX_FAILURES_PER_CLIENT: usize = 20;
+/// How far back registrations count.
+pub const REGISTER_WINDOW_MINUTES: i64 = 60;
+/// Accounts one client address may create per hour unless configured otherwise: enough for
+/// a household or an office behind one NAT address, far too few to farm accounts.
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 5;
 
 /// What is being throttled: each kind counts separately, with its own limits.
 #[derive(Clone, Copy, Debug)]
@@ -28,16 +34,19 @@ pub struct Limits {
     pub name: &'static str,
     /// Keeps the counts of different kinds apart in the shared table.
     scope: &'static str,
-    per_account: usize,
+    /// `None` when only the client address is limited.
+    per_account: Option<usize>,
     per_client: usize,
+    window_minutes: i64,
 }
 
 /// Logins: 5 failures per account, 20 per client address, per 15 minutes.
 pub const LOGIN: Limits = Limits {
     name: "login",
     scope: "",
-    per_account: MAX_FAILURES_PER_ACCOUNT,
+    per_account: Some(MAX_FAILURES_PER_ACCOUNT),
     per_client: MAX_FAILURES_PER_CLIENT,
+    window_minutes: WINDOW_MINUTES,
 };
 
 /// Password-reset requests (every request counts): 3 per email, 10 per client address,
@@ -45,14 +54,33 @@ pub const LOGIN: Limits = Limits {
 pub const PASSWORD_RESET: Limits = Limits {
     name: "password_reset",
     scope: "reset:",
-    per_account: 3,
+    per_account: Some(3),
     per_client: 10,
+    window_minutes: WINDOW_MINUTES,
 };
 
-/// An attempt that has been counted. Unless [`Attempt::succeeded`] is called it stays
-/// counted as a failure.
+/// Registrations (every account created counts): `per_client` per client address per hour.
+/// Only the address is limited: a new account has no history to count against.
+pub const fn registrations(per_client: u32) -> Limits {
+    Limits {
+        name: "register",
+        scope: "register:",
+        per_account: None,
+        // Zero would refuse everyone, which is no rate; a closed shop needs another switch.
+        per_client: if per_client == 0 {
+            1
+        } else {
+            per_client as usize
+        },
+        window_minutes: REGISTER_WINDOW_MINUTES,
+    }
+}
+
+/// An attempt that has been counted. Unless [`Attempt::succeeded`] or
+/// [`Attempt::withdraw`] is called it stays counted.
 #[must_use]
 pub struct Attempt {
+    id: i32,
     account_key: String,
 }
 
@@ -76,7 +104,8 @@ pub async fn begin_limited(
     let account_key = &format!("{}{account_key}", limits.scope);
     let client_addr = &format!("{}{client_addr}", limits.scope);
     let now = Utc::now();
-    let since = now - Duration::minutes(WINDOW_MINUTES);
+    let window = Duration::minutes(limits.window_minutes);
+    let since = now - window;
     let attempt = login_failure::ActiveModel {
         account_key: Set(account_key.to_owned()),
         client_addr: Set(client_addr.to_owned()),
@@ -87,18 +116,16 @@ pub async fn begin_limited(
     .await?;
 
     let counted = [
-        (
-            login_failure::Column::AccountKey,
-            account_key,
-            limits.per_account,
-        ),
-        (
+        limits
+            .per_account
+            .map(|limit| (login_failure::Column::AccountKey, account_key, limit)),
+        Some((
             login_failure::Column::ClientAddr,
             client_addr,
             limits.per_client,
-        ),
+        )),
     ];
-    for (column, value, limit) in counted {
+    for (column, value, limit) in counted.into_iter().flatten() {
         let earlier: Vec<DateTime<Utc>> = login_failure::Entity::find()
             .select_only()
             .column(login_failure::Column::CreatedAt)
@@ -115,7 +142,7 @@ pub async fn begin_limited(
                 .exec(db)
                 .await?;
             // The lock lifts once enough of the earlier failures have aged out of the window.
-            let frees_at = earlier[earlier.len() - limit] + Duration::minutes(WINDOW_MINUTES);
+            let frees_at = earlier[earlier.len() - limit] + window;
             let retry_after_secs = (frees_at - now).num_seconds().max(1) as u64;
             // A run of these is someone guessing passwords (or flooding an inbox).
             metrics::counter!(telemetry::THROTTLED, "scope" => limits.name).increment(1);
@@ -134,6 +161,7 @@ pub async fn begin_limited(
         .exec(db)
         .await?;
     Ok(Attempt {
+        id: attempt.id,
         account_key: account_key.to_owned(),
     })
 }
@@ -143,6 +171,15 @@ impl Attempt {
     pub async fn succeeded(self, db: &impl ConnectionTrait) -> AppResult<()> {
         login_failure::Entity::delete_many()
             .filter(login_failure::Column::AccountKey.eq(self.account_key))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// The attempt did not do what is being limited (the registration was refused), so it
+    /// uses up none of the allowance.
+    pub async fn withdraw(self, db: &impl ConnectionTrait) -> AppResult<()> {
+        login_failure::Entity::delete_by_id(self.id)
             .exec(db)
             .await?;
         Ok(())
