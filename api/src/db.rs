@@ -21,8 +21,9 @@ use sea_orm::{
 };
 
 /// Opens a pool. On SQLite: WAL so readers never wait for the writer, FULL sync so a
-/// committed order survives a power cut, foreign keys on, and a busy timeout so writers
-/// queue instead of failing.
+/// committed order survives a power cut, foreign keys on, a busy timeout so writers
+/// queue instead of failing, and no connection back into the pool that is still inside a
+/// transaction (see [`leaves_no_transaction_open`]).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
@@ -35,8 +36,46 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _| Box::pin(leaves_no_transaction_open(conn)))
         });
     Database::connect(options).await
+}
+
+/// Whether a SQLite connection coming back to the pool may be used again: `false` (the
+/// pool then closes it) while sqlx still counts it inside a transaction.
+///
+/// After SQLITE_FULL or SQLITE_IOERR, SQLite may roll the whole transaction back on its
+/// own (its docs say so, and to issue ROLLBACK to be sure). sqlx does not notice: it
+/// still counts one open transaction, the ROLLBACK it queues when sea-orm drops the
+/// failed transaction finds none open, fails, and is ignored, and the connection goes
+/// back to the pool with its count off by one. Its next `begin` then issues a SAVEPOINT instead of BEGIN
+/// IMMEDIATE, which opens a DEFERRED transaction that a later ROLLBACK TO SAVEPOINT never
+/// ends: the connection sits idle holding the write lock, and every other writer (the
+/// mail worker too) waits out busy_timeout and fails with "database is locked" until
+/// the process restarts. Closing the connection ends whatever it holds (sqlite3_close
+/// rolls back) and the pool opens a fresh one when it needs it.
+async fn leaves_no_transaction_open(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A transaction dropped without commit or rollback has its ROLLBACK queued on the
+    // connection's worker thread, not yet run; a ping waits for everything queued before
+    // it, so only a count that is still off afterwards is a connection gone wrong.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "closing a SQLite connection left inside a transaction (after a failed commit or \
+             rollback, e.g. a full disk)"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Applies the pending migrations, all in one write transaction that holds the migration
