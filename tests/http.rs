@@ -1,9 +1,11 @@
 //! The HTTP surface around GraphQL: health and readiness, the GraphiQL page, the body
 //! limit, requests that are not GraphQL requests, GET, request ids and CORS.
 
+use entity::write_probe;
 use reqwest::{Method, StatusCode, header};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, sea_query::OnConflict};
 use serde_json::{Value, json};
+use shop::db;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{Gql, PASSWORD, TestApp, spawn_app, spawn_app_with};
@@ -227,6 +229,64 @@ async fn readyz_answers_200_while_the_database_is_reachable_and_503_once_it_is_n
         StatusCode::OK,
         "liveness does not depend on the database"
     );
+}
+
+/// `/readyz` answers whether a write commits, not only whether the database answers: a
+/// database that reads but cannot write (here: its write lock held elsewhere, as a stuck
+/// process would hold it) must take the process out of rotation, and only until it can
+/// write again. On SQLite the lock is the file's; on PostgreSQL, the probe row's.
+#[tokio::test]
+async fn readyz_answers_503_while_no_write_can_commit_and_200_again_once_one_can() {
+    let app = spawn_app().await;
+    assert_eq!(readyz(&app).await, (StatusCode::OK, "ready".to_owned()));
+
+    let blocker = db::begin_write(&app.db).await.expect("write begun");
+    write_probe::Entity::insert(write_probe::ActiveModel {
+        id: Set(1),
+        probed_at: Set(chrono::Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(write_probe::Column::Id)
+            .update_column(write_probe::Column::ProbedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(&blocker)
+    .await
+    .expect("the probe row locked");
+
+    let (_, reason) = readyz_becomes(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(reason, "database write timed out");
+    blocker.rollback().await.expect("rolled back");
+    let (_, reason) = readyz_becomes(&app, StatusCode::OK).await;
+    assert_eq!(reason, "ready");
+}
+
+async fn readyz(app: &TestApp) -> (StatusCode, String) {
+    let response = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// Polls `/readyz` until it answers `status`: the server writes at most every couple of
+/// seconds and gives a write a few seconds to commit, so this takes up to about five.
+async fn readyz_becomes(app: &TestApp, status: StatusCode) -> (StatusCode, String) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let answer = readyz(app).await;
+        if answer.0 == status {
+            return answer;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz still answers {answer:?}, not {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 // --- GraphiQL -------------------------------------------------------------------------

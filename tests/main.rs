@@ -16,6 +16,7 @@ mod checkout;
 mod cli;
 mod concurrency;
 mod crash;
+mod full_disk;
 mod http;
 mod http_audit;
 mod limits;

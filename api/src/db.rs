@@ -12,17 +12,21 @@ use std::{
     time::Duration,
 };
 
+use entity::write_probe;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
+    ActiveValue::Set,
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DbErr, EntityTrait, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+    sea_query::OnConflict,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
 /// Opens a pool. On SQLite: WAL so readers never wait for the writer, FULL sync so a
-/// committed order survives a power cut, foreign keys on, and a busy timeout so writers
-/// queue instead of failing.
+/// committed order survives a power cut, foreign keys on, a busy timeout so writers
+/// queue instead of failing, and no connection back into the pool that is still inside a
+/// transaction (see [`leaves_no_transaction_open`]).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
@@ -35,8 +39,46 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _| Box::pin(leaves_no_transaction_open(conn)))
         });
     Database::connect(options).await
+}
+
+/// Whether a SQLite connection coming back to the pool may be used again: `false` (the
+/// pool then closes it) while sqlx still counts it inside a transaction.
+///
+/// After SQLITE_FULL or SQLITE_IOERR, SQLite may roll the whole transaction back on its
+/// own (its docs say so, and to issue ROLLBACK to be sure). sqlx does not notice: it
+/// still counts one open transaction, the ROLLBACK it queues when sea-orm drops the
+/// failed transaction finds none open, fails, and is ignored, and the connection goes
+/// back to the pool with its count off by one. Its next `begin` then issues a SAVEPOINT instead of BEGIN
+/// IMMEDIATE, which opens a DEFERRED transaction that a later ROLLBACK TO SAVEPOINT never
+/// ends: the connection sits idle holding the write lock, and every other writer (the
+/// mail worker too) waits out busy_timeout and fails with "database is locked" until
+/// the process restarts. Closing the connection ends whatever it holds (sqlite3_close
+/// rolls back) and the pool opens a fresh one when it needs it.
+async fn leaves_no_transaction_open(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A transaction dropped without commit or rollback has its ROLLBACK queued on the
+    // connection's worker thread, not yet run; a ping waits for everything queued before
+    // it, so only a count that is still off afterwards is a connection gone wrong.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "closing a SQLite connection left inside a transaction (after a failed commit or \
+             rollback, e.g. a full disk)"
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Applies the pending migrations, all in one write transaction that holds the migration
@@ -169,9 +211,113 @@ pub async fn lock_for_transaction(txn: &DatabaseTransaction, name: &str) -> Resu
     Ok(())
 }
 
-/// Whether the database answers; backs `/readyz`.
-pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+/// How often at most `/readyz` writes to the database. Balancers poll every few seconds,
+/// several of them and on every process, and `/readyz` may be reachable from anywhere: a
+/// write (an fsync on SQLite) per request would let them take the writer's turn from
+/// checkouts. A result younger than this is answered again instead.
+const WRITE_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// A write probe that has not committed by then counts as failed: the lock is held
+/// elsewhere (another process) or the database hangs; either way nothing writes.
+const WRITE_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why the database cannot serve requests now; `/readyz` answers it with 503.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotReady {
+    /// No connection answers.
+    Unreachable,
+    /// A write failed: a full disk, a read-only database.
+    CannotWrite,
+    /// A write did not commit within [`WRITE_PROBE_TIMEOUT`].
+    WriteTimedOut,
+}
+
+impl NotReady {
+    /// The short reason `/readyz` gives.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Unreachable => "database unreachable",
+            Self::CannotWrite => "database cannot take writes",
+            Self::WriteTimedOut => "database write timed out",
+        }
+    }
+}
+
+/// Backs `/readyz`: whether the database answers and takes a write. A database that
+/// answers reads but refuses every write (a full disk) must take the process out of
+/// rotation too, and put it back once writes work again.
+#[derive(Clone)]
+pub struct Readiness {
+    db: DatabaseConnection,
+    /// The last write probe. Behind an async lock, so that concurrent checks wait for
+    /// one probe instead of each running their own.
+    last_probe: Arc<tokio::sync::Mutex<Option<Probed>>>,
+}
+
+/// When a write probe ran, and how it went.
+type Probed = (tokio::time::Instant, Result<(), NotReady>);
+
+impl Readiness {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            last_probe: Arc::default(),
+        }
+    }
+
+    /// Pings on every call (a read, cheap), and writes at most every
+    /// [`WRITE_PROBE_INTERVAL`].
+    pub async fn check(&self) -> Result<(), NotReady> {
+        if self.db.ping().await.is_err() {
+            return Err(NotReady::Unreachable);
+        }
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, outcome)) = *last
+            && at.elapsed() < WRITE_PROBE_INTERVAL
+        {
+            return outcome;
+        }
+        let outcome = self.probe().await;
+        let was_ready = last.is_none_or(|(_, previous)| previous.is_ok());
+        if outcome.is_ok() && !was_ready {
+            tracing::info!("the database takes writes again");
+        }
+        *last = Some((tokio::time::Instant::now(), outcome));
+        outcome
+    }
+
+    async fn probe(&self) -> Result<(), NotReady> {
+        match tokio::time::timeout(WRITE_PROBE_TIMEOUT, probe_write(&self.db)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness: the database refused a write");
+                Err(NotReady::CannotWrite)
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?WRITE_PROBE_TIMEOUT, "readiness: a write did not commit in time");
+                Err(NotReady::WriteTimedOut)
+            }
+        }
+    }
+}
+
+/// Commits one small write: the probe row's time, rewritten (an upsert, so it works on a
+/// database whose row is gone). It goes through [`begin_write`] like every other write,
+/// so on SQLite it waits its turn in the writer queue instead of racing checkouts for
+/// the lock, and on several processes it serialises on the one row for a moment.
+async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = begin_write(db).await?;
+    write_probe::Entity::insert(write_probe::ActiveModel {
+        id: Set(1),
+        probed_at: Set(chrono::Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(write_probe::Column::Id)
+            .update_column(write_probe::Column::ProbedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await
 }
 
 /// Counts every SQL statement run through `db` and the clones made of it after this call

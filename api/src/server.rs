@@ -82,6 +82,8 @@ impl Server {
             stripe_webhook_secret,
             trust_forwarded_for: config.trust_forwarded_for,
             metrics: metrics.clone(),
+            // On `db`: its probe writes are nobody's request statements.
+            readiness: db::Readiness::new(db.clone()),
         };
         let router = http::router(state, &config.cors_origins)?;
         let transport = Transport::new(config.smtp_url.as_deref(), &config.mail_dir())?;

@@ -15,3 +15,4 @@ pub mod product;
 pub mod refresh_token;
 pub mod user;
 pub mod webhook_event;
+pub mod write_probe;

@@ -9,6 +9,7 @@ mod m20261124_000003_create_orders;
 mod m20261124_000004_search_words_as_queries_split_them;
 mod m20261124_000005_create_notifications;
 mod m20261124_000006_index_archived_products_for_search_counts;
+mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_search_words_as_queries_split_them::Migration),
             Box::new(m20261124_000005_create_notifications::Migration),
             Box::new(m20261124_000006_index_archived_products_for_search_counts::Migration),
+            Box::new(m20261202_043000_create_write_probes::Migration),
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
         ]
     }

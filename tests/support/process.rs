@@ -12,7 +12,7 @@ use std::{
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
-    process::Child,
+    process::{Child, ChildStdin, ChildStdout},
 };
 
 use super::{Gql, JWT_SECRET, Session, login_operation, register_operation, session_from};
@@ -35,6 +35,28 @@ pub fn shop_command(database_url: &str) -> Command {
         .env("DATABASE_URL", database_url)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
+    command
+}
+
+/// `shop serve` as [`ShopProcess::start`] runs it: listening on a port of its own choosing,
+/// with the test suite's JWT secret and register limit, the extra settings `env` (which
+/// may override them), and its log on stderr.
+pub fn serve_command(database_url: &str, env: &[(&str, String)]) -> Command {
+    let mut command = shop_command(database_url);
+    command
+        .arg("serve")
+        .env("SHOP_LISTEN", "127.0.0.1:0")
+        .env("SHOP_JWT_SECRET", JWT_SECRET)
+        .env("SHOP_LOG", "info")
+        .env(
+            "SHOP_REGISTRATIONS_PER_HOUR",
+            super::TEST_REGISTRATIONS_PER_HOUR.to_string(),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
     command
 }
 
@@ -64,21 +86,12 @@ impl ShopProcess {
     /// the test suite's JWT secret and register limit, and the extra settings `env` (which
     /// may override them); waits until it says where it listens and `/readyz` answers.
     pub async fn start(name: &str, database_url: &str, env: &[(&str, String)]) -> Self {
-        let mut command = shop_command(database_url);
-        command
-            .arg("serve")
-            .env("SHOP_LISTEN", "127.0.0.1:0")
-            .env("SHOP_JWT_SECRET", JWT_SECRET)
-            .env("SHOP_LOG", "info")
-            .env(
-                "SHOP_REGISTRATIONS_PER_HOUR",
-                super::TEST_REGISTRATIONS_PER_HOUR.to_string(),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
+        Self::start_command(name, serve_command(database_url, env)).await
+    }
+
+    /// Starts `command`, which runs `shop serve` (perhaps inside a wrapper) with its log
+    /// on the command's stderr; waits as [`Self::start`] does.
+    pub async fn start_command(name: &str, command: Command) -> Self {
         let mut child = tokio::process::Command::from(command)
             .kill_on_drop(true)
             .spawn()
@@ -143,6 +156,13 @@ impl ShopProcess {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The process's stdin and stdout, when [`Self::start_command`]'s command piped them:
+    /// for a test that talks to a wrapper around `shop serve`.
+    pub async fn take_pipes(&self) -> (Option<ChildStdin>, Option<ChildStdout>) {
+        let mut child = self.child.lock().await;
+        (child.stdin.take(), child.stdout.take())
     }
 
     /// The last lines the process logged.

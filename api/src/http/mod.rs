@@ -59,6 +59,8 @@ pub struct AppState {
     pub stripe_webhook_secret: Option<WebhookSecret>,
     /// Set unless SHOP_METRICS is off; `/metrics` answers 404 otherwise.
     pub metrics: Option<Metrics>,
+    /// Backs `/readyz`.
+    pub readiness: db::Readiness,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -145,11 +147,11 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// 200 while the database answers and takes writes; 503 with a short reason otherwise.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if db::ping(&state.db).await {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    match state.readiness.check().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(not_ready) => (StatusCode::SERVICE_UNAVAILABLE, not_ready.reason()),
     }
 }
 

@@ -1,0 +1,298 @@
+//! A full disk under SQLite: while the disk is full every write fails cleanly and
+//! `/readyz` takes the process out of rotation; once space is back, writes (the mail
+//! worker's too) work again within seconds, without a restart.
+//!
+//! SQLite only, by nature: the database file sits on a small tmpfs of its own, which a
+//! ballast file fills. The test runs whatever SHOP_TEST_POSTGRES_URL says; PostgreSQL's
+//! side of `/readyz`'s write probe is covered in `http.rs`. To mount a tmpfs without root,
+//! the real `shop serve` binary runs inside a user and mount namespace (`unshare`), under
+//! a small shell script that fills and frees the disk when the test tells it to on its
+//! stdin. Where the machine cannot create such a namespace, the test says why and skips.
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use shop::db;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines},
+    process::{ChildStdin, ChildStdout},
+};
+
+use crate::{
+    processes::{
+        ADD_TO_CART, CHECKOUT, VISA, checkout_input, process_settings, stock_product, text,
+    },
+    support::{
+        self, PASSWORD, Session,
+        process::{ShopProcess, serve_command},
+        register_operation, session_from,
+        smtp::SmtpServer,
+    },
+};
+
+/// What runs inside the namespaces: mounts a 4 MiB tmpfs on the database folder, copies
+/// the prepared database in, starts `shop serve` (the remaining arguments), then obeys
+/// `fill` and `free` lines on stdin, answering each on stdout once done. It is PID 1 of
+/// its own PID namespace, so when it exits (stdin closed, or killed with the test's
+/// process) the server goes with it.
+const DISK_SCRIPT: &str = r#"
+set -e
+dir=$1
+seed=$2
+shift 2
+mount -t tmpfs -o size=4m shop-full-disk "$dir"
+cp "$seed"/shop.db "$dir"/
+"$@" >/dev/null &
+while read -r command; do
+    case $command in
+        fill) cat /dev/zero > "$dir"/ballast 2>/dev/null || true; echo filled ;;
+        free) rm -f "$dir"/ballast; echo freed ;;
+    esac
+done
+"#;
+
+/// How long after the space is back a write must work again, and `/readyz` say so.
+const RECOVERY: Duration = Duration::from_secs(5);
+/// Writes tried while the disk is full: enough that a connection the first failure broke
+/// gets reused by a later one, which is how the lock used to stay held.
+const WRITES_WHILE_FULL: usize = 4;
+
+const UNSHARE: [&str; 6] = [
+    "--user",
+    "--map-root-user",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+];
+
+/// Why this machine cannot run the test, if it cannot.
+fn namespaces_unavailable() -> Option<String> {
+    match Command::new("unshare")
+        .args(UNSHARE)
+        .arg("true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(status) if status.success() => None,
+        Ok(status) => Some(format!("`unshare {}` failed: {status}", UNSHARE.join(" "))),
+        Err(err) => Some(format!("`unshare` cannot run: {err}")),
+    }
+}
+
+/// A SQLite database, migrated and with an admin `root`, in its own folder: what the
+/// script copies onto the tmpfs. Closed, so all of it is in `shop.db`.
+async fn seed_database(folder: &Path) {
+    let url = format!("sqlite://{}?mode=rwc", folder.join("shop.db").display());
+    let db = db::connect(&url, 1).await.expect("seed database");
+    db::migrate(&db).await.expect("seed database migrated");
+    support::create_admin(&db, "root").await;
+    db.close().await.expect("seed database closed");
+}
+
+/// `shop serve` on a database alone on a small disk the test can fill and free.
+struct SmallDisk {
+    process: ShopProcess,
+    commands: ChildStdin,
+    answers: Lines<BufReader<ChildStdout>>,
+}
+
+impl SmallDisk {
+    async fn start(folder: &Path, smtp: &SmtpServer) -> Self {
+        let (seed, mounted) = (folder.join("seed"), folder.join("disk"));
+        for dir in [&seed, &mounted] {
+            std::fs::create_dir(dir).expect("folder created");
+        }
+        seed_database(&seed).await;
+        let url = format!("sqlite://{}", mounted.join("shop.db").display());
+        let serve = serve_command(&url, &process_settings(smtp));
+        let mut command = Command::new("unshare");
+        command
+            .args(UNSHARE)
+            .args(["sh", "-c", DISK_SCRIPT, "sh"])
+            .arg(&mounted)
+            .arg(&seed)
+            .arg(serve.get_program())
+            .args(serve.get_args())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in serve.get_envs() {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        let process = ShopProcess::start_command("shop on a small disk", command).await;
+        let (Some(commands), Some(answers)) = process.take_pipes().await else {
+            panic!("the disk script's stdin and stdout are piped");
+        };
+        Self {
+            process,
+            commands,
+            answers: BufReader::new(answers).lines(),
+        }
+    }
+
+    /// Tells the script `command` and waits until it answers `done`.
+    async fn tell(&mut self, command: &str, done: &str) {
+        self.commands
+            .write_all(format!("{command}\n").as_bytes())
+            .await
+            .expect("the disk script reads");
+        let answer = self
+            .answers
+            .next_line()
+            .await
+            .expect("the disk script answers");
+        assert_eq!(answer.as_deref(), Some(done), "{}", self.process.log());
+    }
+
+    async fn readyz(&self) -> (StatusCode, String) {
+        let response = self
+            .process
+            .client
+            .get(self.process.url("/readyz"))
+            .send()
+            .await
+            .expect("/readyz answers");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Polls `/readyz` until it answers `status`, for at most `within`; answers its body.
+    async fn readyz_becomes(&self, status: StatusCode, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let (now, body) = self.readyz().await;
+            if now == status {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "/readyz still answers {now} ({body}) instead of {status} after {within:?}:\n{}",
+                self.process.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn stock(&self, product: &str) -> i64 {
+        let response = self
+            .process
+            .gql(
+                "query($id: ID!) { product(id: $id) { stock } }",
+                json!({ "id": product }),
+            )
+            .await;
+        response.data()["product"]["stock"]
+            .as_i64()
+            .expect("a stock")
+    }
+
+    async fn orders(&self, buyer: &Session) -> i64 {
+        let response = self
+            .process
+            .gql_as(buyer, "{ orders { totalCount } }", json!({}))
+            .await;
+        response.data()["orders"]["totalCount"]
+            .as_i64()
+            .expect("a count")
+    }
+
+    async fn register(&self, username: &str) -> support::Gql {
+        let (query, variables) = register_operation(username);
+        self.process.gql(&query, variables).await
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_writes_cleanly_and_they_work_again_within_seconds_once_space_is_back() {
+    if let Some(reason) = namespaces_unavailable() {
+        eprintln!("skipped: this machine cannot create a user and mount namespace: {reason}");
+        return;
+    }
+    let smtp = SmtpServer::start().await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut disk = SmallDisk::start(folder.path(), &smtp).await;
+    let shop = &disk.process;
+    let admin = session_from(&shop.login("root", PASSWORD).await.data()["login"]);
+    let product = stock_product(shop, &admin, "Kettle", 10).await;
+    let buyer = shop.register("ada").await;
+    smtp.wait_for(1).await;
+    shop.gql_as(
+        &buyer,
+        ADD_TO_CART,
+        json!({ "product": product, "quantity": 1 }),
+    )
+    .await
+    .data();
+
+    disk.tell("fill", "filled").await;
+    for i in 0..WRITES_WHILE_FULL {
+        let checkout = disk
+            .process
+            .gql_as(&buyer, CHECKOUT, checkout_input(VISA))
+            .await;
+        assert_eq!(
+            checkout.code(),
+            "INTERNAL_SERVER_ERROR",
+            "{:#}",
+            checkout.body
+        );
+        let registration = disk.register(&format!("grace{i}")).await;
+        assert_eq!(
+            registration.code(),
+            "INTERNAL_SERVER_ERROR",
+            "{:#}",
+            registration.body
+        );
+    }
+    let reason = disk
+        .readyz_becomes(StatusCode::SERVICE_UNAVAILABLE, RECOVERY)
+        .await;
+    assert_eq!(reason, "database cannot take writes");
+    // Nothing half-written: no order, no stock taken, the cart as it was.
+    assert_eq!(disk.orders(&buyer).await, 0);
+    assert_eq!(disk.stock(&product).await, 10);
+
+    disk.tell("free", "freed").await;
+    disk.readyz_becomes(StatusCode::OK, RECOVERY).await;
+    let started = tokio::time::Instant::now();
+    let checkout = disk
+        .process
+        .gql_as(&buyer, CHECKOUT, checkout_input(VISA))
+        .await;
+    assert_eq!(checkout.data()["checkout"]["status"], "PAID");
+    // The users the full disk refused were never half-created: their names are free.
+    for i in 0..WRITES_WHILE_FULL {
+        disk.register(&format!("grace{i}")).await.data();
+    }
+    assert!(
+        started.elapsed() < RECOVERY,
+        "writes took {:?} after the space came back",
+        started.elapsed()
+    );
+    assert_eq!(disk.orders(&buyer).await, 1);
+    assert_eq!(disk.stock(&product).await, 9);
+    // The mail worker writes again too: the order confirmation and a welcome per account.
+    let number = text(&checkout.data()["checkout"]["number"]).to_owned();
+    let mails = smtp.wait_for(2 + WRITES_WHILE_FULL).await;
+    let confirmation = format!("Order {number} confirmed");
+    assert!(
+        mails
+            .iter()
+            .any(|mail| mail.is_to("ada@example.com") && mail.subject() == confirmation),
+        "no \"{confirmation}\" for ada: {:#?}",
+        mails
+            .iter()
+            .map(|m| m.subject().to_owned())
+            .collect::<Vec<_>>()
+    );
+}
