@@ -304,9 +304,14 @@ async fn mail_given_up_on_shows_as_dead_in_the_outbox_and_its_deliveries() {
 
     app.register("alice").await;
 
-    let after = eventually("the welcome mail is given up on", async || {
+    // The worker counts a delivery just after it commits the message's new state, so a
+    // scrape in between sees the message dead but not yet its delivery: wait for both.
+    let after = eventually("the welcome mail is given up on and counted", async || {
         let scrape = scrape(&app).await;
-        (scrape.value("shop_outbox_messages", &[("state", "dead")]) == Some(1.0)).then_some(scrape)
+        let dead = scrape.value("shop_outbox_messages", &[("state", "dead")]) == Some(1.0);
+        let counted = scrape.count(deliveries, &[("outcome", "dead")])
+            > before.count(deliveries, &[("outcome", "dead")]);
+        (dead && counted).then_some(scrape)
     })
     .await;
     assert_eq!(

@@ -21,8 +21,8 @@ use crate::{
     service::{
         cart::{self, CartLine, CartView},
         checkout::{self, CheckoutInput as Checkout},
-        events::{self, OrderEvents},
-        orders,
+        events::OrderEvents,
+        order_feed, orders,
         pagination::PageArgs,
     },
 };
@@ -438,7 +438,7 @@ impl ShoppingSubscription {
             .map(|id| GlobalId::parse_kind(&id, "orderId", NodeKind::Order, "order"))
             .transpose()?;
         let grant = ctx.data_opt::<AccessGrant>();
-        let feed = events::open_feed(&db, ctx.viewer()?, grant, only).await?;
+        let feed = order_feed::open_feed(&db, ctx.viewer()?, grant, only).await?;
         let events = ctx.data::<OrderEvents>()?.subscribe();
         Ok(feed
             .deliver(db, events)

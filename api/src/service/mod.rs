@@ -8,6 +8,7 @@ pub mod categories;
 pub mod checkout;
 pub mod demo;
 pub mod events;
+pub mod order_feed;
 pub mod orders;
 pub mod outbox;
 pub mod pagination;
