@@ -20,9 +20,9 @@ use crate::{
     },
 };
 
-/// A registered account. Only the account itself and admins can see it.
 pub struct User(pub user::Model);
 
+/// A registered account. Only the account itself and admins can see it.
 #[Object]
 impl User {
     /// The user's globally unique ID.
@@ -56,8 +56,6 @@ impl User {
     }
 }
 
-/// A postal address: an entry of a user's address book, or the shipping address an
-/// order was placed with (a snapshot that later address-book changes do not touch).
 pub struct Address {
     kind: NodeKind,
     model: address::Model,
@@ -89,6 +87,8 @@ impl Address {
     }
 }
 
+/// A postal address: an entry of the caller's address book, or the address an order
+/// ships to (a copy taken at checkout, which later address-book changes do not touch).
 #[Object]
 impl Address {
     /// The address's globally unique ID.
@@ -233,9 +233,13 @@ impl AccountQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page forward: how many items, 0 to 100 (20 when no size is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Page forward from this cursor: the `endCursor` of the page before.")]
         after: Option<String>,
+        #[graphql(desc = "Page backward: at most this many items, 0 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<User>> {
         let args = PageArgs {
@@ -256,7 +260,11 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and logs it in. Each client address may create only a few
     /// accounts per hour (RATE_LIMITED with `retryAfter`).
-    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account: username, email, password.")] input: RegisterInput,
+    ) -> Result<AuthPayload> {
         let registration = Registration {
             username: input.username,
             email: input.email,
@@ -278,7 +286,11 @@ impl AccountMutation {
 
     /// Logs in with a username or email and a password. Repeated failures are throttled
     /// (RATE_LIMITED with `retryAfter`).
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Who logs in, and the password.")] input: LoginInput,
+    ) -> Result<AuthPayload> {
         let session = accounts::login(
             ctx.db()?,
             ctx.auth()?,
@@ -292,19 +304,31 @@ impl AccountMutation {
 
     /// Exchanges a refresh token for a new session; the old refresh token stops working,
     /// but for a short grace in which it gets the same new refresh token again.
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session's latest `refreshToken`.")] refresh_token: String,
+    ) -> Result<AuthPayload> {
         let session = sessions::refresh(ctx.db()?, ctx.auth()?, &refresh_token, Utc::now()).await?;
         Ok(session.into())
     }
 
     /// Ends the session of a refresh token. True when it was still live.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `refreshToken` of the session to end.")] refresh_token: String,
+    ) -> Result<bool> {
         Ok(sessions::logout(ctx.db()?, &refresh_token).await?)
     }
 
     /// Changes the caller's username, email or password.
     #[graphql(guard = "LoggedInGuard")]
-    async fn update_account(&self, ctx: &Context<'_>, input: UpdateAccountInput) -> Result<User> {
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The changes, with the current password.")] input: UpdateAccountInput,
+    ) -> Result<User> {
         let change = AccountChange {
             username: input.username,
             email: input.email,
@@ -325,21 +349,33 @@ impl AccountMutation {
 
     /// Adds an address to the caller's address book.
     #[graphql(guard = "LoggedInGuard")]
-    async fn add_address(&self, ctx: &Context<'_>, input: AddressInput) -> Result<Address> {
+    async fn add_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address to save.")] input: AddressInput,
+    ) -> Result<Address> {
         let address = accounts::add_address(ctx.db()?, ctx.viewer()?, input.parse()?).await?;
         Ok(Address::book(address))
     }
 
     /// Deletes one of the caller's addresses.
     #[graphql(guard = "LoggedInGuard")]
-    async fn delete_address(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of one of the caller's addresses.")] id: ID,
+    ) -> Result<bool> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
         Ok(accounts::delete_address(ctx.db()?, ctx.viewer()?, id).await?)
     }
 
     /// Mails a one-time link to reset the password, if the email belongs to an account.
     /// Always answers true, so nobody learns which emails are registered. Rate limited.
-    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The email address of the account.")] email: String,
+    ) -> Result<bool> {
         let client_addr = &ctx.request()?.client_addr;
         Ok(password_reset::request(ctx.db()?, client_addr, &email).await?)
     }
@@ -349,15 +385,20 @@ impl AccountMutation {
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        new_password: String,
+        #[graphql(desc = "The token from the link in the reset email.")] token: String,
+        #[graphql(desc = "8 to 128 characters, not the username.")] new_password: String,
     ) -> Result<bool> {
         Ok(password_reset::reset(ctx.db()?, ctx.auth()?, &token, &new_password).await?)
     }
 
     /// Grants or removes admin rights (admin). The last admin cannot be demoted.
     #[graphql(guard = "AdminGuard")]
-    async fn set_admin(&self, ctx: &Context<'_>, user_id: ID, is_admin: bool) -> Result<User> {
+    async fn set_admin(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the user to change.")] user_id: ID,
+        #[graphql(desc = "True grants admin rights, false takes them away.")] is_admin: bool,
+    ) -> Result<User> {
         let user_id = GlobalId::parse_kind(&user_id, "userId", NodeKind::User, "user")?;
         let user = accounts::set_admin(ctx.db()?, ctx.viewer()?, user_id, is_admin).await?;
         Ok(User(user))

@@ -23,9 +23,10 @@ use crate::{
     },
 };
 
-/// A category of the tree. Products of a category include those of its subcategories.
 pub struct Category(pub category::Model);
 
+/// A category of the catalog's tree. A category's products include those of its
+/// subcategories.
 #[Object]
 impl Category {
     /// The category's globally unique ID.
@@ -70,9 +71,13 @@ impl Category {
     async fn products(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page forward: how many items, 0 to 100 (20 when no size is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Page forward from this cursor: the `endCursor` of the page before.")]
         after: Option<String>,
+        #[graphql(desc = "Page backward: at most this many items, 0 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<Product>> {
         let listing = ProductListing {
@@ -104,6 +109,8 @@ impl From<product::Model> for Product {
     }
 }
 
+/// A product of the catalog, with its price and stock. Archived products are visible
+/// to admins only, and through the orders that bought them.
 #[Object]
 impl Product {
     /// The product's globally unique ID.
@@ -355,8 +362,8 @@ impl CatalogQuery {
     async fn product(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
-        slug: Option<String>,
+        #[graphql(desc = "The product's ID; give either `id` or `slug`.")] id: Option<ID>,
+        #[graphql(desc = "The product's slug; give either `id` or `slug`.")] slug: Option<String>,
     ) -> Result<Option<Product>> {
         let id = match &id {
             Some(id) => match id_of_kind(id, "id", NodeKind::Product)? {
@@ -375,15 +382,26 @@ impl CatalogQuery {
     async fn products(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page forward: how many items, 0 to 100 (20 when no size is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Page forward from this cursor: the `endCursor` of the page before.")]
         after: Option<String>,
+        #[graphql(desc = "Page backward: at most this many items, 0 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
+        #[graphql(desc = "Which products to list; all visible products when left out.")]
         filter: Option<ProductFilterInput>,
-        #[graphql(default_with = "Some(ProductSortKey::CreatedAt)")] sort_key: Option<
-            ProductSortKey,
-        >,
-        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(
+            default_with = "Some(ProductSortKey::CreatedAt)",
+            desc = "How to order the products; oldest first by default."
+        )]
+        sort_key: Option<ProductSortKey>,
+        #[graphql(
+            default_with = "Some(false)",
+            desc = "True lists in the opposite order of `sortKey`."
+        )]
+        reverse: Option<bool>,
     ) -> Result<ConnectionOf<Product>> {
         let listing = ProductListing {
             filter: filter.unwrap_or_default().parse()?,
@@ -412,8 +430,8 @@ impl CatalogQuery {
     async fn category(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
-        slug: Option<String>,
+        #[graphql(desc = "The category's ID; give either `id` or `slug`.")] id: Option<ID>,
+        #[graphql(desc = "The category's slug; give either `id` or `slug`.")] slug: Option<String>,
     ) -> Result<Option<Category>> {
         let id = match &id {
             Some(id) => match id_of_kind(id, "id", NodeKind::Category)? {
@@ -437,7 +455,7 @@ impl CatalogMutation {
     async fn create_category(
         &self,
         ctx: &Context<'_>,
-        input: CreateCategoryInput,
+        #[graphql(desc = "The category to create.")] input: CreateCategoryInput,
     ) -> Result<Category> {
         let input = CategoryInput {
             name: input.name,
@@ -457,8 +475,8 @@ impl CatalogMutation {
     async fn update_category(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateCategoryInput,
+        #[graphql(desc = "The ID of the category to change.")] id: ID,
+        #[graphql(desc = "The changes.")] input: UpdateCategoryInput,
     ) -> Result<Category> {
         let id = required_id(&id, "id", NodeKind::Category, "category")?;
         let changes = CategoryChanges {
@@ -475,7 +493,11 @@ impl CatalogMutation {
 
     /// Deletes a category without subcategories or products (admin).
     #[graphql(guard = "AdminGuard")]
-    async fn delete_category(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_category(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the category to delete.")] id: ID,
+    ) -> Result<bool> {
         let id = required_id(&id, "id", NodeKind::Category, "category")?;
         Ok(categories::delete(ctx.db()?, ctx.viewer()?, id).await?)
     }
@@ -485,7 +507,7 @@ impl CatalogMutation {
     async fn create_product(
         &self,
         ctx: &Context<'_>,
-        input: CreateProductInput,
+        #[graphql(desc = "The product to create.")] input: CreateProductInput,
     ) -> Result<Product> {
         let input = ProductInput {
             name: input.name,
@@ -509,8 +531,8 @@ impl CatalogMutation {
     async fn update_product(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateProductInput,
+        #[graphql(desc = "The ID of the product to change.")] id: ID,
+        #[graphql(desc = "The changes.")] input: UpdateProductInput,
     ) -> Result<Product> {
         let id = required_id(&id, "id", NodeKind::Product, "product")?;
         let changes = ProductChanges {
@@ -532,7 +554,11 @@ impl CatalogMutation {
 
     /// Removes a product, or archives it when orders refer to it (admin).
     #[graphql(guard = "AdminGuard")]
-    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+    async fn delete_product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the product to delete.")] id: ID,
+    ) -> Result<bool> {
         let id = required_id(&id, "id", NodeKind::Product, "product")?;
         Ok(products::delete(ctx.db()?, ctx.viewer()?, id).await?)
     }

@@ -73,13 +73,35 @@ fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
     };
     // Document limits come last, innermost: they parse and measure each document before
     // anything else walks it, and their refusals pass out through ErrorCodes.
-    builder
+    describe_library_types(builder)
         .extension(errors::ErrorCodes)
         .extension(documents::DocumentLimits)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+}
+
+/// Descriptions for the types async-graphql defines, which no doc comment of ours reaches:
+/// chrono's DateTime scalar (whose own says how it is implemented, not what a client gets)
+/// and the connection types. Their names and wire formats stay as they are.
+fn describe_library_types(
+    builder: SchemaBuilder<Query, Mutation, Subscription>,
+) -> SchemaBuilder<Query, Mutation, Subscription> {
+    builder
+        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+            "A point in time in UTC, as an RFC 3339 string: \"2026-12-02T05:07:09.123456+00:00\".\n\
+             Fractional seconds have 0, 3, 6 or 9 digits, as many as the instant needs.",
+        )
+        .override_output_type_description::<connection::ConnectionOf<catalog::Product>>(
+            "A page of products; page on with `first`/`after` or `last`/`before`.",
+        )
+        .override_output_type_description::<connection::ConnectionOf<shopping::Order>>(
+            "A page of orders; page on with `first`/`after` or `last`/`before`.",
+        )
+        .override_output_type_description::<connection::ConnectionOf<account::User>>(
+            "A page of users; page on with `first`/`after` or `last`/`before`.",
+        )
 }
 
 /// The schema the server executes, holding its shared resources. With `metrics`, every

@@ -4,11 +4,11 @@ use async_graphql::{InputValueError, InputValueResult, Object, Scalar, ScalarTyp
 
 use crate::domain::{Currency, Money};
 
-/// An exact decimal number sent as a JSON string, e.g. "19.99". Whole numbers may also be
-/// sent as JSON integers; floats are refused, since they cannot hold money exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decimal(pub String);
 
+/// An exact decimal number sent as a JSON string, e.g. "19.99". Whole numbers may also be
+/// sent as JSON integers; floats are refused, since they cannot hold money exactly.
 #[Scalar]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -34,12 +34,13 @@ impl From<Money> for Decimal {
     }
 }
 
-/// An amount of money in the shop's currency.
 pub struct MoneyValue {
     pub amount: Money,
     pub currency: Currency,
 }
 
+/// An exact amount of money in the shop's currency: an `amount` of "19.99" with the
+/// `currencyCode` "USD" is nineteen dollars and ninety-nine cents.
 #[Object(name = "Money")]
 impl MoneyValue {
     /// The exact amount, e.g. "19.99".

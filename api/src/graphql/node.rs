@@ -37,7 +37,12 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global ID; null when there is none that the caller may see.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The global ID of any object: the `id` of a User, Product, Order, ...")]
+        id: ID,
+    ) -> Result<Option<Node>> {
         let (db, viewer) = (ctx.db()?, ctx.viewer()?);
         let id = GlobalId::parse(&id, "id")?;
         Ok(match id.kind {

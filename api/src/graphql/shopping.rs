@@ -38,9 +38,10 @@ fn product_id(id: &ID) -> AppResult<i32> {
     GlobalId::parse_kind(id, "productId", NodeKind::Product, "product")
 }
 
-/// A user's cart: what checkout will buy, and what is saved for later.
 pub struct Cart(pub CartView);
 
+/// The caller's cart: what checkout will buy, and what is saved for later. Prices are
+/// the current ones; checkout fixes them in the order.
 #[Object]
 impl Cart {
     /// What checkout will buy, in the order the products were added.
@@ -65,9 +66,9 @@ impl Cart {
     }
 }
 
-/// One product in a cart.
 pub struct CartItem(CartLine);
 
+/// One product in a cart, with how many units of it.
 #[Object]
 impl CartItem {
     /// The product, with its current price and stock.
@@ -136,6 +137,8 @@ impl Order {
     }
 }
 
+/// An order: what was bought, at the prices of the day, and where it ships. Visible to
+/// the user who placed it and to admins.
 #[Object]
 impl Order {
     /// The order's globally unique ID.
@@ -187,7 +190,6 @@ impl Order {
     }
 }
 
-/// One line of an order.
 pub struct OrderItem {
     item: order_item::Model,
     currency: String,
@@ -203,6 +205,7 @@ impl OrderItem {
     }
 }
 
+/// One line of an order: a product, how many units, and its price when bought.
 #[Object]
 impl OrderItem {
     /// The product as it is now (archived if it was removed from the catalog).
@@ -258,7 +261,11 @@ impl ShoppingQuery {
 
     /// One of the caller's orders (any order for admins); NOT_FOUND otherwise.
     #[graphql(guard = "LoggedInGuard")]
-    async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's ID.")] id: ID,
+    ) -> Result<Option<Order>> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
         Ok(Some(Order(
             orders::find_visible(ctx.db()?, ctx.viewer()?, id).await?,
@@ -273,9 +280,13 @@ impl ShoppingQuery {
     async fn orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page forward: how many items, 0 to 100 (20 when no size is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Page forward from this cursor: the `endCursor` of the page before.")]
         after: Option<String>,
+        #[graphql(desc = "Page backward: at most this many items, 0 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<Order>> {
         let args = PageArgs {
@@ -296,11 +307,15 @@ impl ShoppingQuery {
     async fn all_orders(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page forward: how many items, 0 to 100 (20 when no size is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Page forward from this cursor: the `endCursor` of the page before.")]
         after: Option<String>,
+        #[graphql(desc = "Page backward: at most this many items, 0 to 100; not with `first`.")]
         last: Option<i32>,
+        #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
-        status: Option<OrderStatus>,
+        #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
     ) -> Result<ConnectionOf<Order>> {
         let args = PageArgs {
             first,
@@ -324,8 +339,8 @@ impl ShoppingMutation {
     async fn add_to_cart(
         &self,
         ctx: &Context<'_>,
-        product_id: ID,
-        #[graphql(default = 1)] quantity: i32,
+        #[graphql(desc = "The ID of the product to add.")] product_id: ID,
+        #[graphql(default = 1, desc = "Units to add; the line may hold 1 to 999.")] quantity: i32,
     ) -> Result<Cart> {
         let view = cart::add(
             ctx.db()?,
@@ -342,8 +357,8 @@ impl ShoppingMutation {
     async fn update_cart_item(
         &self,
         ctx: &Context<'_>,
-        product_id: ID,
-        quantity: i32,
+        #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
+        #[graphql(desc = "The line's new quantity, 0 to 999; 0 removes it.")] quantity: i32,
     ) -> Result<Cart> {
         let view = cart::update(
             ctx.db()?,
@@ -357,14 +372,22 @@ impl ShoppingMutation {
 
     /// Takes a product out of the cart or the saved list.
     #[graphql(guard = "LoggedInGuard")]
-    async fn remove_from_cart(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+    async fn remove_from_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the product to take out.")] product_id: ID,
+    ) -> Result<Cart> {
         let view = cart::remove(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
         Ok(Cart(view))
     }
 
     /// Moves a product from the cart to "saved for later".
     #[graphql(guard = "LoggedInGuard")]
-    async fn save_for_later(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+    async fn save_for_later(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
+    ) -> Result<Cart> {
         let view =
             cart::save_for_later(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
         Ok(Cart(view))
@@ -372,7 +395,11 @@ impl ShoppingMutation {
 
     /// Moves a saved product back into the cart.
     #[graphql(guard = "LoggedInGuard")]
-    async fn move_to_cart(&self, ctx: &Context<'_>, product_id: ID) -> Result<Cart> {
+    async fn move_to_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of a saved product.")] product_id: ID,
+    ) -> Result<Cart> {
         let view =
             cart::move_to_cart(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
         Ok(Cart(view))
@@ -381,7 +408,11 @@ impl ShoppingMutation {
     /// Buys the cart's items in one step: takes the stock, charges the payment, and
     /// answers the PAID order. Nothing is charged or taken when any part fails.
     #[graphql(guard = "LoggedInGuard")]
-    async fn checkout(&self, ctx: &Context<'_>, input: CheckoutInput) -> Result<Order> {
+    async fn checkout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Where to ship and how to pay.")] input: CheckoutInput,
+    ) -> Result<Order> {
         let input = Checkout {
             shipping_address: input.shipping_address.parse()?,
             payment_token: input.payment_token,
@@ -395,7 +426,11 @@ impl ShoppingMutation {
     /// Cancels an order while it is PENDING or PAID (its owner or an admin): the stock
     /// goes back and a paid order is refunded.
     #[graphql(guard = "LoggedInGuard")]
-    async fn cancel_order(&self, ctx: &Context<'_>, id: ID) -> Result<Order> {
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the order to cancel.")] id: ID,
+    ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
         let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
         let order = orders::cancel_detached(db, payments, *ctx.viewer()?, id).await?;
@@ -408,7 +443,8 @@ impl ShoppingMutation {
     async fn update_order_status(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The ID of the order to move.")] id: ID,
+        #[graphql(desc = "The next status: SHIPPED after PAID, DELIVERED after SHIPPED.")]
         status: OrderStatus,
     ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
@@ -431,6 +467,7 @@ impl ShoppingSubscription {
     async fn order_updated(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only this order's changes; every visible order's when left out.")]
         order_id: Option<ID>,
     ) -> Result<impl futures_util::Stream<Item = Result<Order>> + use<>> {
         let db = ctx.db()?.clone();
