@@ -12,8 +12,12 @@ use std::path::{Path, PathBuf};
 
 use reqwest::{StatusCode, header};
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::support::{TestApp, spawn_app};
+use crate::{
+    notifications::{buy, eventually, stock_product},
+    support::{TestApp, spawn_app},
+};
 
 /// Every `src="..."` and `href="..."` of an HTML page, in order.
 fn referenced_urls(page: &str) -> Vec<String> {
@@ -177,12 +181,13 @@ fn browser_script() -> Option<PathBuf> {
     None
 }
 
-/// Opens GraphiQL on `document` (its `query` parameter), presses run, and waits until the
-/// result pane shows `expected`.
+/// Opens GraphiQL on `document` (its `query` parameter), types `headers` (if any) into its
+/// headers editor, presses run, and waits until the result pane shows `expected`.
 async fn run_in_browser(
     script: &Path,
     app: &TestApp,
     document: &str,
+    headers: Option<&str>,
     expected: &str,
     screenshot: Option<PathBuf>,
 ) -> BrowserReport {
@@ -190,6 +195,9 @@ async fn run_in_browser(
     page.query_pairs_mut().append_pair("query", document);
     let mut command = tokio::process::Command::new("node");
     command.arg(script).arg(page.as_str()).arg(expected);
+    if let Some(headers) = headers {
+        command.env("GRAPHIQL_HEADERS", headers);
+    }
     if let Some(screenshot) = screenshot {
         command.arg(screenshot);
     }
@@ -222,7 +230,15 @@ async fn graphiql_runs_a_query_in_chromium_with_no_other_host_reachable() {
     let app = spawn_app().await;
     let screenshot = std::env::var_os("SHOP_GRAPHIQL_SCREENSHOT").map(PathBuf::from);
 
-    let report = run_in_browser(&script, &app, "{ __typename }", "\"Query\"", screenshot).await;
+    let report = run_in_browser(
+        &script,
+        &app,
+        "{ __typename }",
+        None,
+        "\"Query\"",
+        screenshot,
+    )
+    .await;
 
     assert_offline_and_clean(&report);
     let result = report.result.unwrap_or_default();
@@ -242,6 +258,7 @@ async fn graphiql_sends_a_subscription_over_the_websocket() {
         &script,
         &app,
         "subscription { orderUpdated { number } }",
+        None,
         "UNAUTHENTICATED",
         None,
     )
@@ -250,4 +267,41 @@ async fn graphiql_sends_a_subscription_over_the_websocket() {
     assert_offline_and_clean(&report);
     let result = report.result.unwrap_or_default();
     assert!(result.contains("\"code\": \"UNAUTHENTICATED\""), "{result}");
+}
+
+/// With the access token in the headers editor (which GraphiQL sends as the
+/// connection_init payload), a subscription hears the caller's order become PAID.
+#[tokio::test]
+async fn graphiql_hears_an_order_update_with_the_token_in_its_headers_editor() {
+    let Some(script) = browser_script() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let mug = stock_product(&app, &admin, "Mug", "9.50", 100).await;
+    let alice = app.register("alice").await;
+    let headers = json!({ "authorization": format!("Bearer {}", alice.access_token) }).to_string();
+
+    let (report, order) = tokio::join!(
+        run_in_browser(
+            &script,
+            &app,
+            "subscription { orderUpdated { number status } }",
+            Some(&headers),
+            "PAID",
+            None,
+        ),
+        async {
+            eventually("GraphiQL's subscription listens", async || {
+                (app.events.subscribers() == 1).then_some(())
+            })
+            .await;
+            buy(&app, &alice, &mug, 1).await
+        }
+    );
+
+    assert_offline_and_clean(&report);
+    let result = report.result.unwrap_or_default();
+    assert!(result.contains(&order.number), "{result}");
+    assert!(result.contains("\"status\": \"PAID\""), "{result}");
 }

@@ -5,6 +5,8 @@
 // request of the page that failed. tests/graphiql.rs judges the output.
 //
 // usage: node graphiql.mjs <page url with ?query=...> <text to wait for> [screenshot.png]
+// With GRAPHIQL_HEADERS set, its text is typed into the headers editor first (a token
+// stays out of the page's URL, as a user would keep it).
 import { chromium } from "playwright-core";
 
 const [pageUrl, expected, screenshot] = process.argv.slice(2);
@@ -38,6 +40,13 @@ try {
   page.on("pageerror", (error) => report.errors.push(String(error)));
 
   await page.goto(pageUrl, { waitUntil: "load" });
+  const headers = process.env.GRAPHIQL_HEADERS;
+  if (headers) {
+    await page.locator('.graphiql-editor-tools button[data-name="headers"]').click({ timeout: 30_000 });
+    await page.locator('section[aria-label="Headers"] .graphiql-editor:not(.hidden) .CodeMirror').click();
+    // Inserted, not typed key by key: the editor would close each brace a second time.
+    await page.keyboard.insertText(headers);
+  }
   await page.locator(".graphiql-execute-button").click({ timeout: 30_000 });
   const result = page.locator(".result-window");
   try {
