@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod crash;
 mod full_disk;
+mod graphiql;
 mod http;
 mod http_audit;
 mod limits;

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, tracing, and turning a bearer token into a viewer.
 
+mod graphiql;
 mod media;
 mod websocket;
 
@@ -9,7 +10,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{
     ServerError,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+    http::ALL_WEBSOCKET_PROTOCOLS,
     parser::{parse_query, types::OperationType},
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
@@ -18,7 +19,7 @@ use axum::{
     body::Bytes,
     extract::{ConnectInfo, FromRequest, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
@@ -66,7 +67,8 @@ pub struct AppState {
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
     let request_id = header::HeaderName::from_static("x-request-id");
     let app = Router::new()
-        .route("/", get(graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
@@ -131,16 +133,6 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
             layer.allow_origin(AllowOrigin::list(origins))
         }
     })
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("shop GraphiQL")
-            .finish(),
-    )
 }
 
 async fn healthz() -> &'static str {
