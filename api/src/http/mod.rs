@@ -491,7 +491,7 @@ fn client_addr(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool)
     peer.ip().to_string()
 }
 
-/// A request refused before GraphQL runs.
+/// A request with no document at all (not even one a persisted-query hash stands for).
 struct NoQuery;
 
 impl NoQuery {
