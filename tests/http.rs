@@ -34,7 +34,7 @@ pub(crate) async fn users_in(app: &TestApp) -> u64 {
 }
 
 /// The codes of the public contract.
-const CODES: [&str; 11] = [
+const CODES: [&str; 12] = [
     "UNAUTHENTICATED",
     "FORBIDDEN",
     "BAD_USER_INPUT",
@@ -46,6 +46,7 @@ const CODES: [&str; 11] = [
     "INTERNAL_SERVER_ERROR",
     "GRAPHQL_PARSE_FAILED",
     "GRAPHQL_VALIDATION_FAILED",
+    "PERSISTED_QUERY_NOT_FOUND",
 ];
 
 /// Asserts that `body` holds at least one error, and that every one of them carries one of

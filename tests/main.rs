@@ -25,6 +25,7 @@ mod metrics;
 mod notifications;
 mod orders;
 mod password_reset;
+mod persisted_queries;
 mod processes;
 mod schema;
 mod sessions;

@@ -6,12 +6,14 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{ArgAction, Args, ValueEnum};
 
 use crate::{
-    auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, payments::stripe, service::throttle,
+    auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, http::persisted, payments::stripe,
+    service::throttle,
 };
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 pub const DEFAULT_STRIPE_API_BASE: &str = stripe::DEFAULT_API_BASE;
+pub const DEFAULT_HTTP_CACHE_MAX_AGE_SECS: u32 = 60;
 
 /// Who takes the money at checkout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -218,6 +220,28 @@ pub struct Config {
     )]
     pub registrations_per_hour: u32,
 
+    /// Seconds a CDN or browser may keep the answer to an anonymous GET of the public
+    /// catalog (`products`, `product`, `categories`, `category`, `node` of either);
+    /// 0 makes every answer `private, no-store`. Authenticated answers never are public.
+    #[arg(
+        long,
+        env = "SHOP_HTTP_CACHE_MAX_AGE_SECS",
+        default_value_t = DEFAULT_HTTP_CACHE_MAX_AGE_SECS,
+        global = true
+    )]
+    pub http_cache_max_age_secs: u32,
+
+    /// Documents kept for Apollo's automatic persisted queries (per process, least
+    /// recently used evicted first, at most 16 MiB whatever the count; at least 1).
+    #[arg(
+        long,
+        env = "SHOP_PERSISTED_QUERIES",
+        default_value_t = persisted::DEFAULT_MAX_ENTRIES,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub persisted_queries: u32,
+
     /// Take the client address for login and registration throttling from the last
     /// X-Forwarded-For entry. Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -238,6 +262,8 @@ impl Config {
             metrics: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            http_cache_max_age_secs: DEFAULT_HTTP_CACHE_MAX_AGE_SECS,
+            persisted_queries: persisted::DEFAULT_MAX_ENTRIES,
             registrations_per_hour: throttle::DEFAULT_REGISTRATIONS_PER_HOUR,
             pending_order_minutes: 15,
             pending_order_secs: None,

@@ -57,11 +57,14 @@ pub enum ErrorCode {
     /// The document does not fit the schema (an unknown field, a missing argument) or
     /// exceeds a document limit: a bug in the client, not a user's mistake.
     GraphqlValidationFailed,
+    /// An automatic persisted query's hash the server does not know (yet, or any more):
+    /// send the same request again with its `query`. Apollo's links do so on their own.
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the contract.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::BadUserInput,
@@ -73,6 +76,7 @@ impl ErrorCode {
         Self::InternalServerError,
         Self::GraphqlParseFailed,
         Self::GraphqlValidationFailed,
+        Self::PersistedQueryNotFound,
     ];
 
     /// The code spelled `code`, if it is one of the contract's.
@@ -93,6 +97,7 @@ impl ErrorCode {
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
 }

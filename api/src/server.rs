@@ -81,6 +81,8 @@ impl Server {
             payments: payments.clone(),
             stripe_webhook_secret,
             trust_forwarded_for: config.trust_forwarded_for,
+            persisted_queries: http::PersistedQueries::new(config.persisted_queries),
+            http_cache_max_age_secs: config.http_cache_max_age_secs,
             metrics: metrics.clone(),
             // On `db`: its probe writes are nobody's request statements.
             readiness: db::Readiness::new(db.clone()),

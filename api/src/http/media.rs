@@ -2,6 +2,8 @@
 //! response is sent as, and the status a response gets.
 
 use async_graphql::Response as GraphqlResponse;
+
+use super::caching;
 use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -90,11 +92,6 @@ impl ResponseMedia {
         } else {
             StatusCode::BAD_REQUEST
         };
-        let cache_control = response
-            .cache_control
-            .value()
-            .filter(|_| response.errors.is_empty())
-            .and_then(|value| HeaderValue::from_str(&value).ok());
         let headers = response.http_headers.clone();
         // A request error ran nothing, so its result has no `data` entry at all (GraphQL,
         // "Response Format"): `"data": null` would claim that execution began.
@@ -110,12 +107,7 @@ impl ResponseMedia {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
         let mut http = (status, body).into_response();
-        http.headers_mut()
-            .insert(header::CONTENT_TYPE, self.content_type());
-        if let Some(cache_control) = cache_control {
-            http.headers_mut()
-                .insert(header::CACHE_CONTROL, cache_control);
-        }
+        self.set_headers(&mut http);
         http.headers_mut().extend(headers);
         http
     }
@@ -123,9 +115,18 @@ impl ResponseMedia {
     /// A GraphQL-shaped response for a request refused before GraphQL ran.
     pub fn refuse(self, status: StatusCode, body: serde_json::Value) -> Response {
         let mut http = (status, body.to_string()).into_response();
-        http.headers_mut()
-            .insert(header::CONTENT_TYPE, self.content_type());
+        self.set_headers(&mut http);
         http
+    }
+
+    /// Every GraphQL response starts private and uncacheable: only the HTTP layer, which
+    /// knows the method and the caller, may make one public (`caching::public`). A refusal
+    /// stays private too, so a CDN never keeps a PERSISTED_QUERY_NOT_FOUND for a hash.
+    fn set_headers(self, http: &mut Response) {
+        let headers = http.headers_mut();
+        headers.insert(header::CONTENT_TYPE, self.content_type());
+        headers.insert(header::CACHE_CONTROL, caching::PRIVATE);
+        headers.insert(header::VARY, caching::VARY);
     }
 }
 

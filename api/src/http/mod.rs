@@ -1,8 +1,12 @@
 //! The HTTP surface: routes, limits, tracing, and turning a bearer token into a viewer.
 
+mod caching;
 mod graphiql;
 mod media;
+pub mod persisted;
 mod websocket;
+
+pub use persisted::PersistedQueries;
 
 pub use websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 
@@ -62,6 +66,10 @@ pub struct AppState {
     pub metrics: Option<Metrics>,
     /// Backs `/readyz`.
     pub readiness: db::Readiness,
+    /// Documents of Apollo's automatic persisted queries, by hash.
+    pub persisted_queries: PersistedQueries,
+    /// How long anonymous catalog GETs may be cached; 0 keeps every answer private.
+    pub http_cache_max_age_secs: u32,
 }
 
 pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
@@ -226,14 +234,22 @@ async fn graphql_post(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    match GraphQLRequest::<BadRequest>::from_request(request, &()).await {
-        Ok(graphql) => execute(&state, graphql.into_inner(), caller, media).await,
-        Err(rejection) => rejection.into_response(),
+    let mut graphql = match GraphQLRequest::<BadRequest>::from_request(request, &()).await {
+        Ok(graphql) => graphql.into_inner(),
+        Err(rejection) => return rejection.into_response(),
+    };
+    if let Err(refusal) = state.persisted_queries.resolve(&mut graphql) {
+        return persisted_refusal(media, &refusal);
+    }
+    match execute(&state, graphql, caller).await {
+        Ok(response) => media.respond(response),
+        Err(refusal) => refusal.into_response(media),
     }
 }
 
 /// Queries may come over GET (cacheable); mutations only over POST, so that a link or an
-/// image tag can never change anything.
+/// image tag can never change anything. A persisted query's hash is resolved first: what
+/// it stands for decides whether it may run here, and whether its answer may be cached.
 async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -245,7 +261,7 @@ async fn graphql_get(
         Err(response) => return response,
     };
     let query = request.uri().query().unwrap_or("");
-    let graphql = match (
+    let mut graphql = match (
         async_graphql::http::parse_query_string(query),
         Query::<OperationName>::try_from_uri(request.uri()),
     ) {
@@ -264,6 +280,9 @@ async fn graphql_get(
             );
         }
     };
+    if let Err(refusal) = state.persisted_queries.resolve(&mut graphql) {
+        return persisted_refusal(media, &refusal);
+    }
     if !is_query(&graphql.query, graphql.operation_name.as_deref()) {
         return error_response(
             media,
@@ -272,7 +291,42 @@ async fn graphql_get(
             "only queries may be sent with GET; send mutations with POST",
         );
     }
-    execute(&state, graphql, caller, media).await
+    // Anything but an anonymous catalog query is answered private, so there is no need
+    // to look at the document again for the others. (An Authorization header that is
+    // present always makes a user: an invalid one was refused above.)
+    let shareable = state.http_cache_max_age_secs > 0
+        && caller.viewer == Viewer::Anonymous
+        && caching::is_public_catalog(&graphql);
+    let response = match execute(&state, graphql, caller).await {
+        Ok(response) => response,
+        Err(refusal) => return refusal.into_response(media),
+    };
+    let succeeded = response.errors.is_empty();
+    let http = media.respond(response);
+    if shareable && succeeded && http.status() == StatusCode::OK {
+        return caching::public(http, state.http_cache_max_age_secs, request.headers()).await;
+    }
+    http
+}
+
+/// What a request whose `extensions.persistedQuery` cannot be used gets. An unknown hash
+/// is no fault of the client's: it answers 200 under `application/json`, because older
+/// Apollo links give up on persisted queries for good after a 400; under
+/// `application/graphql-response+json` it is a 404, as Apollo's router answers.
+fn persisted_refusal(media: ResponseMedia, refusal: &persisted::Refusal) -> Response {
+    let (status, code) = match (refusal, media) {
+        (persisted::Refusal::NotFound, ResponseMedia::Json) => {
+            (StatusCode::OK, ErrorCode::PersistedQueryNotFound)
+        }
+        (persisted::Refusal::NotFound, ResponseMedia::GraphqlResponseJson) => {
+            (StatusCode::NOT_FOUND, ErrorCode::PersistedQueryNotFound)
+        }
+        (persisted::Refusal::HashMismatch | persisted::Refusal::Malformed, _) => {
+            (StatusCode::BAD_REQUEST, ErrorCode::BadUserInput)
+        }
+    };
+    let field = (code == ErrorCode::BadUserInput).then_some("extensions.persistedQuery");
+    field_error_response(media, status, code, field, &refusal.to_string())
 }
 
 /// The operation to run, under the name GraphQL over HTTP gives it in a query string;
@@ -429,25 +483,32 @@ fn client_addr(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool)
     peer.ip().to_string()
 }
 
-async fn execute(
-    state: &AppState,
-    request: async_graphql::Request,
-    caller: Caller,
-    media: ResponseMedia,
-) -> Response {
-    // No `query` at all (a misspelt parameter, an empty body object) is a malformed
-    // request, like malformed JSON: there is no document to report a syntax error in.
-    if request.query.trim().is_empty() {
-        return error_response(
+/// A request with no document at all (not even one a persisted-query hash stands for).
+struct NoQuery;
+
+impl NoQuery {
+    fn into_response(self, media: ResponseMedia) -> Response {
+        error_response(
             media,
             StatusCode::BAD_REQUEST,
             ErrorCode::BadUserInput,
             "the request has no `query`",
-        );
+        )
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    caller: Caller,
+) -> Result<async_graphql::Response, NoQuery> {
+    // No `query` at all (a misspelt parameter, an empty body object) is a malformed
+    // request, like malformed JSON: there is no document to report a syntax error in.
+    if request.query.trim().is_empty() {
+        return Err(NoQuery);
     }
     let context = RequestContext::new(state.db.clone(), caller.viewer, caller.client_addr);
-    let response = state.schema.execute(request.data(context)).await;
-    media.respond(response)
+    Ok(state.schema.execute(request.data(context)).await)
 }
 
 /// A GraphQL-shaped error for failures before GraphQL runs. Nothing ran, so there is no
@@ -458,11 +519,23 @@ fn error_response(
     code: ErrorCode,
     message: &str,
 ) -> Response {
+    field_error_response(media, status, code, None, message)
+}
+
+/// [`error_response`] naming the part of the request at fault in `extensions.field`.
+fn field_error_response(
+    media: ResponseMedia,
+    status: StatusCode,
+    code: ErrorCode,
+    field: Option<&str>,
+    message: &str,
+) -> Response {
     let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code.as_str());
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code.as_str());
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
     media.refuse(status, serde_json::json!({ "errors": [error] }))
 }
 
