@@ -54,16 +54,23 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(leaves_no_transaction_open(conn)))
         });
-    // The pool keeps retrying a server that refuses (e.g. one still starting) until its
-    // acquire timeout; at start, give up sooner and say where.
-    match tokio::time::timeout(CONNECT_TIMEOUT, Database::connect(options)).await {
-        Ok(connected) => connected.with_context(|| format!("cannot open {target}")),
-        Err(_) => anyhow::bail!(
-            "cannot open {target}: no connection within {} s; is the server up and \
-             accepting connections?",
-            CONNECT_TIMEOUT.as_secs()
-        ),
-    }
+    let connecting = Database::connect(options);
+    // PostgreSQL: the pool keeps retrying a server that refuses (e.g. one still starting)
+    // until its acquire timeout; at start, give up sooner and say where. SQLite is local,
+    // and its waits for another process's lock are busy_timeout's to bound.
+    let connected = if matches!(target, Target::Postgres { .. }) {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(connected) => connected,
+            Err(_) => anyhow::bail!(
+                "cannot open {target}: no connection within {} s; is the server up and \
+                 accepting connections?",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        }
+    } else {
+        connecting.await
+    };
+    connected.with_context(|| format!("cannot open {target}"))
 }
 
 /// Where a database URL points, as an operator would name it in an error message.
