@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::{
     AUTH_FIELDS, JWT_SECRET,
-    process::{listening_address, shop_command as shop},
+    process::{ShopProcess, listening_address, shop_command as shop},
 };
 
 const ADMIN_PASSWORD: &str = "an operator's password";
@@ -254,4 +254,143 @@ async fn serve_listens_where_it_says_and_an_operator_created_admin_can_log_in() 
     assert_eq!(login["data"]["login"]["user"]["isAdmin"], true);
 
     child.kill().await.expect("serve stops");
+}
+
+fn help(args: &[&str]) -> String {
+    let output = run(shop("sqlite://unused.db").args(args).arg("--help"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn each_command_s_help_lists_only_the_flags_it_uses() {
+    let print_schema = help(&["print-schema"]);
+    let migrate = help(&["migrate"]);
+    let serve = help(&["serve"]);
+
+    assert!(!print_schema.contains("--database-url"), "{print_schema}");
+    assert!(!print_schema.contains("--listen"), "{print_schema}");
+    for database_command in [&migrate, &help(&["seed-demo"]), &help(&["create-admin"])] {
+        assert!(
+            database_command.contains("--database-url"),
+            "{database_command}"
+        );
+        assert!(!database_command.contains("--listen"), "{database_command}");
+        assert!(
+            !database_command.contains("--smtp-url"),
+            "{database_command}"
+        );
+    }
+    for server_flag in [
+        "--database-url",
+        "--listen",
+        "--smtp-url",
+        "--metrics",
+        "--demo",
+    ] {
+        assert!(
+            serve.contains(server_flag),
+            "{server_flag} missing:\n{serve}"
+        );
+    }
+}
+
+#[test]
+fn the_metrics_flag_s_help_lists_the_values_it_accepts() {
+    let serve = help(&["serve"]);
+
+    let metrics = &serve[serve.find("--metrics").expect("the flag")..];
+    let metrics = &metrics[..metrics.find("\n  -").unwrap_or(metrics.len())];
+    assert!(metrics.contains("possible values: on, off"), "{metrics}");
+}
+
+#[test]
+fn a_database_in_a_missing_directory_is_named_with_the_fix_once() {
+    let database = TempDatabase::new();
+    let missing = database.dir.path().join("no-such-dir");
+    let url = format!("sqlite://{}/shop.db?mode=rwc", missing.display());
+
+    let output = run(shop(&url).arg("migrate"));
+
+    assert_failed_cleanly(&output);
+    let err = stderr(&output);
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    assert_eq!(
+        err.matches("error").count(),
+        1,
+        "said more than once: {err}"
+    );
+}
+
+#[test]
+fn serve_on_a_port_in_use_names_the_address_before_touching_the_database() {
+    let database = TempDatabase::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = taken.local_addr().expect("bound").to_string();
+
+    let output = run(shop(&database.url())
+        .arg("serve")
+        .env("SHOP_LISTEN", &addr)
+        .env("SHOP_JWT_SECRET", JWT_SECRET));
+
+    assert_failed_cleanly(&output);
+    let err = stderr(&output);
+    assert!(err.contains(&addr) && err.contains("SHOP_LISTEN"), "{err}");
+    assert!(!database.path().exists(), "migrated before binding");
+}
+
+#[test]
+fn an_unreachable_postgres_is_named_at_once_without_its_password() {
+    let started = std::time::Instant::now();
+
+    let output = run(shop("postgres://shop:hunter2-secret@127.0.0.1:1/shop").arg("migrate"));
+
+    assert_failed_cleanly(&output);
+    let err = stderr(&output);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("hunter2-secret"), "{err}");
+    // Nothing listens there, so the refusal is immediate; the pool used to retry for 11 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn serve_resolves_a_host_name_in_shop_listen() {
+    let database = TempDatabase::new();
+
+    let shop = ShopProcess::start(
+        "by-name",
+        &database.url(),
+        &[("SHOP_LISTEN", "localhost:0".to_owned())],
+    )
+    .await;
+
+    assert!(shop.addr.ip().is_loopback(), "{}", shop.addr);
+    let health = shop
+        .client
+        .get(shop.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz answers");
+    assert!(health.status().is_success());
+}
+
+#[test]
+fn serve_refuses_an_email_link_template_without_its_placeholder() {
+    let database = TempDatabase::new();
+
+    let output = run(shop(&database.url())
+        .arg("serve")
+        .env("SHOP_LISTEN", "127.0.0.1:0")
+        .env("SHOP_JWT_SECRET", JWT_SECRET)
+        .env("SHOP_ORDER_URL_TEMPLATE", "{public_url}/orders/{id}"));
+
+    assert_failed_cleanly(&output);
+    let err = stderr(&output);
+    assert!(err.contains("SHOP_ORDER_URL_TEMPLATE"), "{err}");
+    assert!(err.contains("{id}"), "{err}");
 }

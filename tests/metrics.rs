@@ -88,6 +88,49 @@ async fn scrape(app: &TestApp) -> Scrape {
     }
 }
 
+#[tokio::test]
+async fn metrics_describe_the_process_and_the_build_beside_the_shop() {
+    let app = spawn_app().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64();
+
+    let scrape = scrape(&app).await;
+
+    let value = |name: &str| {
+        scrape
+            .value(name, &[])
+            .unwrap_or_else(|| panic!("no {name} in:\n{}", scrape.body))
+    };
+    assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"));
+    // The database, the listener and the test client hold some at least.
+    assert!(value("process_open_fds") >= 3.0);
+    assert!(value("process_cpu_seconds_total") >= 0.0);
+    assert!(
+        scrape
+            .body
+            .contains("# TYPE process_cpu_seconds_total counter\n")
+    );
+    // This test process started in the last hour, and not in the future (ticks round).
+    let started = value("process_start_time_seconds");
+    assert!(
+        started > now - 3_600.0 && started <= now + 1.0,
+        "{started} vs {now}"
+    );
+    let build = scrape
+        .body
+        .lines()
+        .find(|line| line.starts_with("shop_build_info{"))
+        .unwrap_or_else(|| panic!("no shop_build_info in:\n{}", scrape.body));
+    let (name, labels, value) = parse_sample(build).expect("a sample");
+    assert_eq!(name, "shop_build_info");
+    assert_eq!(value, 1.0);
+    assert_eq!(labels["version"], env!("CARGO_PKG_VERSION"));
+    assert!(!labels["commit"].is_empty(), "{build}");
+}
+
 const REQUESTS: &str = "shop_graphql_requests_total";
 const DURATIONS: &str = "shop_graphql_request_duration_seconds_count";
 const CHECKOUTS: &str = "shop_checkouts_total";

@@ -521,6 +521,35 @@ async fn links_in_messages_point_at_the_public_url() {
 }
 
 #[tokio::test]
+async fn order_links_follow_the_configured_template_with_the_number_encoded() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|config| {
+        config.smtp_url = Some(url);
+        config.public_url = Some(PUBLIC_URL.into());
+        config.order_url_template = "{public_url}/account/orders?number={number}".into();
+        config.mail_poll_ms = 50;
+    })
+    .await;
+    let admin = app.admin("root").await;
+    let alice = app.register("alice").await;
+    let mug = stock_product(&app, &admin, "Mug", "9.50", 5).await;
+
+    let order = buy(&app, &alice, &mug, 1).await;
+
+    let messages = smtp.wait_for(3).await;
+    let confirmation = about(&messages, &order)[0];
+    let order_url = format!("{PUBLIC_URL}/account/orders?number={}", order.number);
+    assert!(
+        confirmation.text.contains(&order_url),
+        "{}",
+        confirmation.text
+    );
+    assert!(confirmation.html.contains(&format!("href=\"{order_url}\"")));
+    assert!(!confirmation.text.contains(&format!("{PUBLIC_URL}/orders/")));
+}
+
+#[tokio::test]
 async fn a_rolled_back_change_leaves_no_outbox_row_and_a_committed_one_is_delivered() {
     let smtp = SmtpServer::start().await;
     let app = spawn_app_mailing_to(&smtp).await;

@@ -13,6 +13,7 @@ use crate::{
     support::{
         Gql, PASSWORD, TestApp,
         smtp::{Mail, SmtpServer, unescape_html},
+        spawn_app_with,
     },
 };
 
@@ -90,6 +91,49 @@ async fn a_reset_mail_carries_a_token_that_sets_a_new_password() {
     assert_eq!(row.kind, "password_reset");
     assert!(!row.payload.contains(&token));
     assert!(reset_rows(&app).await.iter().all(|r| r.token_hash != token));
+}
+
+#[tokio::test]
+async fn the_reset_link_follows_the_configured_template_and_its_token_works() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|config| {
+        config.smtp_url = Some(url);
+        config.public_url = Some(PUBLIC_URL.into());
+        config.reset_password_url_template =
+            "https://accounts.example.test/password/new/{token}?from={public_url}".into();
+        config.mail_poll_ms = 50;
+    })
+    .await;
+    app.register("alice").await;
+    smtp.wait_for(1).await;
+
+    request_reset(&app, "alice@example.com").await;
+    let mail = smtp.wait_for(2).await.remove(1);
+    let link = "https://accounts.example.test/password/new/";
+    let start = mail
+        .text
+        .find(link)
+        .unwrap_or_else(|| panic!("no configured reset link in:\n{}", mail.text))
+        + link.len();
+    let token: String = mail.text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+
+    assert!(
+        mail.text
+            .contains(&format!("{link}{token}?from={PUBLIC_URL}")),
+        "{}",
+        mail.text
+    );
+    assert!(unescape_html(&mail.html).contains(&format!("{link}{token}?from={PUBLIC_URL}")));
+    assert!(!is_reset(&mail), "the default link is gone");
+    assert_eq!(
+        reset(&app, &token, NEW_PASSWORD).await.data()["resetPassword"],
+        true
+    );
+    app.login("alice", NEW_PASSWORD).await.data();
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::{
     auth::{Auth, JwtSecret},
-    config::Config,
+    config::{Config, DatabaseArgs},
     db, graphql,
     server::{Server, shutdown_signal},
     service::{
@@ -16,11 +16,13 @@ use crate::{
     },
 };
 
+/// Each subcommand takes only the settings it uses, so that its `--help` fits a screen:
+/// the server's for `serve`, the database's for the database commands, none for
+/// `print-schema`.
 #[derive(Parser)]
 #[command(name = "shop", version, about = "A GraphQL e-commerce backend")]
 struct Cli {
-    #[command(flatten)]
-    config: Config,
+    /// `serve` when none is given.
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -28,24 +30,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database, then serve the API (the default).
-    Serve {
-        /// Fill an empty shop with the demo catalog and an admin account first.
-        #[arg(long)]
-        demo: bool,
-        /// How many products the demo catalog has.
-        #[arg(long, default_value_t = 1_000, requires = "demo")]
-        demo_products: u32,
-    },
+    Serve(Box<Serve>),
     /// Fill an empty catalog with deterministic demo categories and products.
     SeedDemo {
+        #[command(flatten)]
+        database: DatabaseArgs,
         /// How many products to create.
         #[arg(long, default_value_t = 1_000)]
         products: u32,
     },
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Create an admin, or make the existing user with this username an admin.
     CreateAdmin {
+        #[command(flatten)]
+        database: DatabaseArgs,
         #[arg(long)]
         username: String,
         #[arg(long)]
@@ -58,10 +60,38 @@ enum Command {
     PrintSchema,
 }
 
+#[derive(Parser)]
+struct Serve {
+    #[command(flatten)]
+    config: Config,
+    /// Fill an empty shop with the demo catalog and an admin account first.
+    #[arg(long)]
+    demo: bool,
+    /// How many products the demo catalog has.
+    #[arg(long, default_value_t = 1_000, requires = "demo")]
+    demo_products: u32,
+}
+
+impl Command {
+    /// The log filter the command was given; `print-schema` logs nothing worth filtering.
+    fn log_filter(&self) -> &str {
+        match self {
+            Self::Serve(serve) => &serve.config.log,
+            Self::SeedDemo { database, .. }
+            | Self::Migrate { database }
+            | Self::CreateAdmin { database, .. } => &database.log,
+            Self::PrintSchema => "warn",
+        }
+    }
+}
+
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
-    if let Err(err) = init_tracing(&cli.config.log) {
-        eprintln!("error: {err:#}");
+    // `shop` alone is `shop serve`, configured from the environment.
+    let command = Cli::parse()
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["shop serve"]))));
+    if let Err(err) = init_tracing(command.log_filter()) {
+        eprintln!("error: {}", describe(&err));
         return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -71,26 +101,41 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli)) {
+    match runtime.block_on(execute(command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn execute(cli: Cli) -> anyhow::Result<()> {
-    let config = cli.config;
-    let command = cli.command.unwrap_or(Command::Serve {
-        demo: false,
-        demo_products: 0,
-    });
+/// The error and its causes on one line, each said once: a library error often repeats
+/// its source's message in its own (sea-orm's connection errors do), and `{:#}` would
+/// print that text twice.
+fn describe(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve {
-            demo,
-            demo_products,
-        } => {
+        Command::Serve(serve) => {
+            let Serve {
+                config,
+                demo,
+                demo_products,
+            } = *serve;
             let server = Server::build(&config).await?;
             if demo {
                 seed_demo(server.db(), demo_products).await?;
@@ -101,17 +146,18 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             );
             server.run(shutdown_signal()).await?;
         }
-        Command::Migrate => {
-            let db = db::connect(&config.database_url, 1).await?;
+        Command::Migrate { database } => {
+            let db = db::connect(&database.database_url, 1).await?;
             db::migrate(&db).await?;
             println!("database is up to date");
         }
         Command::CreateAdmin {
+            database,
             username,
             email,
             password,
         } => {
-            let db = db::connect(&config.database_url, 2).await?;
+            let db = db::connect(&database.database_url, 2).await?;
             db::migrate(&db).await?;
             // No token is issued here, so any key will do.
             let auth = Auth::new(&JwtSecret::random())?;
@@ -127,8 +173,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let verb = if created { "created" } else { "promoted" };
             println!("{verb} admin {}", user.username);
         }
-        Command::SeedDemo { products } => {
-            let db = db::connect(&config.database_url, 2).await?;
+        Command::SeedDemo { database, products } => {
+            let db = db::connect(&database.database_url, 2).await?;
             db::migrate(&db).await?;
             seed_demo(&db, products).await?;
         }

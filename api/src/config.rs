@@ -1,9 +1,12 @@
 //! All configuration, read in one place: command-line flags, each with an environment
 //! variable behind it.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{fmt, path::PathBuf, str::FromStr};
 
-use clap::{ArgAction, Args, ValueEnum};
+use clap::{
+    ArgAction, Args, ValueEnum,
+    builder::{PossibleValue, PossibleValuesParser, TypedValueParser},
+};
 
 use crate::{
     auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, http::persisted, payments::stripe,
@@ -34,9 +37,10 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 
-    /// Address the HTTP server listens on.
+    /// Address the HTTP server listens on: `host:port`, where host is an IP address or a
+    /// name such as `localhost` (resolved at start).
     #[arg(long, env = "SHOP_LISTEN", default_value = DEFAULT_LISTEN, global = true)]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
 
     /// Secret that signs access tokens, at least 32 bytes. When unset, a random one is made
     /// at start, and tokens do not survive a restart. Share it between all processes.
@@ -75,9 +79,10 @@ pub struct Config {
     #[arg(
         long,
         env = "SHOP_METRICS",
-        default_value_t = true,
+        default_value = "on",
         action = ArgAction::Set,
-        value_parser = clap::builder::BoolishValueParser::new(),
+        value_parser = on_off(),
+        ignore_case = true,
         global = true
     )]
     pub metrics: bool,
@@ -246,6 +251,112 @@ pub struct Config {
     /// X-Forwarded-For entry. Turn on only behind a load balancer that sets that header.
     #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
     pub trust_forwarded_for: bool,
+
+    // Links in emails. They lead to the storefront, not to this server: the storefront
+    // serves these pages and calls the API from them.
+    /// The link to an order in order emails; `{number}` is the order number and
+    /// `{public_url}` SHOP_PUBLIC_URL. The storefront must serve this page.
+    #[arg(
+        long,
+        env = "SHOP_ORDER_URL_TEMPLATE",
+        default_value = DEFAULT_ORDER_URL_TEMPLATE,
+        global = true
+    )]
+    pub order_url_template: String,
+
+    /// The link in password-reset emails; `{token}` is the reset token and `{public_url}`
+    /// SHOP_PUBLIC_URL. The storefront's page there sends the token with the new password
+    /// to the `resetPassword` mutation.
+    #[arg(
+        long,
+        env = "SHOP_RESET_PASSWORD_URL_TEMPLATE",
+        default_value = DEFAULT_RESET_PASSWORD_URL_TEMPLATE,
+        global = true
+    )]
+    pub reset_password_url_template: String,
+}
+
+pub const DEFAULT_ORDER_URL_TEMPLATE: &str = "{public_url}/orders/{number}";
+pub const DEFAULT_RESET_PASSWORD_URL_TEMPLATE: &str = "{public_url}/reset-password?token={token}";
+
+/// The database, and the log filter: all that `migrate`, `seed-demo` and `create-admin`
+/// use, so that their `--help` shows nothing else.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// Database to use: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Log filter in tracing's `EnvFilter` syntax, e.g. `info,shop=debug`.
+    #[arg(long, env = "SHOP_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// An on/off setting whose help lists the values it takes: `on` and `off`, and their
+/// aliases `true`/`false`, `yes`/`no`, `1`/`0`, in any case.
+fn on_off() -> impl TypedValueParser<Value = bool> {
+    PossibleValuesParser::new([
+        PossibleValue::new("on").aliases(["true", "yes", "1"]),
+        PossibleValue::new("off").aliases(["false", "no", "0"]),
+    ])
+    // The parser hands on the value as typed, alias or not.
+    .map(|value| {
+        matches!(
+            value.to_ascii_lowercase().as_str(),
+            "on" | "true" | "yes" | "1"
+        )
+    })
+}
+
+/// `SHOP_LISTEN`: a host (an IP address or a name) and a port, resolved when the server
+/// binds, so that `localhost:8000` works as well as `127.0.0.1:8000`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenAddr {
+    host: String,
+    port: u16,
+}
+
+impl ListenAddr {
+    /// The `(host, port)` pair that `tokio::net::lookup_host` resolves; an IPv6 host keeps
+    /// no brackets.
+    pub fn host_and_port(&self) -> (&str, u16) {
+        (&self.host, self.port)
+    }
+}
+
+impl FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{text:?} is not host:port, e.g. 127.0.0.1:8000"))?;
+        let port = port
+            .parse()
+            .map_err(|_| format!("{port:?} in {text:?} is not a port (0 to 65535)"))?;
+        // `[::1]:8000`: the brackets only separate the address from the port.
+        let host = host
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() || host.contains(['[', ']', '/', ' ']) {
+            return Err(format!("{text:?} has no usable host, e.g. 127.0.0.1:8000"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 impl Config {
@@ -280,6 +391,8 @@ impl Config {
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
             stripe_webhook_secret: None,
+            order_url_template: DEFAULT_ORDER_URL_TEMPLATE.into(),
+            reset_password_url_template: DEFAULT_RESET_PASSWORD_URL_TEMPLATE.into(),
         }
     }
 }
@@ -355,7 +468,30 @@ mod tests {
         assert!(metrics(&["--metrics", "on"]));
         assert!(!metrics(&["--metrics", "off"]));
         assert!(!metrics(&["--metrics", "false"]));
+        assert!(metrics(&["--metrics", "TRUE"]));
+        assert!(metrics(&["--metrics", "yes"]));
+        assert!(!metrics(&["--metrics", "0"]));
+        assert!(!metrics(&["--metrics", "Off"]));
         assert!(Flags::try_parse_from(["shop", "--metrics", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn a_listen_address_is_a_host_name_or_an_ip_and_a_port() {
+        let parse = |text: &str| text.parse::<ListenAddr>();
+
+        assert_eq!(
+            parse("localhost:8000").map(|addr| addr.to_string()),
+            Ok("localhost:8000".to_owned())
+        );
+        assert_eq!(
+            parse("[::1]:80").map(|addr| (addr.host_and_port().0.to_owned(), addr.to_string())),
+            Ok(("::1".to_owned(), "[::1]:80".to_owned()))
+        );
+        assert!(parse("127.0.0.1:0").is_ok());
+        assert!(parse("localhost").is_err());
+        assert!(parse(":8000").is_err());
+        assert!(parse("localhost:70000").is_err());
+        assert!(parse("localhost:http").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use anyhow::Context;
 use entity::write_probe;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -23,11 +24,21 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
+/// How long connecting to PostgreSQL may take at start before it is reported as
+/// unreachable: long enough for a slow network, short enough that an operator who got the
+/// host wrong learns it at once.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Opens a pool. On SQLite: WAL so readers never wait for the writer, FULL sync so a
 /// committed order survives a power cut, foreign keys on, a busy timeout so writers
 /// queue instead of failing, and no connection back into the pool that is still inside a
 /// transaction (see [`leaves_no_transaction_open`]).
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+///
+/// A database that cannot be opened is reported with where it is (the SQLite file, the
+/// PostgreSQL host and port; never the password) and what to check.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let target = Target::of(url);
+    target.check().await?;
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections.max(1))
@@ -43,7 +54,112 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(leaves_no_transaction_open(conn)))
         });
-    Database::connect(options).await
+    let connecting = Database::connect(options);
+    // PostgreSQL: the pool keeps retrying a server that refuses (e.g. one still starting)
+    // until its acquire timeout; at start, give up sooner and say where. SQLite is local,
+    // and its waits for another process's lock are busy_timeout's to bound.
+    let connected = if matches!(target, Target::Postgres { .. }) {
+        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+            Ok(connected) => connected,
+            Err(_) => anyhow::bail!(
+                "cannot open {target}: no connection within {} s; is the server up and \
+                 accepting connections?",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        }
+    } else {
+        connecting.await
+    };
+    connected.with_context(|| format!("cannot open {target}"))
+}
+
+/// Where a database URL points, as an operator would name it in an error message.
+enum Target {
+    SqliteFile(PathBuf),
+    Postgres {
+        host: String,
+        port: u16,
+    },
+    /// In-memory SQLite, a Unix socket, or a URL sqlx will judge itself.
+    Other(String),
+}
+
+impl Target {
+    fn of(url: &str) -> Self {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if path.is_empty() || path.contains(":memory:") {
+                return Self::Other("the in-memory SQLite database".into());
+            }
+            return Self::SqliteFile(PathBuf::from(path));
+        }
+        if let Ok(parsed) = url::Url::parse(url)
+            && matches!(parsed.scheme(), "postgres" | "postgresql")
+            && let Some(host) = parsed.host_str().filter(|host| !host.is_empty())
+        {
+            return Self::Postgres {
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned(),
+                port: parsed.port().unwrap_or(5432),
+            };
+        }
+        Self::Other("the database of DATABASE_URL".into())
+    }
+
+    /// Fails early, and with the fix, where the driver's own error would say little: a
+    /// SQLite file whose directory is missing ("unable to open database file"), a
+    /// PostgreSQL host that does not answer (retried in silence until a timeout).
+    async fn check(&self) -> anyhow::Result<()> {
+        match self {
+            Self::SqliteFile(path) => {
+                let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) else {
+                    return Ok(());
+                };
+                if !dir.is_dir() {
+                    anyhow::bail!(
+                        "cannot open {self}: the directory {} does not exist; create it, or \
+                         point DATABASE_URL at a file in an existing directory",
+                        dir.display()
+                    );
+                }
+                Ok(())
+            }
+            Self::Postgres { host, port } => {
+                let reach = tokio::net::TcpStream::connect((host.as_str(), *port));
+                match tokio::time::timeout(CONNECT_TIMEOUT, reach).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(err)) => anyhow::bail!(
+                        "cannot reach {self}: {err}; is PostgreSQL running there, and are \
+                         the host and port in DATABASE_URL right?"
+                    ),
+                    Err(_) => anyhow::bail!(
+                        "cannot reach {self}: no answer within {} s; is the host right, and \
+                         may this machine reach it (firewall)?",
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                }
+            }
+            Self::Other(_) => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SqliteFile(path) => write!(f, "the SQLite database {}", path.display()),
+            Self::Postgres { host, port } if host.contains(':') => {
+                write!(f, "PostgreSQL at [{host}]:{port}")
+            }
+            Self::Postgres { host, port } => write!(f, "PostgreSQL at {host}:{port}"),
+            Self::Other(what) => f.write_str(what),
+        }
+    }
 }
 
 /// Whether a SQLite connection coming back to the pool may be used again: `false` (the

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{Auth, JwtSecret},
-    config::{Config, PaymentGatewayKind},
+    config::{Config, ListenAddr, PaymentGatewayKind},
     db, graphql,
     http::{self, AppState},
     mail::{self, MailSettings, Transport},
@@ -44,13 +44,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Connects to and migrates the database, then binds the listener.
+    /// Binds the listener, then connects to and migrates the database.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
         // Checked before anything else happens: a misconfigured gateway must stop the
         // start, not the first checkout.
         let gateway = gateway(config)?;
         let stripe_webhook_secret = webhook_secret(config)?;
+        let links = mail_links(config)?;
+        // Before the database: a port in use must stop the start before migrations change
+        // a database that another version of the shop may be serving.
+        let listener = bind(&config.listen).await?;
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         db::migrate(&db).await?;
         // Requests get their own handle on the same pool, counting their statements;
@@ -94,7 +98,7 @@ impl Server {
                 .mail_from
                 .parse()
                 .map_err(|err| anyhow::anyhow!("SHOP_MAIL_FROM is not a mailbox: {err}"))?,
-            public_url: config.public_url(),
+            links,
             max_attempts: i32::try_from(config.mail_max_attempts.max(1)).unwrap_or(i32::MAX),
             retry_base: chrono::Duration::milliseconds(
                 i64::try_from(config.mail_retry_ms).unwrap_or(i64::MAX),
@@ -102,7 +106,6 @@ impl Server {
         };
         // Before the listener exists, so every change made through this server is heard.
         let event_source = EventSource::open(&db, &config.database_url).await?;
-        let listener = TcpListener::bind(config.listen).await?;
         Ok(Self {
             listener,
             router,
@@ -200,6 +203,56 @@ async fn sweep_forever(db: DatabaseConnection, payments: Payments, interval: Dur
             Err(err) => tracing::error!(error = ?err, "sweeper failed"),
         }
     }
+}
+
+/// Binds `SHOP_LISTEN`, resolving a host name first and trying each address it has (e.g.
+/// `localhost` is `::1` and `127.0.0.1`). A failure names the address and what to do.
+async fn bind(listen: &ListenAddr) -> anyhow::Result<TcpListener> {
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host(listen.host_and_port()).await {
+        Ok(addrs) => addrs.collect(),
+        Err(err) => anyhow::bail!(
+            "cannot resolve the host of SHOP_LISTEN={listen}: {err}; use an IP address \
+             (e.g. 127.0.0.1:8000) or a name this machine can resolve"
+        ),
+    };
+    let mut last_error = None;
+    for addr in &addrs {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) => last_error = Some((addr, err)),
+        }
+    }
+    let Some((addr, err)) = last_error else {
+        anyhow::bail!("SHOP_LISTEN={listen} resolves to no address");
+    };
+    let hint = match err.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "another process listens there (another shop?): stop it, or set SHOP_LISTEN \
+             to a free port"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges: set SHOP_LISTEN to a port above 1023, or put \
+             a proxy in front"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "no network interface of this machine has that address: set SHOP_LISTEN to one \
+             of its addresses, or 0.0.0.0 for all"
+        }
+        _ => "set SHOP_LISTEN to an address this machine can listen on",
+    };
+    Err(anyhow::anyhow!(
+        "cannot listen on {addr} (SHOP_LISTEN={listen}): {err}; {hint}"
+    ))
+}
+
+/// The email links, their templates checked now so that a typo stops the start, not the
+/// first email.
+fn mail_links(config: &Config) -> anyhow::Result<mail::Links> {
+    mail::Links::new(
+        config.public_url(),
+        &config.order_url_template,
+        &config.reset_password_url_template,
+    )
 }
 
 fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {

@@ -8,6 +8,8 @@
 //! a count fails. They are rendered from fresh readings instead, and left out when a
 //! reading fails.
 
+mod process;
+
 use std::{fmt::Write, sync::OnceLock, time::Duration};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -124,6 +126,11 @@ impl Metrics {
     /// out, so that everything else is still scraped.
     pub async fn render(&self) -> String {
         let mut text = self.handle.render();
+        process::render_build_info(&mut text);
+        // Left out where there is no /proc; every other family is still scraped.
+        if let Some(stats) = process::ProcessStats::read() {
+            stats.render(&mut text);
+        }
         if let Some(pool) = PoolStats::of(&self.db) {
             gauge(
                 &mut text,

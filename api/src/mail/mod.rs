@@ -1,6 +1,7 @@
 //! Delivering the outbox: render each message from the database as it is now, send it
 //! through SMTP (or into `.eml` files), and record the outcome.
 
+mod links;
 mod templates;
 
 use std::path::Path;
@@ -25,14 +26,15 @@ use crate::{
     telemetry,
 };
 
+pub use links::{LinkTemplate, Links, TemplateError};
 use templates::*;
 
 /// How messages are written and retried.
 #[derive(Clone, Debug)]
 pub struct MailSettings {
     pub from: Mailbox,
-    /// The storefront's address, for links in messages (no trailing slash).
-    pub public_url: String,
+    /// The storefront's pages that messages link to.
+    pub links: Links,
     /// Attempts before a message is given up on (marked dead).
     pub max_attempts: i32,
     /// The first retry waits this long; each further one twice as long (at most an hour).
@@ -184,7 +186,7 @@ async fn render(
         .one(db)
         .await?
         .ok_or_else(|| internal(format!("user {} is gone", row.user_id)))?;
-    let shop_url = settings.public_url.as_str();
+    let shop_url = settings.links.public_url();
     let (subject, text, html) = match Notice::of(row)? {
         Notice::Welcome => {
             let m = Welcome {
@@ -199,7 +201,7 @@ async fn render(
         Notice::PasswordReset { token } => {
             let m = PasswordResetMail {
                 username: user.username.clone(),
-                reset_url: format!("{shop_url}/reset-password?token={token}"),
+                reset_url: settings.links.reset_password(&token),
                 token,
                 minutes: password_reset::TOKEN_TTL_MINUTES,
             };
@@ -221,7 +223,8 @@ async fn render(
                 .one(db)
                 .await?
                 .ok_or_else(|| internal(format!("order {order_id} is gone")))?;
-            let Some((subject, m)) = order_mail(db, &order, &from, &to, shop_url).await? else {
+            let Some((subject, m)) = order_mail(db, &order, &from, &to, &settings.links).await?
+            else {
                 return Ok(None);
             };
             (
@@ -250,7 +253,7 @@ async fn order_mail(
     order: &order::Model,
     from: &str,
     to: &str,
-    shop_url: &str,
+    links: &Links,
 ) -> AppResult<Option<(String, OrderMail)>> {
     let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
     let number = &order.number;
@@ -310,7 +313,7 @@ async fn order_mail(
             lines,
             total: money(order.total_cents),
             address,
-            order_url: format!("{shop_url}/orders/{number}"),
+            order_url: links.order(number),
         },
     )))
 }
