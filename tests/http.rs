@@ -768,6 +768,80 @@ async fn a_preflight_from_a_configured_origin_is_allowed() {
     );
 }
 
+/// A preflight as a browser sends it before a storefront's Apollo Client POST.
+async fn preflight_asking_for(app: &TestApp, origin: &str, headers: &str) -> reqwest::Response {
+    app.client
+        .request(Method::OPTIONS, app.url("/graphql"))
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, headers)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+fn allowed_headers(response: &reqwest::Response) -> Vec<String> {
+    let mut names: Vec<String> = header_text(response, header::ACCESS_CONTROL_ALLOW_HEADERS)
+        .unwrap_or_default()
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_preflight_from_an_allowed_origin_allows_the_headers_apollo_client_sends() {
+    let app = app_allowing_shop_example().await;
+    let asked = "authorization,content-type,x-request-id,apollographql-client-name,\
+                 apollographql-client-version";
+
+    let response = preflight_asking_for(&app, "https://shop.example", asked).await;
+
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        allowed_headers(&response),
+        [
+            "apollographql-client-name",
+            "apollographql-client-version",
+            "authorization",
+            "content-type",
+            "x-request-id",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_page_from_an_allowed_origin_may_read_the_response_s_request_id() {
+    let app = app_allowing_shop_example().await;
+
+    let actual = post_from(&app, "https://shop.example").await;
+
+    assert!(actual.headers().contains_key("x-request-id"));
+    assert_eq!(
+        header_text(&actual, header::ACCESS_CONTROL_EXPOSE_HEADERS).as_deref(),
+        Some("x-request-id")
+    );
+}
+
+#[tokio::test]
+async fn a_configured_list_of_allowed_headers_replaces_the_default_one() {
+    let app = spawn_app_with(|config| {
+        config.cors_origins = vec!["https://shop.example".into()];
+        config.cors_allow_headers = vec![
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-tenant"),
+        ];
+    })
+    .await;
+
+    let response =
+        preflight_asking_for(&app, "https://shop.example", "content-type,x-tenant").await;
+
+    assert_eq!(allowed_headers(&response), ["content-type", "x-tenant"]);
+}
+
 #[tokio::test]
 async fn a_preflight_from_another_origin_is_not_allowed() {
     let app = app_allowing_shop_example().await;

@@ -1,13 +1,13 @@
 //! The `shop` command line.
 
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::{
     auth::{Auth, JwtSecret},
-    config::{Config, DatabaseArgs},
+    config::{Config, DatabaseArgs, LogFormat},
     db, graphql,
     server::{Server, shutdown_signal},
     service::{
@@ -83,6 +83,14 @@ impl Command {
             Self::PrintSchema => "warn",
         }
     }
+
+    /// How the command writes its log: only `serve` has a choice.
+    fn log_format(&self) -> LogFormat {
+        match self {
+            Self::Serve(serve) => serve.config.log_format,
+            _ => LogFormat::Text,
+        }
+    }
 }
 
 pub fn run() -> ExitCode {
@@ -90,7 +98,7 @@ pub fn run() -> ExitCode {
     let command = Cli::parse()
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["shop serve"]))));
-    if let Err(err) = init_tracing(command.log_filter()) {
+    if let Err(err) = init_tracing(command.log_filter(), command.log_format()) {
         eprintln!("error: {}", describe(&err));
         return ExitCode::FAILURE;
     }
@@ -203,13 +211,25 @@ async fn seed_demo(db: &sea_orm::DatabaseConnection, products: u32) -> anyhow::R
     Ok(())
 }
 
-/// Logs go to stderr, so `print-schema` output stays clean.
-fn init_tracing(filter: &str) -> anyhow::Result<()> {
+/// Logs go to stderr, so `print-schema` output stays clean. Colours only on a terminal:
+/// escape codes in a file or a log shipper's pipe are noise that breaks searches.
+fn init_tracing(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter)
         .map_err(|err| anyhow::anyhow!("SHOP_LOG is not a valid filter: {err}"))?;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.init(),
+        // The event's fields at the top level, beside `span` (the request's method, path,
+        // request id and operation); the list of enclosing spans would only repeat it.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::{fmt, path::PathBuf, str::FromStr};
 
+use axum::http::HeaderName;
 use clap::{
     ArgAction, Args, ValueEnum,
     builder::{PossibleValue, PossibleValuesParser, TypedValueParser},
@@ -17,6 +18,20 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 pub const DEFAULT_STRIPE_API_BASE: &str = stripe::DEFAULT_API_BASE;
 pub const DEFAULT_HTTP_CACHE_MAX_AGE_SECS: u32 = 60;
+
+/// The request headers a browser may send cross-origin: the token, JSON, the caller's own
+/// request id, and the client name and version Apollo Client sends (and GraphOS reads).
+pub const DEFAULT_CORS_ALLOW_HEADERS: &str = "authorization,content-type,x-request-id,apollographql-client-name,apollographql-client-version";
+
+/// How log lines are written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people: one readable line per event, coloured only on a terminal.
+    #[default]
+    Text,
+    /// For log shippers: one JSON object per line.
+    Json,
+}
 
 /// Who takes the money at checkout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -64,10 +79,27 @@ pub struct Config {
     #[arg(long, env = "SHOP_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// `text` (readable, coloured on a terminal) or `json` (one object per line, for a log
+    /// shipper).
+    #[arg(long, env = "SHOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
     /// Origins allowed to call the API from a browser, comma-separated; `*` allows any.
     /// Empty (the default) sends no CORS headers, so browsers allow only same-origin calls.
     #[arg(long, env = "SHOP_CORS_ORIGINS", value_delimiter = ',', global = true)]
     pub cors_origins: Vec<String>,
+
+    /// Request headers a browser may send from those origins, comma-separated. Replaces the
+    /// default list, so repeat the defaults you still need.
+    #[arg(
+        long,
+        env = "SHOP_CORS_ALLOW_HEADERS",
+        value_delimiter = ',',
+        default_value = DEFAULT_CORS_ALLOW_HEADERS,
+        value_parser = parse_header_name,
+        global = true
+    )]
+    pub cors_allow_headers: Vec<HeaderName>,
 
     /// Whether the schema can be introspected (GraphiQL needs it).
     #[arg(long, env = "SHOP_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
@@ -368,7 +400,12 @@ impl Config {
             jwt_secret: None,
             refresh_reuse_grace_secs: DEFAULT_REUSE_GRACE_SECS,
             log: "info".into(),
+            log_format: LogFormat::Text,
             cors_origins: Vec::new(),
+            cors_allow_headers: DEFAULT_CORS_ALLOW_HEADERS
+                .split(',')
+                .filter_map(|name| parse_header_name(name).ok())
+                .collect(),
             introspection: true,
             metrics: true,
             db_max_connections: 16,
@@ -395,6 +432,11 @@ impl Config {
             reset_password_url_template: DEFAULT_RESET_PASSWORD_URL_TEMPLATE.into(),
         }
     }
+}
+
+/// A header name as CORS lists it; surrounding blanks are allowed, so that `a, b` works.
+fn parse_header_name(name: &str) -> Result<HeaderName, String> {
+    HeaderName::try_from(name.trim()).map_err(|_| format!("{name:?} is not a header name"))
 }
 
 impl Config {
@@ -473,6 +515,49 @@ mod tests {
         assert!(!metrics(&["--metrics", "0"]));
         assert!(!metrics(&["--metrics", "Off"]));
         assert!(Flags::try_parse_from(["shop", "--metrics", "sometimes"]).is_err());
+    }
+
+    fn allowed_headers(args: &[&str]) -> Result<Vec<String>, clap::Error> {
+        Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied())).map(|flags| {
+            let names = flags.config.cors_allow_headers.iter();
+            names.map(|name| name.as_str().to_owned()).collect()
+        })
+    }
+
+    #[test]
+    fn cors_allows_the_default_headers_unless_a_list_replaces_them() {
+        let defaults: Vec<String> = DEFAULT_CORS_ALLOW_HEADERS
+            .split(',')
+            .map(Into::into)
+            .collect();
+        assert_eq!(allowed_headers(&[]).ok(), Some(defaults.clone()));
+        assert_eq!(
+            Config::with_database("sqlite::memory:")
+                .cors_allow_headers
+                .iter()
+                .map(|name| name.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            defaults
+        );
+        assert_eq!(
+            allowed_headers(&["--cors-allow-headers", "Content-Type, X-Tenant"]).ok(),
+            Some(vec!["content-type".to_owned(), "x-tenant".to_owned()])
+        );
+        assert!(allowed_headers(&["--cors-allow-headers", "bad header"]).is_err());
+    }
+
+    #[test]
+    fn the_log_format_is_text_unless_json_is_asked_for() {
+        let format = |args: &[&str]| {
+            Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied()))
+                .map(|flags| flags.config.log_format)
+        };
+        assert_eq!(format(&[]).ok(), Some(LogFormat::Text));
+        assert_eq!(
+            format(&["--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(format(&["--log-format", "xml"]).is_err());
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Server {
             // On `db`: its probe writes are nobody's request statements.
             readiness: db::Readiness::new(db.clone()),
         };
-        let router = http::router(state, &config.cors_origins)?;
+        let router = http::router(state, &config.cors_origins, &config.cors_allow_headers)?;
         let transport = Transport::new(config.smtp_url.as_deref(), &config.mail_dir())?;
         let mail = MailSettings {
             from: config

@@ -12,6 +12,7 @@ mod loaders;
 mod money;
 mod node;
 mod request_metrics;
+mod request_span;
 mod shopping;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -75,6 +76,7 @@ fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
     // anything else walks it, and their refusals pass out through ErrorCodes.
     describe_library_types(builder)
         .extension(errors::ErrorCodes)
+        .extension(request_span::RequestSpan)
         .extension(documents::DocumentLimits)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

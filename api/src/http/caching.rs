@@ -111,7 +111,7 @@ impl<'d> RootFields<'d> {
     }
 }
 
-/// Makes a successful response shareable for `max_age_secs`, with a strong ETag of its
+/// Makes a successful response shareable for `max_age_secs`, with a weak ETag of its
 /// body; answers 304 with no body when `request_headers`' If-None-Match names that ETag.
 pub async fn public(
     response: Response,
@@ -141,11 +141,13 @@ pub async fn public(
     Response::from_parts(parts, Body::from(body))
 }
 
-/// A strong validator: the same bytes always get the same tag, and any change a new one.
-/// 128 bits of SHA-256 are plenty against accidental collisions.
+/// The same JSON always gets the same tag, and any change a new one; 128 bits of SHA-256
+/// are plenty against accidental collisions. The tag is weak (`W/`) because the
+/// compression layer sends the same JSON as different bytes per `Accept-Encoding`, and a
+/// strong tag promises the very same bytes.
 fn etag(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
+    format!("W/\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// Whether If-None-Match lists `etag` (or `*`). It compares weakly, as RFC 9110 says
@@ -157,7 +159,12 @@ fn is_fresh(request_headers: &HeaderMap, etag: &str) -> bool {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(|tag| tag.trim())
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+        .any(|tag| tag == "*" || opaque(tag) == opaque(etag))
+}
+
+/// A tag without its weakness prefix.
+fn opaque(tag: &str) -> &str {
+    tag.strip_prefix("W/").unwrap_or(tag)
 }
 
 #[cfg(test)]
@@ -216,7 +223,8 @@ mod tests {
             HeaderValue::from_static("\"a\", W/\"b\""),
         );
         assert!(is_fresh(&headers, "\"b\""));
-        assert!(!is_fresh(&headers, "\"c\""));
+        assert!(is_fresh(&headers, "W/\"a\""));
+        assert!(!is_fresh(&headers, "W/\"c\""));
         assert!(!is_fresh(&HeaderMap::new(), "\"b\""));
     }
 }

@@ -22,13 +22,17 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{ConnectInfo, FromRequest, Query, Request, State, WebSocketUpgrade},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use sea_orm::DatabaseConnection;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    compression::{
+        CompressionLayer, Predicate,
+        predicate::{NotForContentType, SizeAbove},
+    },
     cors::{AllowOrigin, Any, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -36,6 +40,7 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
+use tracing::Span;
 
 use crate::{
     auth::{AccessGrant, AccessTokens},
@@ -72,7 +77,11 @@ pub struct AppState {
     pub http_cache_max_age_secs: u32,
 }
 
-pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router> {
+pub fn router(
+    state: AppState,
+    cors_origins: &[String],
+    cors_allow_headers: &[HeaderName],
+) -> anyhow::Result<Router> {
     let request_id = header::HeaderName::from_static("x-request-id");
     let app = Router::new()
         .route("/", get(graphiql::page))
@@ -84,7 +93,7 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
         .route("/metrics", get(metrics))
         .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(state)
-        .layer(cors(cors_origins)?)
+        .layer(cors(cors_origins, cors_allow_headers)?)
         // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees
         // it; this layer limits the stream itself.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -103,16 +112,18 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
                 "internal error",
             )
         }))
+        // Outside the panic handler, so its answer is compressed too; the predicate keeps
+        // small bodies (and the WebSocket upgrade, which has none) as they are.
+        .layer(CompressionLayer::new().compress_when(compressible()))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // One line per request, written once the status is known: no "started"
+                // line, and no second "failed" line for a 5xx (the status says it).
+                .on_request(())
+                .on_response(log_response)
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         // Marked sensitive, these never reach a log line, even at trace level.
@@ -124,10 +135,13 @@ pub fn router(state: AppState, cors_origins: &[String]) -> anyhow::Result<Router
     Ok(app)
 }
 
-fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+fn cors(origins: &[String], allow_headers: &[HeaderName]) -> anyhow::Result<CorsLayer> {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers(allow_headers.to_vec())
+        // Without it, a browser hides the id from the page's script, and a support request
+        // could not quote the id the server logged.
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
         .max_age(Duration::from_secs(3600));
     Ok(match origins {
         [] => CorsLayer::new(),
@@ -141,6 +155,50 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
             layer.allow_origin(AllowOrigin::list(origins))
         }
     })
+}
+
+/// Responses of at least this many bytes are compressed, when the client accepts it.
+/// Below it, the encoding's framing and the CPU are not worth the few bytes saved.
+const MIN_COMPRESSED_BYTES: u16 = 1024;
+
+/// tower-http's default predicate, with a larger minimum size.
+fn compressible() -> impl Predicate {
+    SizeAbove::new(MIN_COMPRESSED_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+}
+
+/// The request's span. The operation fields stay empty until GraphQL has parsed the
+/// document (see `graphql::request_span`); no header but the request id is ever recorded,
+/// so no token can reach a log line.
+fn request_span(request: &Request) -> Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        operation_type = tracing::field::Empty,
+        operation_name = tracing::field::Empty,
+    )
+}
+
+/// The request's one log line, inside its span (which names method, path, request id and
+/// operation). The duration runs until the response head, which for GraphQL is the whole
+/// execution: its body is complete by then.
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &Span) {
+    let status = response.status().as_u16();
+    let duration_ms = latency.as_secs_f64() * 1000.0;
+    if response.status().is_server_error() {
+        tracing::error!(status, duration_ms, "request answered");
+    } else {
+        tracing::info!(status, duration_ms, "request answered");
+    }
 }
 
 async fn healthz() -> &'static str {
