@@ -49,17 +49,17 @@ pub enum PaymentGatewayKind {
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Database to use: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
     /// Address the HTTP server listens on: `host:port`, where host is an IP address or a
     /// name such as `localhost` (resolved at start).
-    #[arg(long, env = "SHOP_LISTEN", default_value = DEFAULT_LISTEN, global = true)]
+    #[arg(long, env = "SHOP_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: ListenAddr,
 
     /// Secret that signs access tokens, at least 32 bytes. When unset, a random one is made
     /// at start, and tokens do not survive a restart. Share it between all processes.
-    #[arg(long, env = "SHOP_JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(long, env = "SHOP_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
     /// Seconds in which a just-rotated refresh token, presented again, gets the same
@@ -70,23 +70,22 @@ pub struct Config {
         long,
         env = "SHOP_REFRESH_REUSE_GRACE_SECS",
         default_value_t = DEFAULT_REUSE_GRACE_SECS,
-        value_parser = clap::value_parser!(u32).range(..=3600),
-        global = true
+        value_parser = clap::value_parser!(u32).range(..=3600)
     )]
     pub refresh_reuse_grace_secs: u32,
 
     /// Log filter in tracing's `EnvFilter` syntax, e.g. `info,shop=debug`.
-    #[arg(long, env = "SHOP_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "SHOP_LOG", default_value = "info")]
     pub log: String,
 
     /// `text` (readable, coloured on a terminal) or `json` (one object per line, for a log
     /// shipper).
-    #[arg(long, env = "SHOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(long, env = "SHOP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Origins allowed to call the API from a browser, comma-separated; `*` allows any.
     /// Empty (the default) sends no CORS headers, so browsers allow only same-origin calls.
-    #[arg(long, env = "SHOP_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    #[arg(long, env = "SHOP_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
     /// Request headers a browser may send from those origins, comma-separated. Replaces the
@@ -96,13 +95,12 @@ pub struct Config {
         env = "SHOP_CORS_ALLOW_HEADERS",
         value_delimiter = ',',
         default_value = DEFAULT_CORS_ALLOW_HEADERS,
-        value_parser = parse_header_name,
-        global = true
+        value_parser = parse_header_name
     )]
     pub cors_allow_headers: Vec<HeaderName>,
 
     /// Whether the schema can be introspected (GraphiQL needs it).
-    #[arg(long, env = "SHOP_INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
+    #[arg(long, env = "SHOP_INTROSPECTION", default_value_t = true, action = ArgAction::Set)]
     pub introspection: bool,
 
     /// Whether `GET /metrics` serves Prometheus metrics; `off` (or `false`) answers 404
@@ -114,99 +112,67 @@ pub struct Config {
         default_value = "on",
         action = ArgAction::Set,
         value_parser = on_off(),
-        ignore_case = true,
-        global = true
+        ignore_case = true
     )]
     pub metrics: bool,
 
     /// Size of the database connection pool.
-    #[arg(
-        long,
-        env = "SHOP_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
     /// The ISO 4217 code of the currency all prices are in.
-    #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = Currency::parse, global = true)]
+    #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = Currency::parse)]
     pub currency: Currency,
 
     /// Minutes an order may stay PENDING (stock taken, payment not settled) before the
     /// sweeper settles it: completed if the gateway did charge it, else cancelled with its
     /// stock returned.
-    #[arg(
-        long,
-        env = "SHOP_PENDING_ORDER_MINUTES",
-        default_value_t = 15,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_PENDING_ORDER_MINUTES", default_value_t = 15)]
     pub pending_order_minutes: u32,
 
     /// The same limit in seconds, for when minutes are too coarse (tests, demos); when
     /// set, it replaces SHOP_PENDING_ORDER_MINUTES.
-    #[arg(long, env = "SHOP_PENDING_ORDER_SECS", global = true)]
+    #[arg(long, env = "SHOP_PENDING_ORDER_SECS")]
     pub pending_order_secs: Option<u64>,
 
     /// Seconds between two runs of the sweeper (abandoned orders, failed refunds).
-    #[arg(
-        long,
-        env = "SHOP_SWEEP_INTERVAL_SECS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
 
     /// The storefront's public address, for links in emails (e.g. the password-reset
     /// page). Defaults to this server's own address.
-    #[arg(long, env = "SHOP_PUBLIC_URL", global = true)]
+    #[arg(long, env = "SHOP_PUBLIC_URL")]
     pub public_url: Option<String>,
 
     /// Send mail through this SMTP server, e.g. `smtp://127.0.0.1:2525`,
     /// `smtps://user:password@mail.example.com` or `smtp://host:587?tls=required`. When
     /// unset, each message is written as an .eml file into SHOP_MAIL_DIR instead.
-    #[arg(long, env = "SHOP_SMTP_URL", hide_env_values = true, global = true)]
+    #[arg(long, env = "SHOP_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 
     /// Folder for .eml files when no SMTP server is set. Defaults to `mail/` beside the
     /// SQLite database (or in the working directory).
-    #[arg(long, env = "SHOP_MAIL_DIR", global = true)]
+    #[arg(long, env = "SHOP_MAIL_DIR")]
     pub mail_dir: Option<PathBuf>,
 
     /// The sender of every email.
     #[arg(
         long,
         env = "SHOP_MAIL_FROM",
-        default_value = "shop <no-reply@shop.localhost>",
-        global = true
+        default_value = "shop <no-reply@shop.localhost>"
     )]
     pub mail_from: String,
 
     /// Delivery attempts per email before it is given up on (marked dead).
-    #[arg(
-        long,
-        env = "SHOP_MAIL_MAX_ATTEMPTS",
-        default_value_t = 8,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_MAIL_MAX_ATTEMPTS", default_value_t = 8)]
     pub mail_max_attempts: u32,
 
     /// Milliseconds before the first retry of a failed email; each retry waits twice as long.
-    #[arg(
-        long,
-        env = "SHOP_MAIL_RETRY_MS",
-        default_value_t = 5_000,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_MAIL_RETRY_MS", default_value_t = 5_000)]
     pub mail_retry_ms: u64,
 
     /// Milliseconds between two looks at the outbox.
-    #[arg(
-        long,
-        env = "SHOP_MAIL_POLL_MS",
-        default_value_t = 1_000,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_MAIL_POLL_MS", default_value_t = 1_000)]
     pub mail_poll_ms: u64,
 
     /// The payment gateway: `test` (offline; no money moves) or `stripe`. With `stripe`,
@@ -215,35 +181,24 @@ pub struct Config {
         long,
         env = "SHOP_PAYMENT_GATEWAY",
         value_enum,
-        default_value_t = PaymentGatewayKind::Test,
-        global = true
+        default_value_t = PaymentGatewayKind::Test
     )]
     pub payment_gateway: PaymentGatewayKind,
 
     /// Stripe secret key (`sk_live_...`, `sk_test_...`, or a restricted `rk_...` allowed to
     /// write PaymentIntents and Refunds). Prefer the environment variable: a flag shows up
     /// in the process list. Never logged.
-    #[arg(
-        long,
-        env = "SHOP_STRIPE_SECRET_KEY",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_STRIPE_SECRET_KEY", hide_env_values = true)]
     pub stripe_secret_key: Option<String>,
 
     /// Base URL of Stripe's API. Change it only to point at a mock or a proxy.
-    #[arg(long, env = "SHOP_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE, global = true)]
+    #[arg(long, env = "SHOP_STRIPE_API_BASE", default_value = DEFAULT_STRIPE_API_BASE)]
     pub stripe_api_base: String,
 
     /// Signing secret (`whsec_...`) of the Stripe webhook endpoint that posts to
     /// `/webhooks/stripe` (subscribe it to `payment_intent.succeeded`,
     /// `payment_intent.payment_failed` and `charge.refunded`). Unset, that route answers 404.
-    #[arg(
-        long,
-        env = "SHOP_STRIPE_WEBHOOK_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "SHOP_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
 
     /// Accounts one client address may register per hour (at least 1); past that, `register`
@@ -252,8 +207,7 @@ pub struct Config {
         long,
         env = "SHOP_REGISTRATIONS_PER_HOUR",
         default_value_t = throttle::DEFAULT_REGISTRATIONS_PER_HOUR,
-        value_parser = clap::value_parser!(u32).range(1..),
-        global = true
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub registrations_per_hour: u32,
 
@@ -263,8 +217,7 @@ pub struct Config {
     #[arg(
         long,
         env = "SHOP_HTTP_CACHE_MAX_AGE_SECS",
-        default_value_t = DEFAULT_HTTP_CACHE_MAX_AGE_SECS,
-        global = true
+        default_value_t = DEFAULT_HTTP_CACHE_MAX_AGE_SECS
     )]
     pub http_cache_max_age_secs: u32,
 
@@ -274,14 +227,13 @@ pub struct Config {
         long,
         env = "SHOP_PERSISTED_QUERIES",
         default_value_t = persisted::DEFAULT_MAX_ENTRIES,
-        value_parser = clap::value_parser!(u32).range(1..),
-        global = true
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub persisted_queries: u32,
 
     /// Take the client address for login and registration throttling from the last
     /// X-Forwarded-For entry. Turn on only behind a load balancer that sets that header.
-    #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set, global = true)]
+    #[arg(long, env = "SHOP_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
     // Links in emails. They lead to the storefront, not to this server: the storefront
@@ -291,8 +243,7 @@ pub struct Config {
     #[arg(
         long,
         env = "SHOP_ORDER_URL_TEMPLATE",
-        default_value = DEFAULT_ORDER_URL_TEMPLATE,
-        global = true
+        default_value = DEFAULT_ORDER_URL_TEMPLATE
     )]
     pub order_url_template: String,
 
@@ -302,8 +253,7 @@ pub struct Config {
     #[arg(
         long,
         env = "SHOP_RESET_PASSWORD_URL_TEMPLATE",
-        default_value = DEFAULT_RESET_PASSWORD_URL_TEMPLATE,
-        global = true
+        default_value = DEFAULT_RESET_PASSWORD_URL_TEMPLATE
     )]
     pub reset_password_url_template: String,
 }
