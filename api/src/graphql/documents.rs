@@ -18,7 +18,10 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::{
     Pos, Positioned, ServerError, ServerResult,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+        SelectionSet,
+    },
 };
 
 use super::MAX_RECURSIVE_DEPTH;
@@ -212,6 +215,27 @@ impl<'d> Expansion<'d> {
             return Err(Refusal::TooDeep(pos));
         }
         Ok(measure)
+    }
+}
+
+/// The operation async-graphql runs for a request naming `requested`: the one it names, or
+/// the document's only one; with its name, when the document gives it one. `None` when the
+/// request picks none, or one the document does not have (async-graphql refuses those).
+pub fn selected_operation<'d>(
+    document: &'d ExecutableDocument,
+    requested: Option<&str>,
+) -> Option<(Option<&'d str>, &'d OperationDefinition)> {
+    match (&document.operations, requested) {
+        (DocumentOperations::Single(operation), None) => Some((None, &operation.node)),
+        (DocumentOperations::Single(_), Some(_)) => None,
+        (DocumentOperations::Multiple(operations), Some(requested)) => operations
+            .get_key_value(requested)
+            .map(|(name, operation)| (Some(name.as_str()), &operation.node)),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(name, operation)| (Some(name.as_str()), &operation.node)),
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

@@ -19,7 +19,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
-pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS};
+pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS, selected_operation};
 
 use crate::{
     auth::Auth,

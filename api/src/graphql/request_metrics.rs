@@ -26,13 +26,11 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
         NextRequest,
     },
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-        SelectionSet,
-    },
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
     registry::{MetaType, Registry},
 };
 
+use super::documents::selected_operation;
 use crate::{error::ErrorCode, telemetry};
 
 /// The most root fields named one by one; a document selecting more is `<type>:several`.
@@ -129,7 +127,7 @@ fn operation_label(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> String {
-    let Some(operation) = selected(document, operation_name) else {
+    let Some((_, operation)) = selected_operation(document, operation_name) else {
         return INVALID.into();
     };
     let (kind, root) = match operation.ty {
@@ -154,24 +152,6 @@ fn operation_label(
     }
     let fields: Vec<&str> = roots.fields.into_iter().collect();
     format!("{kind}:{}", fields.join("+"))
-}
-
-/// The operation async-graphql will run: the named one, or the only one.
-fn selected<'d>(
-    document: &'d ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'d OperationDefinition> {
-    match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), None) => Some(&operation.node),
-        (DocumentOperations::Single(_), Some(_)) => None,
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
 }
 
 /// The distinct root fields an operation selects, through fragments.

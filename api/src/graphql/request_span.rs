@@ -11,9 +11,11 @@ use async_graphql::{
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     },
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{ExecutableDocument, OperationType},
 };
 use tracing::{Span, field::display};
+
+use super::documents::selected_operation;
 
 /// Longer operation names are cut in the log line: a name is free text of the client's,
 /// and a request of 256 KiB must not make a log line of that size.
@@ -69,25 +71,13 @@ impl Extension for Naming {
     }
 }
 
-/// The type and the name (when it has one) of the operation async-graphql will run: the
-/// one `requested` names, or the only one.
+/// The type and the name (when it has one) of the operation async-graphql will run.
 fn selected<'d>(
     document: &'d ExecutableDocument,
     requested: Option<&str>,
 ) -> Option<(&'static str, Option<&'d str>)> {
-    let (name, operation) = match (&document.operations, requested) {
-        (DocumentOperations::Single(operation), None) => (None, operation),
-        (DocumentOperations::Multiple(operations), Some(requested)) => {
-            let (name, operation) = operations.get_key_value(requested)?;
-            (Some(name.as_str()), operation)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            let (name, operation) = operations.iter().next()?;
-            (Some(name.as_str()), operation)
-        }
-        _ => return None,
-    };
-    let kind = match operation.node.ty {
+    let (name, operation) = selected_operation(document, requested)?;
+    let kind = match operation.ty {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
         OperationType::Subscription => "subscription",

@@ -15,7 +15,10 @@ use std::sync::{
 use async_graphql::{Data, Executor, Request, Response, ServerError, parser::types::OperationType};
 use futures_util::stream::{self, BoxStream, StreamExt};
 
-use crate::{error::ErrorCode, graphql::ShopSchema};
+use crate::{
+    error::ErrorCode,
+    graphql::{ShopSchema, selected_operation},
+};
 
 /// The most subscriptions one connection may hold at once; a page needs a handful.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 16;
@@ -49,18 +52,12 @@ impl Executor for SubscriptionsOnly {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         // A document that does not parse is the schema's to refuse, with its proper error.
-        let name = request.operation_name.clone();
+        let requested = request.operation_name.clone();
+        // A document that does not parse, or a request that picks no operation of it, is
+        // the schema's to refuse, with its proper error.
         let subscription = match request.parsed_query() {
-            Ok(document) => {
-                let name = name.as_deref();
-                document
-                    .operations
-                    .iter()
-                    .filter(|(operation, _)| {
-                        name.is_none() || operation.map(|n| n.as_str()) == name
-                    })
-                    .all(|(_, operation)| operation.node.ty == OperationType::Subscription)
-            }
+            Ok(document) => selected_operation(document, requested.as_deref())
+                .is_none_or(|(_, operation)| operation.ty == OperationType::Subscription),
             Err(_) => true,
         };
         if !subscription {
