@@ -169,9 +169,9 @@ impl std::fmt::Display for Target {
 /// own (its docs say so, and to issue ROLLBACK to be sure). sqlx does not notice: it
 /// still counts one open transaction, the ROLLBACK it queues when sea-orm drops the
 /// failed transaction finds none open, fails, and is ignored, and the connection goes
-/// back to the pool with its count off by one. Its next `begin` then issues a SAVEPOINT instead of BEGIN
-/// IMMEDIATE, which opens a DEFERRED transaction that a later ROLLBACK TO SAVEPOINT never
-/// ends: the connection sits idle holding the write lock, and every other writer (the
+/// back to the pool with its count off by one. Its next `begin` then issues a SAVEPOINT
+/// instead of BEGIN IMMEDIATE, which opens a DEFERRED transaction that a later ROLLBACK
+/// TO SAVEPOINT never ends: the connection sits idle holding the write lock, and every other writer (the
 /// mail worker too) waits out busy_timeout and fails with "database is locked" until
 /// the process restarts. Closing the connection ends whatever it holds (sqlite3_close
 /// rolls back) and the pool opens a fresh one when it needs it.
