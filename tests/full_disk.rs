@@ -50,7 +50,7 @@ cp "$seed"/shop.db "$dir"/
 "$@" >/dev/null &
 while read -r command; do
     case $command in
-        fill) cat /dev/zero > "$dir"/ballast 2>/dev/null || true; echo filled ;;
+        fill) cat /dev/zero >> "$dir"/ballast 2>/dev/null || true; echo filled ;;
         free) rm -f "$dir"/ballast; echo freed ;;
     esac
 done
@@ -234,56 +234,116 @@ async fn a_full_disk_fails_writes_cleanly_and_they_work_again_within_seconds_onc
     .await
     .data();
 
-    disk.tell("fill", "filled").await;
+    // SQLite reuses the space its journal already holds, so a small write may still find
+    // room on a full disk, and rightly succeeds. What must never happen is a half-written
+    // one, or an error that is not a clean INTERNAL_SERVER_ERROR; and the disk must really
+    // refuse some writes, or the test proves nothing.
+    let mut paid_while_full = 0;
+    let mut kettle_in_cart = true;
+    let mut refused_names = Vec::new();
+    let mut refused_writes = 0;
     for i in 0..WRITES_WHILE_FULL {
+        disk.tell("fill", "filled").await;
         let checkout = disk
             .process
             .gql_as(&buyer, CHECKOUT, checkout_input(VISA))
             .await;
-        assert_eq!(
-            checkout.code(),
-            "INTERNAL_SERVER_ERROR",
-            "{:#}",
-            checkout.body
-        );
-        let registration = disk.register(&format!("grace{i}")).await;
-        assert_eq!(
-            registration.code(),
-            "INTERNAL_SERVER_ERROR",
-            "{:#}",
-            registration.body
-        );
+        match checkout.body.get("errors") {
+            None => {
+                assert_eq!(checkout.data()["checkout"]["status"], "PAID");
+                paid_while_full += 1;
+                kettle_in_cart = false;
+                // Something to buy for the next attempt, if the disk lets it be added.
+                let added = disk
+                    .process
+                    .gql_as(
+                        &buyer,
+                        ADD_TO_CART,
+                        json!({ "product": product, "quantity": 1 }),
+                    )
+                    .await;
+                if added.body.get("errors").is_some() {
+                    assert_eq!(added.code(), "INTERNAL_SERVER_ERROR", "{:#}", added.body);
+                } else {
+                    kettle_in_cart = true;
+                }
+            }
+            // An empty cart, after a purchase the disk had room for.
+            Some(_) if paid_while_full > 0 && checkout.code() == "BAD_USER_INPUT" => {}
+            Some(_) => {
+                assert_eq!(
+                    checkout.code(),
+                    "INTERNAL_SERVER_ERROR",
+                    "{:#}",
+                    checkout.body
+                );
+                refused_writes += 1;
+            }
+        }
+        disk.tell("fill", "filled").await;
+        let name = format!("grace{i}");
+        let registration = disk.register(&name).await;
+        if registration.body.get("errors").is_some() {
+            assert_eq!(
+                registration.code(),
+                "INTERNAL_SERVER_ERROR",
+                "{:#}",
+                registration.body
+            );
+            refused_writes += 1;
+            refused_names.push(name);
+        }
     }
+    assert!(refused_writes > 0, "the full disk refused no write");
     let reason = disk
         .readyz_becomes(StatusCode::SERVICE_UNAVAILABLE, RECOVERY)
         .await;
-    assert_eq!(reason, "database cannot take writes");
-    // Nothing half-written: no order, no stock taken, the cart as it was.
-    assert_eq!(disk.orders(&buyer).await, 0);
-    assert_eq!(disk.stock(&product).await, 10);
+    // A full disk fails the probe's write, or (once the pool must open a connection, which
+    // needs room for its journal) the ping before it.
+    assert!(
+        ["database cannot take writes", "database unreachable"].contains(&reason.as_str()),
+        "{reason}"
+    );
 
     disk.tell("free", "freed").await;
     disk.readyz_becomes(StatusCode::OK, RECOVERY).await;
+    // Nothing half-written: an order for each purchase that went through, and stock taken
+    // for those alone. (Read once the space is back: while the disk is full, even a read
+    // may fail, when the pool must open a connection and SQLite has no room for it.)
+    assert_eq!(disk.orders(&buyer).await, paid_while_full);
+    assert_eq!(disk.stock(&product).await, 10 - paid_while_full);
     let started = tokio::time::Instant::now();
+    if !kettle_in_cart {
+        disk.process
+            .gql_as(
+                &buyer,
+                ADD_TO_CART,
+                json!({ "product": product, "quantity": 1 }),
+            )
+            .await
+            .data();
+    }
     let checkout = disk
         .process
         .gql_as(&buyer, CHECKOUT, checkout_input(VISA))
         .await;
     assert_eq!(checkout.data()["checkout"]["status"], "PAID");
     // The users the full disk refused were never half-created: their names are free.
-    for i in 0..WRITES_WHILE_FULL {
-        disk.register(&format!("grace{i}")).await.data();
+    for name in &refused_names {
+        disk.register(name).await.data();
     }
     assert!(
         started.elapsed() < RECOVERY,
         "writes took {:?} after the space came back",
         started.elapsed()
     );
-    assert_eq!(disk.orders(&buyer).await, 1);
-    assert_eq!(disk.stock(&product).await, 9);
-    // The mail worker writes again too: the order confirmation and a welcome per account.
+    assert_eq!(disk.orders(&buyer).await, paid_while_full + 1);
+    assert_eq!(disk.stock(&product).await, 9 - paid_while_full);
+    // The mail worker writes again too: a confirmation per order and a welcome per account.
     let number = text(&checkout.data()["checkout"]["number"]).to_owned();
-    let mails = smtp.wait_for(2 + WRITES_WHILE_FULL).await;
+    let mails = smtp
+        .wait_for(2 + WRITES_WHILE_FULL + paid_while_full as usize)
+        .await;
     let confirmation = format!("Order {number} confirmed");
     assert!(
         mails
