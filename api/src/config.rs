@@ -16,6 +16,9 @@ use crate::{
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://shop.db?mode=rwc";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
+/// [`DEFAULT_LISTEN`]'s parts, for building the default without parsing it.
+const DEFAULT_LISTEN_HOST: &str = "127.0.0.1";
+const DEFAULT_LISTEN_PORT: u16 = 8000;
 pub const DEFAULT_STRIPE_API_BASE: &str = stripe::DEFAULT_API_BASE;
 pub const DEFAULT_HTTP_CACHE_MAX_AGE_SECS: u32 = 60;
 
@@ -298,6 +301,16 @@ pub struct ListenAddr {
     port: u16,
 }
 
+impl Default for ListenAddr {
+    /// [`DEFAULT_LISTEN`], which the command line parses to the same (a test says so).
+    fn default() -> Self {
+        Self {
+            host: DEFAULT_LISTEN_HOST.to_owned(),
+            port: DEFAULT_LISTEN_PORT,
+        }
+    }
+}
+
 impl ListenAddr {
     /// The `(host, port)` pair that `tokio::net::lookup_host` resolves; an IPv6 host keeps
     /// no brackets.
@@ -346,7 +359,7 @@ impl Config {
     pub fn with_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
-            listen: DEFAULT_LISTEN.parse().unwrap_or_else(|_| unreachable!()),
+            listen: ListenAddr::default(),
             jwt_secret: None,
             refresh_reuse_grace_secs: DEFAULT_REUSE_GRACE_SECS,
             log: "info".into(),
@@ -373,7 +386,7 @@ impl Config {
             mail_max_attempts: 8,
             mail_retry_ms: 5_000,
             mail_poll_ms: 1_000,
-            currency: Currency::parse("USD").unwrap_or_else(|_| unreachable!()),
+            currency: Currency::usd(),
             payment_gateway: PaymentGatewayKind::Test,
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
@@ -508,6 +521,16 @@ mod tests {
             Some(LogFormat::Json)
         );
         assert!(format(&["--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn the_default_listen_address_is_the_one_the_command_line_defaults_to() {
+        assert_eq!(
+            DEFAULT_LISTEN
+                .parse::<ListenAddr>()
+                .map(|addr| addr.to_string()),
+            Ok(ListenAddr::default().to_string())
+        );
     }
 
     #[test]

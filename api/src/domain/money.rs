@@ -131,6 +131,11 @@ impl Currency {
         }
     }
 
+    /// The US dollar, the default currency: a code known to be valid needs no parse.
+    pub fn usd() -> Self {
+        Self("USD".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -225,6 +230,7 @@ mod tests {
         for bad in ["eur", "EU", "EURO", "E1R"] {
             assert!(Currency::parse(bad).is_err());
         }
+        assert_eq!(Currency::parse("USD"), Ok(Currency::usd()));
     }
 }
 
