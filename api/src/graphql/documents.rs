@@ -24,7 +24,7 @@ use async_graphql::{
     },
 };
 
-use super::MAX_RECURSIVE_DEPTH;
+use super::{MAX_RECURSIVE_DEPTH, errors::coded};
 use crate::error::ErrorCode;
 
 /// The most selections a document may hold once its fragments are spread out.
@@ -56,23 +56,15 @@ impl Extension for DocumentLimits {
     ) -> ServerResult<async_graphql::Request> {
         let document = request
             .parsed_query()
-            .map_err(|error| with_code(error, ErrorCode::GraphqlParseFailed))?;
+            .map_err(|error| coded(error, ErrorCode::GraphqlParseFailed))?;
         check(document).map_err(|refusal| {
-            with_code(
+            coded(
                 ServerError::new(refusal.to_string(), refusal.pos()),
                 ErrorCode::GraphqlValidationFailed,
             )
         })?;
         next.run(ctx, request).await
     }
-}
-
-fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code.as_str());
-    error
 }
 
 /// Why a document is refused before validation.

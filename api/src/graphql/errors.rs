@@ -139,7 +139,9 @@ fn invalid_argument_field(message: &str) -> Option<&str> {
     path.rsplit('.').next().filter(|field| !field.is_empty())
 }
 
-fn coded(error: ServerError, code: ErrorCode) -> ServerError {
+/// `error` with `code` in `extensions.code`, unless it already carries one: for errors
+/// made before or outside the resolvers (document limits, the WebSocket's refusals).
+pub fn coded(error: ServerError, code: ErrorCode) -> ServerError {
     let mut error = error;
     if !has_code(&error) {
         set_code(&mut error, code);

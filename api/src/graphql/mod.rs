@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
 pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS, selected_operation};
+pub use errors::coded;
 
 use crate::{
     auth::Auth,

@@ -17,7 +17,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 
 use crate::{
     error::ErrorCode,
-    graphql::{ShopSchema, selected_operation},
+    graphql::{ShopSchema, coded, selected_operation},
 };
 
 /// The most subscriptions one connection may hold at once; a page needs a handful.
@@ -112,10 +112,5 @@ fn not_a_subscription() -> Response {
 }
 
 fn refusal(code: ErrorCode, message: &str) -> Response {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code.as_str());
-    Response::from_errors(vec![error])
+    Response::from_errors(vec![coded(ServerError::new(message, None), code)])
 }
