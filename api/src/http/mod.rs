@@ -446,13 +446,25 @@ fn ws_viewer(
     let Some(authorization) = authorization else {
         return Ok((Viewer::Anonymous, None));
     };
-    let token = authorization
-        .strip_prefix("Bearer ")
-        .ok_or(AppError::Unauthenticated(
-            "the authorization must be `Bearer <accessToken>`",
-        ))?;
-    let grant = tokens.grant(token.trim())?;
+    let token = bearer_token(
+        Some(authorization),
+        "the authorization must be `Bearer <accessToken>`",
+    )?;
+    let grant = tokens.grant(token)?;
     Ok((Viewer::User { id: grant.user_id }, Some(grant)))
+}
+
+/// The access token of an authorization value, `Bearer <accessToken>`. Anything else (a
+/// header value that is not text included) is UNAUTHENTICATED with `refusal`, worded for
+/// where the value came from: the header, or the WebSocket's connection_init payload.
+fn bearer_token<'a>(
+    authorization: Option<&'a str>,
+    refusal: &'static str,
+) -> Result<&'a str, AppError> {
+    authorization
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(AppError::Unauthenticated(refusal))
 }
 
 /// Whether the operation a GET request would run is a query. A document that does not
@@ -486,16 +498,11 @@ impl Caller {
         let viewer = match headers.get(header::AUTHORIZATION) {
             None => Viewer::Anonymous,
             Some(value) => {
-                let token = value
-                    .to_str()
-                    .ok()
-                    .and_then(|v| v.strip_prefix("Bearer "))
-                    .map(str::trim);
-                let id = token
-                    .ok_or(AppError::Unauthenticated(
-                        "the Authorization header must be `Bearer <accessToken>`",
-                    ))
-                    .and_then(|token| state.tokens.verify(token));
+                let id = bearer_token(
+                    value.to_str().ok(),
+                    "the Authorization header must be `Bearer <accessToken>`",
+                )
+                .and_then(|token| state.tokens.verify(token));
                 match id {
                     Ok(id) => Viewer::User { id },
                     Err(err) => {
