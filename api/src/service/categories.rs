@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, AppResult},
     service::{
         Patch,
-        slugs::{free_slug, slug_taken},
+        slugs::{ensure_slug_free, free_slug},
         viewer::{Viewer, require_admin},
     },
 };
@@ -53,25 +53,6 @@ async fn ensure_exists(db: &impl ConnectionTrait, id: i32) -> AppResult<category
         .ok_or(AppError::NotFound("category"))
 }
 
-async fn ensure_slug_free(
-    db: &impl ConnectionTrait,
-    slug: &Slug,
-    except: Option<i32>,
-) -> AppResult<()> {
-    if slug_taken::<category::Entity, _>(
-        db,
-        category::Column::Slug,
-        category::Column::Id,
-        slug,
-        except,
-    )
-    .await?
-    {
-        return Err(AppError::conflict("slug", "another category has this slug"));
-    }
-    Ok(())
-}
-
 /// Creates a category (admin). Without a slug, one is made from the name.
 pub async fn create(
     db: &DatabaseConnection,
@@ -100,12 +81,12 @@ pub async fn create(
     }
     let slug = match explicit_slug {
         Some(slug) => {
-            ensure_slug_free(&txn, &slug, None).await?;
+            ensure_slug_free::<category::Entity>(&txn, &slug, None).await?;
             slug
         }
         None => {
             let base = Slug::from_name(&name, "category");
-            free_slug::<category::Entity, _>(&txn, category::Column::Slug, base).await?
+            free_slug::<category::Entity>(&txn, base).await?
         }
     };
     let now = Utc::now();
@@ -147,7 +128,7 @@ pub async fn update(
     let txn = db::begin_write(db).await?;
     let current = ensure_exists(&txn, id).await?;
     if let Some(slug) = &slug {
-        ensure_slug_free(&txn, slug, Some(id)).await?;
+        ensure_slug_free::<category::Entity>(&txn, slug, Some(id)).await?;
     }
     if let Patch::Set(parent) = changes.parent_id {
         ensure_exists(&txn, parent).await?;

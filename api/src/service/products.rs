@@ -13,7 +13,7 @@ use crate::{
     error::{AppError, AppResult},
     service::{
         Patch,
-        slugs::{free_slug, slug_taken},
+        slugs::{ensure_slug_free, free_slug},
         viewer::{Viewer, require_admin, viewer_is_admin},
     },
 };
@@ -97,25 +97,6 @@ async fn ensure_sku_free(
     Ok(())
 }
 
-async fn ensure_slug_free(
-    db: &impl ConnectionTrait,
-    slug: &Slug,
-    except: Option<i32>,
-) -> AppResult<()> {
-    if slug_taken::<product::Entity, _>(
-        db,
-        product::Column::Slug,
-        product::Column::Id,
-        slug,
-        except,
-    )
-    .await?
-    {
-        return Err(AppError::conflict("slug", "another product has this slug"));
-    }
-    Ok(())
-}
-
 /// Creates a product (admin). Every field is checked before anything is written.
 pub async fn create(
     db: &DatabaseConnection,
@@ -146,12 +127,12 @@ pub async fn create(
     }
     let slug = match explicit_slug {
         Some(slug) => {
-            ensure_slug_free(&txn, &slug, None).await?;
+            ensure_slug_free::<product::Entity>(&txn, &slug, None).await?;
             slug
         }
         None => {
             let base = Slug::from_name(&name, "product");
-            free_slug::<product::Entity, _>(&txn, product::Column::Slug, base).await?
+            free_slug::<product::Entity>(&txn, base).await?
         }
     };
     let now = Utc::now();
@@ -223,7 +204,7 @@ pub async fn update(
         ensure_sku_free(&txn, sku, Some(id)).await?;
     }
     if let Some(slug) = &slug {
-        ensure_slug_free(&txn, slug, Some(id)).await?;
+        ensure_slug_free::<product::Entity>(&txn, slug, Some(id)).await?;
     }
 
     let mut active = current.into_active_model();

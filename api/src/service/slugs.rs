@@ -1,21 +1,43 @@
-//! Choosing a free slug for a new category or product.
+//! The slugs of categories and products: choosing a free one, and refusing a taken one.
 
 use std::collections::HashSet;
 
+use entity::{category, product};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::{domain::Slug, error::AppResult};
+use crate::{
+    domain::Slug,
+    error::{AppError, AppResult},
+};
 
-/// `base` if no row of `E` has it in `column`, else the first free `base-2`, `base-3`, ….
-pub async fn free_slug<E, C>(db: &impl ConnectionTrait, column: C, base: Slug) -> AppResult<Slug>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
+/// A table whose rows have a unique slug.
+pub trait Slugged: EntityTrait {
+    /// The column that holds the slug.
+    const SLUG: Self::Column;
+    /// The primary key, to tell a row's own slug from another's.
+    const ID: Self::Column;
+    /// What a row is called in a refusal: "another {WHAT} has this slug".
+    const WHAT: &'static str;
+}
+
+impl Slugged for product::Entity {
+    const SLUG: product::Column = product::Column::Slug;
+    const ID: product::Column = product::Column::Id;
+    const WHAT: &'static str = "product";
+}
+
+impl Slugged for category::Entity {
+    const SLUG: category::Column = category::Column::Slug;
+    const ID: category::Column = category::Column::Id;
+    const WHAT: &'static str = "category";
+}
+
+/// `base` if no row of `E` has it, else the first free `base-2`, `base-3`, ….
+pub async fn free_slug<E: Slugged>(db: &impl ConnectionTrait, base: Slug) -> AppResult<Slug> {
     let taken: HashSet<String> = E::find()
         .select_only()
-        .column(column)
-        .filter(column.starts_with(base.as_str()))
+        .column(E::SLUG)
+        .filter(E::SLUG.starts_with(base.as_str()))
         .into_tuple()
         .all(db)
         .await?
@@ -30,21 +52,21 @@ where
     Ok(candidate)
 }
 
-/// Whether another row of `E` (not `except`) already has `slug` in `column`.
-pub async fn slug_taken<E, C>(
+/// CONFLICT on `slug` when a row of `E` other than `except` already has `slug`.
+pub async fn ensure_slug_free<E: Slugged>(
     db: &impl ConnectionTrait,
-    column: C,
-    id_column: C,
     slug: &Slug,
     except: Option<i32>,
-) -> AppResult<bool>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
-    let mut query = E::find().filter(column.eq(slug.as_str()));
+) -> AppResult<()> {
+    let mut query = E::find().filter(E::SLUG.eq(slug.as_str()));
     if let Some(id) = except {
-        query = query.filter(id_column.ne(id));
+        query = query.filter(E::ID.ne(id));
     }
-    Ok(query.one(db).await?.is_some())
+    if query.one(db).await?.is_some() {
+        return Err(AppError::conflict(
+            "slug",
+            format!("another {} has this slug", E::WHAT),
+        ));
+    }
+    Ok(())
 }
