@@ -96,8 +96,8 @@ pub async fn create_user(
     auth: &Auth,
     new_user: NewUser,
 ) -> AppResult<user::Model> {
-    ensure_username_free(db, &new_user.username, None).await?;
-    ensure_email_free(db, &new_user.email, None).await?;
+    ensure_free(db, Unique::Username(&new_user.username), None).await?;
+    ensure_free(db, Unique::Email(&new_user.email), None).await?;
     let password_hash = auth.passwords.hash(&new_user.password).await?;
     let now = Utc::now();
     let txn = db::begin_write(db).await?;
@@ -126,38 +126,36 @@ pub async fn create_user(
     Ok(user)
 }
 
-async fn ensure_username_free(
-    db: &impl ConnectionTrait,
-    username: &Username,
-    except: Option<i32>,
-) -> AppResult<()> {
-    let mut query = user::Entity::find().filter(user::Column::UsernameKey.eq(username.key()));
-    if let Some(id) = except {
-        query = query.filter(user::Column::Id.ne(id));
-    }
-    if query.count(db).await? > 0 {
-        return Err(AppError::conflict(
-            "username",
-            "this username is already taken",
-        ));
-    }
-    Ok(())
+/// What no two accounts may share, regardless of case.
+enum Unique<'a> {
+    Username(&'a Username),
+    Email(&'a Email),
 }
 
-async fn ensure_email_free(
+/// Refuses a username or email that an account other than `except` already has.
+async fn ensure_free(
     db: &impl ConnectionTrait,
-    email: &Email,
+    value: Unique<'_>,
     except: Option<i32>,
 ) -> AppResult<()> {
-    let mut query = user::Entity::find().filter(user::Column::EmailKey.eq(email.key()));
+    let (column, key, taken) = match value {
+        Unique::Username(name) => (
+            user::Column::UsernameKey,
+            name.key(),
+            AppError::conflict("username", "this username is already taken"),
+        ),
+        Unique::Email(email) => (
+            user::Column::EmailKey,
+            email.key(),
+            AppError::conflict("email", "this email is already registered"),
+        ),
+    };
+    let mut query = user::Entity::find().filter(column.eq(key));
     if let Some(id) = except {
         query = query.filter(user::Column::Id.ne(id));
     }
     if query.count(db).await? > 0 {
-        return Err(AppError::conflict(
-            "email",
-            "this email is already registered",
-        ));
+        return Err(taken);
     }
     Ok(())
 }
@@ -256,10 +254,10 @@ pub async fn update_account(
     attempt.succeeded(db).await?;
 
     if let Some(name) = &username {
-        ensure_username_free(db, name, Some(user.id)).await?;
+        ensure_free(db, Unique::Username(name), Some(user.id)).await?;
     }
     if let Some(email) = &email {
-        ensure_email_free(db, email, Some(user.id)).await?;
+        ensure_free(db, Unique::Email(email), Some(user.id)).await?;
     }
     let password_hash = match &new_password {
         Some(password) => Some(auth.passwords.hash(password).await?),
