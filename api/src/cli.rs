@@ -8,10 +8,13 @@ use tracing_subscriber::EnvFilter;
 use crate::{
     auth::{Auth, JwtSecret},
     config::{Config, DatabaseArgs, LogFormat},
-    db, graphql,
+    db,
+    domain::{Email, Password, Username},
+    error::AppError,
+    graphql,
     server::{Server, shutdown_signal},
     service::{
-        accounts::{self, Registration},
+        accounts::{self, NewUser},
         demo::{self, Seeded},
     },
 };
@@ -169,16 +172,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             // No token is issued here, so any key will do.
             let auth = Auth::new(&JwtSecret::random())?;
-            let registration = Registration {
-                username,
-                email,
-                password,
-                is_admin: true,
-            };
-            let (user, created) = accounts::create_admin(&db, &auth, registration)
+            let (user, verb) = create_admin(&db, &auth, &username, &email, &password)
                 .await
                 .map_err(|err| anyhow::anyhow!("{err}"))?;
-            let verb = if created { "created" } else { "promoted" };
             println!("{verb} admin {}", user.username);
         }
         Command::SeedDemo { database, products } => {
@@ -189,6 +185,28 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::PrintSchema => print!("{}", graphql::sdl()),
     }
     Ok(())
+}
+
+/// Makes the user `username` an admin, or creates it as one; answers it and which it was.
+/// The email and password are parsed only for a new user: a promotion leaves them be.
+async fn create_admin(
+    db: &sea_orm::DatabaseConnection,
+    auth: &Auth,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> Result<(entity::user::Model, &'static str), AppError> {
+    let username = Username::parse(username, "username")?;
+    if let Some(user) = accounts::promote_to_admin(db, &username).await? {
+        return Ok((user, "promoted"));
+    }
+    let new_admin = NewUser {
+        email: Email::parse(email, "email")?,
+        password: Password::parse(password, &username, "password")?,
+        username,
+        is_admin: true,
+    };
+    Ok((accounts::create_user(db, auth, new_admin).await?, "created"))
 }
 
 /// Seeds the demo catalog and, when the shop has no admin, creates one and prints its

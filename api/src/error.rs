@@ -35,9 +35,88 @@ pub enum AppError {
     /// RATE_LIMITED with `extensions.retryAfter` in whole seconds.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// BAD_USER_INPUT or CONFLICT (as [`Refusal::code`] says) with `extensions.field`: a
+    /// rule that needs stored data refused one part of a command. The API names the input
+    /// field it concerns, so that no service needs to know how the schema spells it.
+    #[error("{0}")]
+    Refused(Refusal),
     /// INTERNAL_SERVER_ERROR: logged in full, shown to the client only as "internal error".
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// A rule checked against stored data that refused one value of a command: services say
+/// which rule, the API says which input field held the value. Each message is what the
+/// client reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Another account has this username, in any case.
+    #[error("this username is already taken")]
+    UsernameTaken,
+    /// Another account has this email, in any case.
+    #[error("this email is already registered")]
+    EmailTaken,
+    /// A concurrent request took the username or the email between the check and the
+    /// write; the database's unique index cannot say which.
+    #[error("this username or email is already taken")]
+    UsernameOrEmailTaken,
+    /// The password given to confirm a change is not the account's.
+    #[error("is not your current password")]
+    NotCurrentPassword,
+    /// A new password is the account's username.
+    #[error("must not be the username")]
+    PasswordIsUsername,
+    /// A password reset token that was never issued, or is used up or expired.
+    #[error("the reset link is invalid, used or expired")]
+    ResetTokenInvalid,
+    /// The address book already holds `max` addresses.
+    #[error("an account can keep at most {max} addresses")]
+    AddressBookFull { max: u64 },
+    /// Demoting this admin would leave the shop without one.
+    #[error("the last admin cannot be demoted")]
+    LastAdmin,
+    /// Another product has this SKU.
+    #[error("another product has this SKU")]
+    SkuTaken,
+    /// Another row of the same kind (the `&str`: "product", "category") has this slug.
+    #[error("another {0} has this slug")]
+    SlugTaken(&'static str),
+    /// A category would move under itself or one of its descendants.
+    #[error("a category cannot move under itself or one of its descendants")]
+    CategoryCycle,
+    /// A category to delete still has subcategories.
+    #[error("the category still has subcategories")]
+    CategoryHasSubcategories,
+    /// A category to delete still has products.
+    #[error("the category still has products")]
+    CategoryHasProducts,
+}
+
+impl Refusal {
+    /// CONFLICT when the value clashes with stored data, BAD_USER_INPUT when it is wrong.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::UsernameTaken
+            | Self::EmailTaken
+            | Self::UsernameOrEmailTaken
+            | Self::LastAdmin
+            | Self::SkuTaken
+            | Self::SlugTaken(_)
+            | Self::CategoryHasSubcategories
+            | Self::CategoryHasProducts => ErrorCode::Conflict,
+            Self::NotCurrentPassword
+            | Self::PasswordIsUsername
+            | Self::ResetTokenInvalid
+            | Self::AddressBookFull { .. }
+            | Self::CategoryCycle => ErrorCode::BadUserInput,
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal)
+    }
 }
 
 /// The error codes of the public contract.
@@ -113,6 +192,7 @@ impl AppError {
             Self::OutOfStock { .. } => ErrorCode::OutOfStock,
             Self::PaymentDeclined(_) => ErrorCode::PaymentDeclined,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Refused(refusal) => refusal.code(),
             Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }

@@ -18,9 +18,10 @@ use serde_json::{Value, json};
 use shop::{
     auth::{Auth, JwtSecret},
     config::Config,
+    domain::{Email, Password, Username},
     payments::Payments,
     server::Server,
-    service::accounts::{self, Registration},
+    service::accounts::{self, NewUser},
     service::events::OrderEvents,
 };
 
@@ -223,18 +224,16 @@ impl TestApp {
 /// `shop create-admin` does.
 pub async fn create_admin(db: &DatabaseConnection, username: &str) {
     let auth = Auth::new(&JwtSecret::random()).expect("hasher");
-    accounts::create_admin(
-        db,
-        &auth,
-        Registration {
-            username: username.into(),
-            email: format!("{username}@example.com"),
-            password: PASSWORD.into(),
-            is_admin: true,
-        },
-    )
-    .await
-    .expect("admin created");
+    let username = Username::parse(username, "username").expect("a valid username");
+    let new_admin = NewUser {
+        email: Email::parse(&format!("{username}@example.com"), "email").expect("valid"),
+        password: Password::parse(PASSWORD, &username, "password").expect("valid"),
+        username,
+        is_admin: true,
+    };
+    accounts::create_admin(db, &auth, new_admin)
+        .await
+        .expect("admin created");
 }
 
 /// `register` of `username` (email `<username>@example.com`, password [`PASSWORD`]).

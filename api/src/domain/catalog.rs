@@ -1,8 +1,19 @@
-//! Values that only the catalog has: SKUs and image URLs.
+//! Values that only the catalog has: names and descriptions of its bounds, SKUs, stock
+//! and image URLs.
 
 use std::fmt;
 
+use super::text::{Description, Name};
 use crate::error::AppError;
+
+/// A product's name: 1 to 200 characters.
+pub type ProductName = Name<200>;
+/// A product's description: up to 10,000 characters of plain text.
+pub type ProductDescription = Description<10_000>;
+/// A category's name: 1 to 100 characters.
+pub type CategoryName = Name<100>;
+/// A category's description: up to 2,000 characters; an empty one is none.
+pub type CategoryDescription = Description<2_000>;
 
 /// A stock-keeping unit: 1 to 64 letters, digits, `-`, `_` or `.`, stored upper-cased so
 /// that uniqueness ignores case.
@@ -10,7 +21,8 @@ use crate::error::AppError;
 pub struct Sku(String);
 
 impl Sku {
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// `field` is the input the SKU came in, for the error.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
         let raw = raw.trim();
         let valid = (1..=64).contains(&raw.len())
             && raw
@@ -20,7 +32,7 @@ impl Sku {
             Ok(Self(raw.to_ascii_uppercase()))
         } else {
             Err(AppError::bad_input(
-                "sku",
+                field,
                 "must be 1 to 64 letters, digits, '-', '_' or '.'",
             ))
         }
@@ -33,38 +45,81 @@ impl fmt::Display for Sku {
     }
 }
 
+/// Units of a product in stock: a whole number from 0 to [`Stock::MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stock(i32);
+
+impl Stock {
+    /// The most units of one product the shop can hold.
+    pub const MAX: i32 = 1_000_000;
+
+    /// `field` is the input the number came in, for the error.
+    pub fn parse(units: i32, field: &str) -> Result<Self, AppError> {
+        if (0..=Self::MAX).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(AppError::bad_input(
+                field,
+                format!("must be a whole number from 0 to {}", Self::MAX),
+            ))
+        }
+    }
+
+    pub fn units(self) -> i32 {
+        self.0
+    }
+}
+
 /// The most images one product may have.
 pub const MAX_IMAGES: usize = 20;
 
-/// Absolute http(s) URLs of product images, at most [`MAX_IMAGES`], each at most 2,048
-/// characters.
-pub fn parse_image_urls(raw: &[String]) -> Result<Vec<String>, AppError> {
-    if raw.len() > MAX_IMAGES {
-        return Err(AppError::bad_input(
-            "imageUrls",
-            format!("at most {MAX_IMAGES} images per product"),
-        ));
+/// Absolute http(s) URLs of a product's images in display order, at most [`MAX_IMAGES`],
+/// each at most 2,048 characters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageUrls(Vec<String>);
+
+impl ImageUrls {
+    /// `field` is the input the URLs came in, for the error.
+    pub fn parse(raw: &[String], field: &str) -> Result<Self, AppError> {
+        if raw.len() > MAX_IMAGES {
+            return Err(AppError::bad_input(
+                field,
+                format!("at most {MAX_IMAGES} images per product"),
+            ));
+        }
+        raw.iter()
+            .map(|raw| {
+                let invalid =
+                    || AppError::bad_input(field, format!("{raw:?} is not an http(s) URL"));
+                if raw.len() > 2048 {
+                    return Err(invalid());
+                }
+                let url = url::Url::parse(raw.trim()).map_err(|_| invalid())?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(invalid());
+                }
+                // Normalising percent-encodes non-ASCII and spaces, up to nine times as
+                // long, so the limit is on what is stored: a client can send back what it
+                // read.
+                let url = url.to_string();
+                if url.len() > 2048 {
+                    return Err(invalid());
+                }
+                Ok(url)
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
-    raw.iter()
-        .map(|raw| {
-            let invalid =
-                || AppError::bad_input("imageUrls", format!("{raw:?} is not an http(s) URL"));
-            if raw.len() > 2048 {
-                return Err(invalid());
-            }
-            let url = url::Url::parse(raw.trim()).map_err(|_| invalid())?;
-            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                return Err(invalid());
-            }
-            // Normalising percent-encodes non-ASCII and spaces, up to nine times as long,
-            // so the limit is on what is stored: a client can send back what it read.
-            let url = url.to_string();
-            if url.len() > 2048 {
-                return Err(invalid());
-            }
-            Ok(url)
-        })
-        .collect()
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// The URLs [`ImageUrls::parse`] makes of `raw`, for the tests.
+#[cfg(test)]
+fn images(raw: &[String]) -> Result<Vec<String>, AppError> {
+    ImageUrls::parse(raw, "imageUrls").map(|urls| urls.0)
 }
 
 #[cfg(test)]
@@ -72,19 +127,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stock_is_a_whole_number_from_zero_to_a_million_naming_its_field() {
+        for units in [0, 1, Stock::MAX] {
+            assert_eq!(
+                Stock::parse(units, "stock").map(Stock::units).ok(),
+                Some(units)
+            );
+        }
+        for units in [-1, Stock::MAX + 1, i32::MIN] {
+            let err = Stock::parse(units, "stock").expect_err("out of range");
+            assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "stock"));
+        }
+    }
+
+    #[test]
+    fn image_refusals_name_the_field_they_are_given() {
+        let err = ImageUrls::parse(&["nope".into()], "imageUrls").expect_err("not a URL");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "imageUrls"));
+    }
+
+    #[test]
     fn skus_are_upper_cased_and_restricted() {
         assert_eq!(
-            Sku::parse(" ab-12.x_9 ").map(|s| s.0).ok().as_deref(),
+            Sku::parse(" ab-12.x_9 ", "sku")
+                .map(|s| s.0)
+                .ok()
+                .as_deref(),
             Some("AB-12.X_9")
         );
         for bad in ["", "a b", "ü", &"a".repeat(65)] {
-            assert!(Sku::parse(bad).is_err(), "{bad:?}");
+            assert!(Sku::parse(bad, "sku").is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn only_absolute_http_urls_are_images() {
-        assert!(parse_image_urls(&["https://cdn.example.com/a.png".into()]).is_ok());
+        assert!(images(&["https://cdn.example.com/a.png".into()]).is_ok());
         for bad in [
             "javascript:alert(1)",
             "ftp://x.com/a",
@@ -92,14 +170,14 @@ mod tests {
             "https://",
             "data:image/png;base64,AA",
         ] {
-            assert!(parse_image_urls(&[bad.into()]).is_err(), "{bad:?}");
+            assert!(images(&[bad.into()]).is_err(), "{bad:?}");
         }
         // Found by a property test: 1,000 characters that percent-encode to 9,000 were
         // accepted, and that stored URL was refused when a client sent it back.
         let encoded = format!("https://x.com/{}", "\u{e000}".repeat(1_000));
-        assert!(parse_image_urls(&[encoded]).is_err());
+        assert!(images(&[encoded]).is_err());
         let many = vec!["https://x.com/a.png".to_string(); MAX_IMAGES + 1];
-        assert!(parse_image_urls(&many).is_err());
+        assert!(images(&many).is_err());
     }
 }
 
@@ -141,7 +219,7 @@ mod properties {
         fn an_accepted_sku_is_1_to_64_upper_case_letters_digits_hyphens_underscores_or_dots(
             raw in prop_oneof![any_text(), near("[A-Za-z0-9._-]{1,64}".prop_map(String::from))],
         ) {
-            if let Ok(sku) = Sku::parse(&raw) {
+            if let Ok(sku) = Sku::parse(&raw, "sku") {
                 let text = sku.to_string();
                 prop_assert!((1..=64).contains(&text.len()));
                 let allowed = |c: char| {
@@ -149,21 +227,21 @@ mod properties {
                 };
                 prop_assert!(text.chars().all(allowed), "{text}");
                 prop_assert_eq!(&text, &raw.trim().to_ascii_uppercase());
-                prop_assert_eq!(Sku::parse(&text).ok(), Some(sku));
+                prop_assert_eq!(Sku::parse(&text, "sku").ok(), Some(sku));
             }
         }
 
         #[test]
         fn skus_that_differ_only_in_case_are_the_same_sku(raw in "[A-Za-z0-9._-]{1,64}") {
-            let lower = Sku::parse(&raw.to_ascii_lowercase()).expect("valid");
-            prop_assert_eq!(Sku::parse(&raw).ok(), Some(lower));
+            let lower = Sku::parse(&raw.to_ascii_lowercase(), "sku").expect("valid");
+            prop_assert_eq!(Sku::parse(&raw, "sku").ok(), Some(lower));
         }
 
         #[test]
         fn accepted_image_urls_are_at_most_20_absolute_http_urls_of_at_most_2048_characters(
             raw in prop::collection::vec(prop_oneof![url_text(), any_text()], 0..=22),
         ) {
-            if let Ok(urls) = parse_image_urls(&raw) {
+            if let Ok(urls) = images(&raw) {
                 prop_assert!(urls.len() <= MAX_IMAGES);
                 prop_assert_eq!(urls.len(), raw.len());
                 for url in &urls {
@@ -179,8 +257,8 @@ mod properties {
         fn accepted_image_urls_are_accepted_again_unchanged(
             raw in prop::collection::vec(url_text(), 0..=3),
         ) {
-            if let Ok(urls) = parse_image_urls(&raw) {
-                prop_assert_eq!(parse_image_urls(&urls).ok(), Some(urls));
+            if let Ok(urls) = images(&raw) {
+                prop_assert_eq!(images(&urls).ok(), Some(urls));
             }
         }
     }

@@ -10,9 +10,10 @@ pub struct Email(String);
 impl Email {
     pub const MAX_LEN: usize = 254;
 
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// `field` is the input the address came in, for the error.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
         let raw = raw.trim();
-        let invalid = || AppError::bad_input("email", "is not a valid email address");
+        let invalid = || AppError::bad_input(field, "is not a valid email address");
         if raw.len() > Self::MAX_LEN {
             return Err(invalid());
         }
@@ -64,7 +65,7 @@ mod tests {
             "first.last+tag@example.com",
             "x_y@sub.example-mail.org",
         ] {
-            assert!(Email::parse(ok).is_ok(), "{ok:?} was refused");
+            assert!(Email::parse(ok, "email").is_ok(), "{ok:?} was refused");
         }
     }
 
@@ -85,14 +86,16 @@ mod tests {
             "<a>@x.com",
             long.as_str(),
         ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+            assert!(Email::parse(bad, "email").is_err(), "{bad:?} was accepted");
         }
     }
 
     #[test]
     fn the_key_is_case_folded() {
         assert_eq!(
-            Email::parse("Alice@Example.COM").expect("valid").key(),
+            Email::parse("Alice@Example.COM", "email")
+                .expect("valid")
+                .key(),
             "alice@example.com"
         );
     }
@@ -124,7 +127,7 @@ mod properties {
         fn an_accepted_address_has_one_at_sign_a_dotted_domain_and_at_most_254_characters(
             raw in prop_oneof![any_text(), near(valid_email())],
         ) {
-            if let Ok(email) = Email::parse(&raw) {
+            if let Ok(email) = Email::parse(&raw, "email") {
                 let text = email.as_str();
                 prop_assert_eq!(text, raw.trim());
                 prop_assert!(text.len() <= Email::MAX_LEN);
@@ -146,21 +149,21 @@ mod properties {
 
         #[test]
         fn every_valid_address_is_accepted_as_it_is(email in valid_email(), padding in "[ \\t]{0,2}") {
-            let parsed = Email::parse(&format!("{padding}{email}{padding}"));
+            let parsed = Email::parse(&format!("{padding}{email}{padding}"), "email");
             prop_assert_eq!(parsed.ok().map(|e| e.to_string()), Some(email));
         }
 
         #[test]
         fn parsing_an_address_s_own_text_is_identity(raw in near(valid_email())) {
-            if let Ok(email) = Email::parse(&raw) {
-                prop_assert_eq!(Email::parse(email.as_str()).ok(), Some(email.clone()));
+            if let Ok(email) = Email::parse(&raw, "email") {
+                prop_assert_eq!(Email::parse(email.as_str(), "email").ok(), Some(email.clone()));
             }
         }
 
         #[test]
         fn addresses_that_differ_only_in_case_share_a_lower_case_key(email in valid_email()) {
-            let upper = Email::parse(&email.to_ascii_uppercase()).expect("valid");
-            let lower = Email::parse(&email.to_ascii_lowercase()).expect("valid");
+            let upper = Email::parse(&email.to_ascii_uppercase(), "email").expect("valid");
+            let lower = Email::parse(&email.to_ascii_lowercase(), "email").expect("valid");
             prop_assert_eq!(upper.key(), lower.key());
         }
     }

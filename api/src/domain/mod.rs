@@ -17,14 +17,17 @@ mod text;
 mod username;
 
 pub use address::PostalAddress;
-pub use catalog::{MAX_IMAGES, Sku, parse_image_urls};
+pub use catalog::{
+    CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName, Sku,
+    Stock,
+};
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
 pub use money::{Currency, Money, PriceBounds};
 pub use order_status::{OrderStatus, new_order_number};
-pub use password::Password;
+pub use password::{CandidatePassword, Password};
 pub use quantity::Quantity;
 pub use slug::Slug;
-pub use text::{bounded, required};
+pub use text::{Description, Name, bounded, required};
 pub use username::Username;

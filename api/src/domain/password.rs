@@ -1,6 +1,6 @@
 use std::fmt;
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 
 use super::Username;
 
@@ -13,23 +13,12 @@ impl Password {
     pub const MIN_LEN: usize = 8;
     pub const MAX_LEN: usize = 128;
 
-    /// `field` is the input field the password came in (`password`, `newPassword`).
+    /// A password for the account named `username`. `field` is the input field the
+    /// password came in (`password`, `newPassword`).
     pub fn parse(raw: &str, username: &Username, field: &str) -> Result<Self, AppError> {
-        let len = raw.chars().count();
-        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
-            return Err(AppError::bad_input(
-                field,
-                format!(
-                    "must be {} to {} characters long",
-                    Self::MIN_LEN,
-                    Self::MAX_LEN
-                ),
-            ));
-        }
-        if raw.trim().eq_ignore_ascii_case(username.as_str()) {
-            return Err(AppError::bad_input(field, "must not be the username"));
-        }
-        Ok(Self(raw.to_owned()))
+        CandidatePassword::parse(raw, field)?
+            .for_user(username.as_str())
+            .map_err(|refusal| AppError::bad_input(field, refusal.to_string()))
     }
 
     pub fn expose(&self) -> &str {
@@ -43,12 +32,51 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A password of the right length whose account's username is not at hand yet: a
+/// password change or reset, where the name is stored. [`Self::for_user`] turns it into a
+/// [`Password`] once the name is known. Redacted in `Debug` like a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CandidatePassword(String);
+
+impl CandidatePassword {
+    /// `field` is the input field the password came in.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+        let len = raw.chars().count();
+        if !(Password::MIN_LEN..=Password::MAX_LEN).contains(&len) {
+            return Err(AppError::bad_input(
+                field,
+                format!(
+                    "must be {} to {} characters long",
+                    Password::MIN_LEN,
+                    Password::MAX_LEN
+                ),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The password of the account named `username`, unless it is that name (in any case,
+    /// ignoring surrounding white space).
+    pub fn for_user(self, username: &str) -> Result<Password, Refusal> {
+        if self.0.trim().eq_ignore_ascii_case(username) {
+            return Err(Refusal::PasswordIsUsername);
+        }
+        Ok(Password(self.0))
+    }
+}
+
+impl fmt::Debug for CandidatePassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CandidatePassword(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn alice() -> Username {
-        Username::parse("alice").expect("valid")
+        Username::parse("alice", "username").expect("valid")
     }
 
     #[test]
@@ -66,7 +94,7 @@ mod tests {
                 matches!(err, AppError::BadUserInput { ref field, .. } if field == "newPassword")
             );
         }
-        let long_name = Username::parse("alice_the_great").expect("valid");
+        let long_name = Username::parse("alice_the_great", "username").expect("valid");
         assert!(Password::parse("ALICE_the_great", &long_name, "password").is_err());
     }
 
@@ -74,6 +102,23 @@ mod tests {
     fn debug_output_never_shows_the_password() {
         let password = Password::parse("s3cret-value", &alice(), "password").expect("valid");
         assert!(!format!("{password:?}").contains("s3cret"));
+        let candidate = CandidatePassword::parse("s3cret-value", "newPassword").expect("valid");
+        assert!(!format!("{candidate:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_candidate_names_its_field_for_its_length_and_becomes_a_password_unless_it_is_the_username()
+    {
+        let err = CandidatePassword::parse("short", "newPassword").expect_err("too short");
+        assert!(matches!(err, AppError::BadUserInput { ref field, .. } if field == "newPassword"));
+
+        let candidate = CandidatePassword::parse(" Alice_The_Great ", "newPassword").expect("long");
+        assert_eq!(
+            candidate.clone().for_user("alice_the_great").err(),
+            Some(Refusal::PasswordIsUsername)
+        );
+        let password = candidate.for_user("bob").expect("not bob's name");
+        assert_eq!(password.expose(), " Alice_The_Great ");
     }
 }
 
@@ -85,7 +130,7 @@ mod properties {
     use crate::domain::strategies::any_text;
 
     fn username() -> impl Strategy<Value = Username> {
-        "[A-Za-z0-9_.-]{3,32}".prop_map(|name| Username::parse(&name).expect("valid"))
+        "[A-Za-z0-9_.-]{3,32}".prop_map(|name| Username::parse(&name, "username").expect("valid"))
     }
 
     proptest! {
@@ -127,7 +172,7 @@ mod properties {
             flips in prop::collection::vec(any::<bool>(), 32),
             padding in "[ \\t]{0,3}",
         ) {
-            let username = Username::parse(&name).expect("valid");
+            let username = Username::parse(&name, "username").expect("valid");
             let recased: String = name
                 .chars()
                 .zip(flips)
@@ -139,7 +184,7 @@ mod properties {
 
         #[test]
         fn debug_output_never_shows_the_password(raw in "\\PC{8,64}") {
-            let username = Username::parse("someone").expect("valid");
+            let username = Username::parse("someone", "username").expect("valid");
             prop_assume!(!"Password(<redacted>)".contains(raw.as_str()));
             if let Ok(password) = Password::parse(&raw, &username, "password") {
                 let debug = format!("{password:?}");

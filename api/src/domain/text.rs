@@ -44,6 +44,46 @@ pub fn required(field: &str, value: &str, max: usize) -> Result<String, AppError
     Ok(value)
 }
 
+/// A name: one line of 1 to `MAX` characters that reads as it is ([`required`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name<const MAX: usize>(String);
+
+impl<const MAX: usize> Name<MAX> {
+    /// `field` is the input the name came in, for the error.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+        required(field, raw, MAX).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Free text of at most `MAX` characters, line breaks allowed, perhaps empty
+/// ([`bounded`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description<const MAX: usize>(String);
+
+impl<const MAX: usize> Description<MAX> {
+    /// `field` is the input the text came in, for the error.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+        bounded(field, raw, MAX, true).map(Self)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The text, or `None` when it is empty: for descriptions that are stored as absent.
+    pub fn non_empty(self) -> Option<String> {
+        (!self.0.is_empty()).then_some(self.0)
+    }
+}
+
 /// The bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069).
 /// Each reverses or reorders what follows it until its terminator, so "txt.exe" can show
 /// as "exe.txt" and a product name can make the rest of a page read backwards. Left-to-
@@ -141,6 +181,26 @@ mod tests {
         }
         // Marks only nudge neutral characters; mixed-script text needs them.
         assert!(bounded("f", "שלום\u{200F}!", 100, false).is_ok());
+    }
+
+    #[test]
+    fn names_and_descriptions_keep_their_bounds_and_name_their_field() {
+        assert_eq!(
+            Name::<5>::parse("  Mug  ", "name")
+                .map(Name::into_string)
+                .ok(),
+            Some("Mug".into())
+        );
+        let err = Name::<5>::parse("Mugs!!", "name").expect_err("too long");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "name"));
+        assert!(Name::<5>::parse(" ", "name").is_err());
+
+        let text = Description::<9>::parse("two\nlines", "description").expect("fits");
+        assert_eq!(text.non_empty().as_deref(), Some("two\nlines"));
+        let empty = Description::<9>::parse("  ", "description").expect("may be empty");
+        assert_eq!(empty.non_empty(), None);
+        let err = Description::<9>::parse("ten chars!", "description").expect_err("too long");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "description"));
     }
 
     #[test]

@@ -13,12 +13,13 @@ impl Username {
     pub const MIN_LEN: usize = 3;
     pub const MAX_LEN: usize = 32;
 
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
+    /// `field` is the input the name came in, for the error.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
         let raw = raw.trim();
         let len = raw.chars().count();
         if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
             return Err(AppError::bad_input(
-                "username",
+                field,
                 format!(
                     "must be {} to {} characters long",
                     Self::MIN_LEN,
@@ -31,7 +32,7 @@ impl Username {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
         {
             return Err(AppError::bad_input(
-                "username",
+                field,
                 "may contain only letters, digits, '_', '.' and '-'",
             ));
         }
@@ -61,7 +62,10 @@ mod tests {
     #[test]
     fn accepts_names_of_three_to_thirty_two_allowed_characters() {
         for ok in ["abc", "a.b", "A_b-c.9", &"x".repeat(32)] {
-            assert_eq!(Username::parse(ok).map(|u| u.0).ok().as_deref(), Some(ok));
+            assert_eq!(
+                Username::parse(ok, "username").map(|u| u.0).ok().as_deref(),
+                Some(ok)
+            );
         }
     }
 
@@ -76,13 +80,16 @@ mod tests {
             "semi;colon",
             "a@b",
         ] {
-            assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
+            assert!(
+                Username::parse(bad, "username").is_err(),
+                "{bad:?} was accepted"
+            );
         }
     }
 
     #[test]
     fn surrounding_whitespace_is_ignored_and_the_key_is_case_folded() {
-        let name = Username::parse("  Alice  ").expect("valid");
+        let name = Username::parse("  Alice  ", "username").expect("valid");
         assert_eq!(name.as_str(), "Alice");
         assert_eq!(name.key(), "alice");
     }
@@ -107,7 +114,7 @@ mod properties {
         fn an_accepted_username_is_3_to_32_letters_digits_underscores_dots_or_hyphens(
             raw in prop_oneof![any_text(), near("[A-Za-z0-9_.-]{1,34}".prop_map(String::from))],
         ) {
-            if let Ok(name) = Username::parse(&raw) {
+            if let Ok(name) = Username::parse(&raw, "username") {
                 let len = name.as_str().chars().count();
                 prop_assert!((Username::MIN_LEN..=Username::MAX_LEN).contains(&len));
                 prop_assert!(name.as_str().chars().all(allowed), "{name}");
@@ -120,14 +127,14 @@ mod properties {
             name in "[A-Za-z0-9_.-]{3,32}",
             padding in "[ \\t\\n]{0,3}",
         ) {
-            let parsed = Username::parse(&format!("{padding}{name}{padding}"));
+            let parsed = Username::parse(&format!("{padding}{name}{padding}"), "username");
             prop_assert_eq!(parsed.ok().map(|u| u.to_string()), Some(name));
         }
 
         #[test]
         fn parsing_a_username_s_own_text_is_identity(raw in near("[A-Za-z0-9_.-]{3,32}")) {
-            if let Ok(name) = Username::parse(&raw) {
-                prop_assert_eq!(Username::parse(name.as_str()).ok(), Some(name.clone()));
+            if let Ok(name) = Username::parse(&raw, "username") {
+                prop_assert_eq!(Username::parse(name.as_str(), "username").ok(), Some(name.clone()));
                 prop_assert_eq!(name.to_string(), name.as_str());
             }
         }
@@ -136,7 +143,7 @@ mod properties {
         fn a_username_is_also_acceptable_free_text(
             raw in prop_oneof![any_text(), near("[A-Za-z0-9_.-]{3,32}".prop_map(String::from))],
         ) {
-            if let Ok(name) = Username::parse(&raw) {
+            if let Ok(name) = Username::parse(&raw, "username") {
                 let as_text = text::required("username", name.as_str(), Username::MAX_LEN).ok();
                 prop_assert_eq!(as_text.as_deref(), Some(name.as_str()));
             }
@@ -144,8 +151,8 @@ mod properties {
 
         #[test]
         fn names_that_differ_only_in_case_share_a_lower_case_key(name in "[A-Za-z0-9_.-]{3,32}") {
-            let upper = Username::parse(&name.to_ascii_uppercase()).expect("valid");
-            let lower = Username::parse(&name.to_ascii_lowercase()).expect("valid");
+            let upper = Username::parse(&name.to_ascii_uppercase(), "username").expect("valid");
+            let lower = Username::parse(&name.to_ascii_lowercase(), "username").expect("valid");
             prop_assert_eq!(upper.key(), lower.key());
             prop_assert_eq!(upper.key(), name.to_ascii_lowercase());
         }

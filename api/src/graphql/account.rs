@@ -7,13 +7,13 @@ use entity::{address, order, user};
 use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
-    guards::{AdminGuard, LoggedInGuard},
+    guards::{AdminGuard, CreateAdminGuard, LoggedInGuard},
     node::node_id,
 };
 use crate::{
-    domain::{GlobalId, NodeKind, PostalAddress},
+    domain::{CandidatePassword, Email, GlobalId, NodeKind, Password, PostalAddress, Username},
     service::{
-        accounts::{self, AccountChange, Registration},
+        accounts::{self, AccountChange, NewUser},
         pagination::PageArgs,
         password_reset,
         sessions::{self, Session},
@@ -260,15 +260,17 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and logs it in. Each client address may create only a few
     /// accounts per hour (RATE_LIMITED with `retryAfter`).
+    #[graphql(guard = "CreateAdminGuard(input.is_admin == Some(true))")]
     async fn register(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new account: username, email, password.")] input: RegisterInput,
     ) -> Result<AuthPayload> {
-        let registration = Registration {
-            username: input.username,
-            email: input.email,
-            password: input.password,
+        let username = Username::parse(&input.username, "username")?;
+        let new_user = NewUser {
+            email: Email::parse(&input.email, "email")?,
+            password: Password::parse(&input.password, &username, "password")?,
+            username,
             is_admin: input.is_admin.unwrap_or(false),
         };
         let request = ctx.request()?;
@@ -278,7 +280,7 @@ impl AccountMutation {
             &request.viewer,
             ctx.registration_limits()?,
             &request.client_addr,
-            registration,
+            new_user,
         )
         .await?;
         Ok(session.into())
@@ -330,9 +332,18 @@ impl AccountMutation {
         #[graphql(desc = "The changes, with the current password.")] input: UpdateAccountInput,
     ) -> Result<User> {
         let change = AccountChange {
-            username: input.username,
-            email: input.email,
-            new_password: input.new_password,
+            username: input
+                .username
+                .map(|name| Username::parse(&name, "username"))
+                .transpose()?,
+            email: input
+                .email
+                .map(|email| Email::parse(&email, "email"))
+                .transpose()?,
+            new_password: input
+                .new_password
+                .map(|password| CandidatePassword::parse(&password, "newPassword"))
+                .transpose()?,
             current_password: input.current_password,
         };
         let request = ctx.request()?;
@@ -376,6 +387,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The email address of the account.")] email: String,
     ) -> Result<bool> {
+        let email = Email::parse(&email, "email")?;
         let client_addr = &ctx.request()?.client_addr;
         Ok(password_reset::request(ctx.db()?, client_addr, &email).await?)
     }
@@ -388,7 +400,8 @@ impl AccountMutation {
         #[graphql(desc = "The token from the link in the reset email.")] token: String,
         #[graphql(desc = "8 to 128 characters, not the username.")] new_password: String,
     ) -> Result<bool> {
-        Ok(password_reset::reset(ctx.db()?, ctx.auth()?, &token, &new_password).await?)
+        let new_password = CandidatePassword::parse(&new_password, "newPassword")?;
+        Ok(password_reset::reset(ctx.db()?, ctx.auth()?, &token, new_password).await?)
     }
 
     /// Grants or removes admin rights (admin). The last admin cannot be demoted.

@@ -12,14 +12,17 @@ use super::{
     node::node_id,
 };
 use crate::{
-    domain::{GlobalId, Money, NodeKind},
-    error::AppResult,
+    domain::{
+        CategoryDescription, CategoryName, GlobalId, ImageUrls, Money, NodeKind,
+        ProductDescription, ProductName, Sku, Slug, Stock,
+    },
+    error::{AppError, AppResult},
     service::{
-        Patch,
+        Lookup, Patch,
         browse::{self, Listed, ProductFilter, ProductListing, SortKey},
-        categories::{self, CategoryChanges, CategoryInput},
+        categories::{self, CategoryChanges, NewCategory},
         pagination::{Page, PageArgs},
-        products::{self, ProductChanges, ProductInput},
+        products::{self, NewProduct, ProductChanges},
     },
 };
 
@@ -213,6 +216,15 @@ fn required_id(id: &ID, field: &str, kind: NodeKind, what: &'static str) -> AppR
     GlobalId::parse_kind(id, field, kind, what)
 }
 
+/// What `product(id:, slug:)` and `category(id:, slug:)` look for: exactly one of the two.
+fn lookup(id: Option<i32>, slug: Option<String>) -> AppResult<Lookup> {
+    match (id, slug) {
+        (Some(id), None) => Ok(Lookup::Id(id)),
+        (None, Some(slug)) => Ok(Lookup::Slug(slug)),
+        _ => Err(AppError::bad_input("id", "give either id or slug")),
+    }
+}
+
 fn patch<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> AppResult<U>) -> AppResult<Patch<U>> {
     Ok(match value {
         MaybeUndefined::Undefined => Patch::Keep,
@@ -372,7 +384,7 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let product = products::find_visible(ctx.db()?, ctx.viewer()?, id, slug.as_deref()).await?;
+        let product = products::find_visible(ctx.db()?, ctx.viewer()?, lookup(id, slug)?).await?;
         Ok(product.map(Product::from))
     }
 
@@ -440,7 +452,7 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let category = categories::find(ctx.db()?, id, slug.as_deref()).await?;
+        let category = categories::find(ctx.db()?, lookup(id, slug)?).await?;
         Ok(category.map(Category))
     }
 }
@@ -457,13 +469,19 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The category to create.")] input: CreateCategoryInput,
     ) -> Result<Category> {
-        let input = CategoryInput {
-            name: input.name,
-            slug: input.slug,
-            description: input.description,
+        let input = NewCategory {
             parent_id: input
                 .parent_id
                 .map(|id| required_id(&id, "parentId", NodeKind::Category, "category"))
+                .transpose()?,
+            name: CategoryName::parse(&input.name, "name")?,
+            slug: input
+                .slug
+                .map(|slug| Slug::parse(&slug, "slug"))
+                .transpose()?,
+            description: input
+                .description
+                .map(|text| CategoryDescription::parse(&text, "description"))
                 .transpose()?,
         };
         let category = categories::create(ctx.db()?, ctx.viewer()?, input).await?;
@@ -480,11 +498,19 @@ impl CatalogMutation {
     ) -> Result<Category> {
         let id = required_id(&id, "id", NodeKind::Category, "category")?;
         let changes = CategoryChanges {
-            name: input.name,
-            slug: input.slug,
-            description: patch(input.description, Ok)?,
             parent_id: patch(input.parent_id, |id| {
                 required_id(&id, "parentId", NodeKind::Category, "category")
+            })?,
+            name: input
+                .name
+                .map(|name| CategoryName::parse(&name, "name"))
+                .transpose()?,
+            slug: input
+                .slug
+                .map(|slug| Slug::parse(&slug, "slug"))
+                .transpose()?,
+            description: patch(input.description, |text| {
+                CategoryDescription::parse(&text, "description")
             })?,
         };
         let category = categories::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
@@ -509,18 +535,24 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product to create.")] input: CreateProductInput,
     ) -> Result<Product> {
-        let input = ProductInput {
-            name: input.name,
-            description: input.description,
-            price: input.price.0,
-            stock: input.stock,
-            sku: input.sku,
-            slug: input.slug,
+        let input = NewProduct {
             category_id: input
                 .category_id
                 .map(|id| required_id(&id, "categoryId", NodeKind::Category, "category"))
                 .transpose()?,
-            image_urls: input.image_urls,
+            name: ProductName::parse(&input.name, "name")?,
+            description: ProductDescription::parse(&input.description, "description")?,
+            price: Money::parse_price(&input.price.0, "price")?,
+            stock: Stock::parse(input.stock, "stock")?,
+            sku: input.sku.map(|sku| Sku::parse(&sku, "sku")).transpose()?,
+            slug: input
+                .slug
+                .map(|slug| Slug::parse(&slug, "slug"))
+                .transpose()?,
+            image_urls: ImageUrls::parse(
+                input.image_urls.as_deref().unwrap_or_default(),
+                "imageUrls",
+            )?,
         };
         let product = products::create(ctx.db()?, ctx.viewer()?, input).await?;
         Ok(Product::from(product))
@@ -536,16 +568,34 @@ impl CatalogMutation {
     ) -> Result<Product> {
         let id = required_id(&id, "id", NodeKind::Product, "product")?;
         let changes = ProductChanges {
-            name: input.name,
-            description: input.description,
-            price: input.price.map(|d| d.0),
-            stock: input.stock,
-            sku: patch(input.sku, Ok)?,
-            slug: input.slug,
             category_id: patch(input.category_id, |id| {
                 required_id(&id, "categoryId", NodeKind::Category, "category")
             })?,
-            image_urls: input.image_urls,
+            name: input
+                .name
+                .map(|name| ProductName::parse(&name, "name"))
+                .transpose()?,
+            description: input
+                .description
+                .map(|text| ProductDescription::parse(&text, "description"))
+                .transpose()?,
+            price: input
+                .price
+                .map(|price| Money::parse_price(&price.0, "price"))
+                .transpose()?,
+            stock: input
+                .stock
+                .map(|units| Stock::parse(units, "stock"))
+                .transpose()?,
+            sku: patch(input.sku, |sku| Sku::parse(&sku, "sku"))?,
+            slug: input
+                .slug
+                .map(|slug| Slug::parse(&slug, "slug"))
+                .transpose()?,
+            image_urls: input
+                .image_urls
+                .map(|urls| ImageUrls::parse(&urls, "imageUrls"))
+                .transpose()?,
             archived: input.archived,
         };
         let product = products::update(ctx.db()?, ctx.viewer()?, id, changes).await?;

@@ -21,7 +21,7 @@ use async_graphql::{
 };
 use futures_util::stream::{BoxStream, StreamExt};
 
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, ErrorCode, Refusal};
 
 pub struct ErrorCodes;
 
@@ -228,6 +228,7 @@ fn describe(error: &AppError) -> Described {
         AppError::Conflict {
             field: Some(field), ..
         } => extras.push(("field", (*field).into())),
+        AppError::Refused(refusal) => extras.push(("field", refused_field(*refusal).into())),
         AppError::OutOfStock {
             product_id,
             available,
@@ -251,6 +252,26 @@ fn describe(error: &AppError) -> Described {
         message,
         code: error.code(),
         extras,
+    }
+}
+
+/// The input field a service's refusal is about, as the schema spells it: services say
+/// which rule refused, only the API knows what the client called the value. Each rule is
+/// reported on one field wherever it applies.
+fn refused_field(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::UsernameTaken | Refusal::UsernameOrEmailTaken => "username",
+        Refusal::EmailTaken => "email",
+        Refusal::NotCurrentPassword => "currentPassword",
+        // A registration checks its password against its username as it parses them.
+        Refusal::PasswordIsUsername => "newPassword",
+        Refusal::ResetTokenInvalid => "token",
+        Refusal::AddressBookFull { .. } => "input",
+        Refusal::LastAdmin => "isAdmin",
+        Refusal::SkuTaken => "sku",
+        Refusal::SlugTaken(_) => "slug",
+        Refusal::CategoryCycle => "parentId",
+        Refusal::CategoryHasSubcategories | Refusal::CategoryHasProducts => "id",
     }
 }
 
@@ -327,6 +348,32 @@ mod tests {
 
         assert_eq!(code(&error), Some(Value::from("RATE_LIMITED")));
         assert_eq!(extension(&error, "retryAfter"), Some(Value::from(42u64)));
+    }
+
+    #[test]
+    fn a_service_s_refusal_gets_its_code_message_and_the_input_field_it_concerns() {
+        for (refusal, expected_code, field, message) in [
+            (
+                Refusal::SlugTaken("category"),
+                "CONFLICT",
+                "slug",
+                "another category has this slug",
+            ),
+            (
+                Refusal::NotCurrentPassword,
+                "BAD_USER_INPUT",
+                "currentPassword",
+                "is not your current password",
+            ),
+        ] {
+            let mut error = from_resolver(AppError::from(refusal));
+
+            classify(&mut error);
+
+            assert_eq!(code(&error), Some(Value::from(expected_code)));
+            assert_eq!(extension(&error, "field"), Some(Value::from(field)));
+            assert_eq!(error.message, message);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     domain::{GlobalId, NodeKind},
-    service::{accounts, categories, orders, products},
+    service::{Lookup, accounts, categories, orders, products},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -52,10 +52,10 @@ impl NodeQuery {
             NodeKind::Address => accounts::visible_address(db, viewer, id.id)
                 .await?
                 .map(|address| Node::Address(Address::book(address))),
-            NodeKind::Category => categories::find(db, Some(id.id), None)
+            NodeKind::Category => categories::find(db, Lookup::Id(id.id))
                 .await?
                 .map(|category| Node::Category(Category(category))),
-            NodeKind::Product => products::find_visible(db, viewer, Some(id.id), None)
+            NodeKind::Product => products::find_visible(db, viewer, Lookup::Id(id.id))
                 .await?
                 .map(|product| Node::Product(Product::from(product))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,

@@ -11,8 +11,8 @@ use sea_orm::{
 use crate::{
     auth::Auth,
     db,
-    domain::{Email, Password, PostalAddress, Username},
-    error::{AppError, AppResult},
+    domain::{CandidatePassword, Email, Password, PostalAddress, Username},
+    error::{AppError, AppResult, Refusal},
     service::{
         outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
@@ -25,15 +25,8 @@ use crate::{
 /// The most addresses one account may keep.
 pub const MAX_ADDRESSES: u64 = 50;
 
-/// A registration as the client sent it.
-pub struct Registration {
-    pub username: String,
-    pub email: String,
-    pub password: String,
-    pub is_admin: bool,
-}
-
-/// A validated registration: what it takes to create a user.
+/// What it takes to create a user. The password was parsed for this username, so it is
+/// not the username.
 pub struct NewUser {
     pub username: Username,
     pub email: Email,
@@ -41,40 +34,20 @@ pub struct NewUser {
     pub is_admin: bool,
 }
 
-impl NewUser {
-    pub fn parse(input: &Registration) -> AppResult<Self> {
-        let username = Username::parse(&input.username)?;
-        let email = Email::parse(&input.email)?;
-        let password = Password::parse(&input.password, &username, "password")?;
-        Ok(Self {
-            username,
-            email,
-            password,
-            is_admin: input.is_admin,
-        })
-    }
-}
-
-/// Creates an account and logs it in. Only an admin may create an admin; anyone else who
-/// asks for `isAdmin` is FORBIDDEN and nothing is created. Each client address may create
-/// only so many accounts per hour (`limits`); past that, RATE_LIMITED.
+/// Creates an account and logs it in. Only an admin may create an admin
+/// ([`may_create_admin`]): nothing is created for anyone else who asks. Each client
+/// address may create only so many accounts per hour (`limits`); past that, RATE_LIMITED.
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
     viewer: &Viewer,
     limits: throttle::Limits,
     client_addr: &str,
-    input: Registration,
+    new_user: NewUser,
 ) -> AppResult<Session> {
-    if input.is_admin {
-        match viewer {
-            Viewer::Anonymous => return Err(AppError::Forbidden),
-            Viewer::User { .. } => {
-                require_admin(db, viewer).await?;
-            }
-        }
+    if new_user.is_admin {
+        may_create_admin(db, viewer).await?;
     }
-    let new_user = NewUser::parse(&input)?;
     // Counted before the password is hashed, so a refusal is cheap: a flood of
     // registrations must not buy an argon2 hash each.
     let attempt =
@@ -88,6 +61,15 @@ pub async fn register(
         }
     };
     sessions::start(db, auth, user).await
+}
+
+/// Whether the caller may create an admin: only an admin may, anyone else is FORBIDDEN,
+/// anonymous callers included (a registration needs no login).
+pub async fn may_create_admin(db: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<()> {
+    match viewer {
+        Viewer::Anonymous => Err(AppError::Forbidden),
+        Viewer::User { .. } => require_admin(db, viewer).await.map(drop),
+    }
 }
 
 /// Inserts a user after checking that the name and email are free.
@@ -114,13 +96,7 @@ pub async fn create_user(
     }
     .insert(&txn)
     .await
-    // Lost a race with a concurrent registration of the same name or email.
-    .map_err(|err| match AppError::from(err) {
-        AppError::Conflict { .. } => {
-            AppError::conflict("username", "this username or email is already taken")
-        }
-        other => other,
-    })?;
+    .map_err(lost_race)?;
     outbox::enqueue(&txn, user.id, None, Notice::Welcome).await?;
     txn.commit().await?;
     Ok(user)
@@ -142,22 +118,27 @@ async fn ensure_free(
         Unique::Username(name) => (
             user::Column::UsernameKey,
             name.key(),
-            AppError::conflict("username", "this username is already taken"),
+            Refusal::UsernameTaken,
         ),
-        Unique::Email(email) => (
-            user::Column::EmailKey,
-            email.key(),
-            AppError::conflict("email", "this email is already registered"),
-        ),
+        Unique::Email(email) => (user::Column::EmailKey, email.key(), Refusal::EmailTaken),
     };
     let mut query = user::Entity::find().filter(column.eq(key));
     if let Some(id) = except {
         query = query.filter(user::Column::Id.ne(id));
     }
     if query.count(db).await? > 0 {
-        return Err(taken);
+        return Err(taken.into());
     }
     Ok(())
+}
+
+/// A write that the unique indexes refused lost a race with a concurrent request for the
+/// same username or email, after [`ensure_free`] had found both free.
+fn lost_race(err: sea_orm::DbErr) -> AppError {
+    match AppError::from(err) {
+        AppError::Conflict { .. } => Refusal::UsernameOrEmailTaken.into(),
+        other => other,
+    }
 }
 
 /// Logs in with a username or an email. An unknown account and a wrong password get the
@@ -204,11 +185,13 @@ pub async fn me(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Option<us
     }
 }
 
-/// A change to the caller's own account, as the client sent it.
+/// A change to the caller's own account. The new password is checked against the
+/// username the account will have, which may be the stored one.
 pub struct AccountChange {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub new_password: Option<String>,
+    pub username: Option<Username>,
+    pub email: Option<Email>,
+    pub new_password: Option<CandidatePassword>,
+    /// As typed: it is only compared with the stored hash.
     pub current_password: String,
 }
 
@@ -222,34 +205,29 @@ pub async fn update_account(
     change: AccountChange,
 ) -> AppResult<user::Model> {
     let user = current_user(db, viewer).await?;
-    // Parse everything before checking the password, so a typo costs no attempt.
-    let username = change
-        .username
-        .as_deref()
-        .map(Username::parse)
-        .transpose()?;
-    let email = change.email.as_deref().map(Email::parse).transpose()?;
-    let effective_name = match &username {
-        Some(name) => name.clone(),
-        None => Username::parse(&user.username)?,
-    };
-    let new_password = change
-        .new_password
-        .as_deref()
-        .map(|raw| Password::parse(raw, &effective_name, "newPassword"))
+    let AccountChange {
+        username,
+        email,
+        new_password,
+        current_password,
+    } = change;
+    // Refuse a new password that is the username before checking the current one, so a
+    // slip costs no attempt.
+    let effective_name = username
+        .as_ref()
+        .map_or(user.username.as_str(), Username::as_str);
+    let new_password = new_password
+        .map(|candidate| candidate.for_user(effective_name))
         .transpose()?;
 
     // Guessing the current password with a stolen access token is throttled like a login.
     let attempt = throttle::begin_attempt(db, &user.username_key, client_addr).await?;
     if !auth
         .passwords
-        .verify(&change.current_password, Some(&user.password_hash))
+        .verify(&current_password, Some(&user.password_hash))
         .await?
     {
-        return Err(AppError::bad_input(
-            "currentPassword",
-            "is not your current password",
-        ));
+        return Err(Refusal::NotCurrentPassword.into());
     }
     attempt.succeeded(db).await?;
 
@@ -280,15 +258,7 @@ pub async fn update_account(
         active.password_hash = Set(hash);
     }
     active.updated_at = Set(Utc::now());
-    let updated = active
-        .update(&txn)
-        .await
-        .map_err(|err| match AppError::from(err) {
-            AppError::Conflict { .. } => {
-                AppError::conflict("username", "this username or email is already taken")
-            }
-            other => other,
-        })?;
+    let updated = active.update(&txn).await.map_err(lost_race)?;
     if password_changed {
         sessions::revoke_all(&txn, user_id).await?;
     }
@@ -308,10 +278,7 @@ pub async fn add_address(
         .count(db)
         .await?;
     if count >= MAX_ADDRESSES {
-        return Err(AppError::bad_input(
-            "input",
-            format!("an account can keep at most {MAX_ADDRESSES} addresses"),
-        ));
+        return Err(Refusal::AddressBookFull { max: MAX_ADDRESSES }.into());
     }
     Ok(address::ActiveModel {
         user_id: Set(user_id),
@@ -440,10 +407,7 @@ pub async fn set_admin(
             .all(&txn)
             .await?;
         if admins.iter().all(|admin| admin.id == user_id) {
-            return Err(AppError::conflict(
-                "isAdmin",
-                "the last admin cannot be demoted",
-            ));
+            return Err(Refusal::LastAdmin.into());
         }
     }
     let mut active = user.into_active_model();
@@ -454,27 +418,38 @@ pub async fn set_admin(
     Ok(updated)
 }
 
-/// Creates an admin, or promotes the existing user with that username (the CLI's
-/// `create-admin`). Answers the user and whether it was newly created.
-pub async fn create_admin(
+/// Makes the user with this username an admin, if there is one (the CLI's
+/// `create-admin`, which creates the user otherwise).
+pub async fn promote_to_admin(
     db: &DatabaseConnection,
-    auth: &Auth,
-    registration: Registration,
-) -> AppResult<(user::Model, bool)> {
-    let username = Username::parse(&registration.username)?;
-    if let Some(existing) = user::Entity::find()
+    username: &Username,
+) -> AppResult<Option<user::Model>> {
+    let Some(existing) = user::Entity::find()
         .filter(user::Column::UsernameKey.eq(username.key()))
         .one(db)
         .await?
-    {
-        let mut active = existing.into_active_model();
-        active.is_admin = Set(true);
-        active.updated_at = Set(Utc::now());
-        return Ok((active.update(db).await?, false));
+    else {
+        return Ok(None);
+    };
+    let mut active = existing.into_active_model();
+    active.is_admin = Set(true);
+    active.updated_at = Set(Utc::now());
+    Ok(Some(active.update(db).await?))
+}
+
+/// Creates an admin, or promotes the existing user with that username. Answers the user
+/// and whether it was newly created.
+pub async fn create_admin(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    new_user: NewUser,
+) -> AppResult<(user::Model, bool)> {
+    if let Some(promoted) = promote_to_admin(db, &new_user.username).await? {
+        return Ok((promoted, false));
     }
-    let new_user = NewUser::parse(&Registration {
+    let new_admin = NewUser {
         is_admin: true,
-        ..registration
-    })?;
-    Ok((create_user(db, auth, new_user).await?, true))
+        ..new_user
+    };
+    Ok((create_user(db, auth, new_admin).await?, true))
 }

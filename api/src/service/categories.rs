@@ -11,39 +11,31 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{Slug, bounded, required},
-    error::{AppError, AppResult},
+    domain::{CategoryDescription, CategoryName, Slug},
+    error::{AppError, AppResult, Refusal},
     service::{
-        Patch,
+        Lookup, Patch,
         slugs::{ensure_slug_free, free_slug},
         viewer::{Viewer, require_admin},
     },
 };
 
-/// A new category as the client sent it.
-pub struct CategoryInput {
-    pub name: String,
-    pub slug: Option<String>,
-    pub description: Option<String>,
+/// A new category.
+pub struct NewCategory {
+    pub name: CategoryName,
+    /// Made from the name when `None`.
+    pub slug: Option<Slug>,
+    pub description: Option<CategoryDescription>,
     pub parent_id: Option<i32>,
 }
 
 /// Changes to a category; `parent_id: Clear` makes it a root.
 #[derive(Default)]
 pub struct CategoryChanges {
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub description: Patch<String>,
+    pub name: Option<CategoryName>,
+    pub slug: Option<Slug>,
+    pub description: Patch<CategoryDescription>,
     pub parent_id: Patch<i32>,
-}
-
-fn parse_name(raw: &str) -> AppResult<String> {
-    required("name", raw, 100)
-}
-
-fn parse_description(raw: &str) -> AppResult<Option<String>> {
-    let text = bounded("description", raw, 2_000, true)?;
-    Ok((!text.is_empty()).then_some(text))
 }
 
 async fn ensure_exists(db: &impl ConnectionTrait, id: i32) -> AppResult<category::Model> {
@@ -57,43 +49,31 @@ async fn ensure_exists(db: &impl ConnectionTrait, id: i32) -> AppResult<category
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    input: CategoryInput,
+    input: NewCategory,
 ) -> AppResult<category::Model> {
     require_admin(db, viewer).await?;
-    let name = parse_name(&input.name)?;
-    let explicit_slug = input
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, "slug"))
-        .transpose()?;
-    let description = input
-        .description
-        .as_deref()
-        .map(parse_description)
-        .transpose()?
-        .flatten();
-
     let txn = db::begin_write(db).await?;
     // Another admin creating a category of the same name must not take the slug chosen here.
     db::lock_for_transaction(&txn, "categories.create").await?;
     if let Some(parent) = input.parent_id {
         ensure_exists(&txn, parent).await?;
     }
-    let slug = match explicit_slug {
+    let slug = match input.slug {
         Some(slug) => {
             ensure_slug_free::<category::Entity>(&txn, &slug, None).await?;
             slug
         }
         None => {
-            let base = Slug::from_name(&name, "category");
+            let base = Slug::from_name(input.name.as_str(), "category");
             free_slug::<category::Entity>(&txn, base).await?
         }
     };
     let now = Utc::now();
     let created = category::ActiveModel {
-        name: Set(name),
+        name: Set(input.name.into_string()),
         slug: Set(slug.to_string()),
-        description: Set(description),
+        // An empty description is none at all.
+        description: Set(input.description.and_then(CategoryDescription::non_empty)),
         parent_id: Set(input.parent_id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -113,41 +93,29 @@ pub async fn update(
     changes: CategoryChanges,
 ) -> AppResult<category::Model> {
     require_admin(db, viewer).await?;
-    let name = changes.name.as_deref().map(parse_name).transpose()?;
-    let slug = changes
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, "slug"))
-        .transpose()?;
-    let description = match &changes.description {
-        Patch::Keep => None,
-        Patch::Clear => Some(None),
-        Patch::Set(text) => Some(parse_description(text)?),
-    };
-
     let txn = db::begin_write(db).await?;
     let current = ensure_exists(&txn, id).await?;
-    if let Some(slug) = &slug {
+    if let Some(slug) = &changes.slug {
         ensure_slug_free::<category::Entity>(&txn, slug, Some(id)).await?;
     }
     if let Patch::Set(parent) = changes.parent_id {
         ensure_exists(&txn, parent).await?;
         if ancestors_and_self(&txn, parent).await?.contains(&id) {
-            return Err(AppError::bad_input(
-                "parentId",
-                "a category cannot move under itself or one of its descendants",
-            ));
+            return Err(Refusal::CategoryCycle.into());
         }
     }
     let mut active = current.into_active_model();
-    if let Some(name) = name {
-        active.name = Set(name);
+    if let Some(name) = changes.name {
+        active.name = Set(name.into_string());
     }
-    if let Some(slug) = slug {
+    if let Some(slug) = changes.slug {
         active.slug = Set(slug.to_string());
     }
-    if let Some(description) = description {
-        active.description = Set(description);
+    match changes.description {
+        Patch::Keep => {}
+        // Setting an empty description clears it, as null does.
+        Patch::Clear => active.description = Set(None),
+        Patch::Set(text) => active.description = Set(text.non_empty()),
     }
     match changes.parent_id {
         Patch::Keep => {}
@@ -194,17 +162,14 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppRes
         .count(&txn)
         .await?;
     if children > 0 {
-        return Err(AppError::conflict(
-            "id",
-            "the category still has subcategories",
-        ));
+        return Err(Refusal::CategoryHasSubcategories.into());
     }
     let products = product::Entity::find()
         .filter(product::Column::CategoryId.eq(id))
         .count(&txn)
         .await?;
     if products > 0 {
-        return Err(AppError::conflict("id", "the category still has products"));
+        return Err(Refusal::CategoryHasProducts.into());
     }
     category::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
@@ -221,18 +186,13 @@ pub async fn roots(db: &DatabaseConnection) -> AppResult<Vec<category::Model>> {
         .await?)
 }
 
-/// One category by id or by slug; exactly one of them must be given.
-pub async fn find(
-    db: &DatabaseConnection,
-    id: Option<i32>,
-    slug: Option<&str>,
-) -> AppResult<Option<category::Model>> {
-    let query = match (id, slug) {
-        (Some(id), None) => category::Entity::find_by_id(id),
-        (None, Some(slug)) => {
+/// One category by id or by slug.
+pub async fn find(db: &DatabaseConnection, lookup: Lookup) -> AppResult<Option<category::Model>> {
+    let query = match lookup {
+        Lookup::Id(id) => category::Entity::find_by_id(id),
+        Lookup::Slug(slug) => {
             category::Entity::find().filter(category::Column::Slug.eq(slug.trim()))
         }
-        _ => return Err(AppError::bad_input("id", "give either id or slug")),
     };
     Ok(query.one(db).await?)
 }

@@ -11,9 +11,9 @@ use sea_orm::{
 use crate::{
     auth::Auth,
     db,
-    domain::Slug,
+    domain::{Email, Password, Slug, Username},
     error::{AppError, AppResult},
-    service::accounts::{self, Registration},
+    service::accounts::{self, NewUser},
 };
 
 /// (root, [(subcategory, nouns, price range in whole units)])
@@ -286,16 +286,14 @@ pub async fn ensure_demo_admin(
         return Ok(None);
     }
     let password = format!("demo-{:016x}", rand::random::<u64>());
-    let (admin, _) = accounts::create_admin(
-        db,
-        auth,
-        Registration {
-            username: "admin".into(),
-            email: "admin@shop.example".into(),
-            password: password.clone(),
-            is_admin: true,
-        },
-    )
-    .await?;
+    // Values of our own that always parse; the labels would name them if one did not.
+    let username = Username::parse("admin", "the demo admin's username")?;
+    let new_admin = NewUser {
+        email: Email::parse("admin@shop.example", "the demo admin's email")?,
+        password: Password::parse(&password, &username, "the demo admin's password")?,
+        username,
+        is_admin: true,
+    };
+    let (admin, _) = accounts::create_admin(db, auth, new_admin).await?;
     Ok(Some((admin.username, password)))
 }

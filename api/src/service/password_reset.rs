@@ -11,8 +11,8 @@ use sea_orm::{
 use crate::{
     auth::{Auth, RefreshToken, hash_refresh_token},
     db,
-    domain::{Email, Password, Username},
-    error::{AppError, AppResult},
+    domain::{CandidatePassword, Email},
+    error::{AppError, AppResult, Refusal},
     service::{
         outbox::{self, Notice},
         sessions, throttle,
@@ -25,8 +25,7 @@ pub const TOKEN_TTL_MINUTES: i64 = 30;
 /// Mails a one-time reset link if the email belongs to an account. Always answers true,
 /// so the answer says nothing about which emails are registered; requests are rate
 /// limited per email and per client address.
-pub async fn request(db: &DatabaseConnection, client_addr: &str, email: &str) -> AppResult<bool> {
-    let email = Email::parse(email)?;
+pub async fn request(db: &DatabaseConnection, client_addr: &str, email: &Email) -> AppResult<bool> {
     // Counted, never "succeeded": every request uses up one of the allowance.
     let _attempt =
         throttle::begin_limited(db, throttle::PASSWORD_RESET, &email.key(), client_addr).await?;
@@ -62,7 +61,7 @@ pub async fn request(db: &DatabaseConnection, client_addr: &str, email: &str) ->
 }
 
 fn invalid_token() -> AppError {
-    AppError::bad_input("token", "the reset link is invalid, used or expired")
+    Refusal::ResetTokenInvalid.into()
 }
 
 /// Sets a new password with a reset token. The token then stops working, as do all other
@@ -71,7 +70,7 @@ pub async fn reset(
     db: &DatabaseConnection,
     auth: &Auth,
     token: &str,
-    new_password: &str,
+    new_password: CandidatePassword,
 ) -> AppResult<bool> {
     let Some(reset) = password_reset::Entity::find()
         .filter(password_reset::Column::TokenHash.eq(hash_refresh_token(token.trim())))
@@ -87,11 +86,7 @@ pub async fn reset(
         .one(db)
         .await?
         .ok_or_else(invalid_token)?;
-    let password = Password::parse(
-        new_password,
-        &Username::parse(&user.username)?,
-        "newPassword",
-    )?;
+    let password = new_password.for_user(&user.username)?;
     let password_hash = auth.passwords.hash(&password).await?;
 
     let txn = db::begin_write(db).await?;

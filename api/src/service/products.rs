@@ -9,65 +9,44 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{Money, Sku, Slug, bounded, parse_image_urls, required},
-    error::{AppError, AppResult},
+    domain::{ImageUrls, Money, ProductDescription, ProductName, Sku, Slug, Stock},
+    error::{AppError, AppResult, Refusal},
     service::{
-        Patch,
+        Lookup, Patch,
         slugs::{ensure_slug_free, free_slug},
         viewer::{Viewer, require_admin, viewer_is_admin},
     },
 };
 
-/// The most units of one product the shop can hold.
-pub const MAX_STOCK: i32 = 1_000_000;
-
-/// A new product as the client sent it.
-pub struct ProductInput {
-    pub name: String,
-    pub description: String,
-    pub price: String,
-    pub stock: i32,
-    pub sku: Option<String>,
-    pub slug: Option<String>,
+/// A new product.
+pub struct NewProduct {
+    pub name: ProductName,
+    pub description: ProductDescription,
+    pub price: Money,
+    pub stock: Stock,
+    pub sku: Option<Sku>,
+    /// Made from the name when `None`.
+    pub slug: Option<Slug>,
     pub category_id: Option<i32>,
-    pub image_urls: Option<Vec<String>>,
+    pub image_urls: ImageUrls,
 }
 
 /// Changes to a product; fields left as `None`/`Keep` stay as they are.
 #[derive(Default)]
 pub struct ProductChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub price: Option<String>,
-    pub stock: Option<i32>,
-    pub sku: Patch<String>,
-    pub slug: Option<String>,
+    pub name: Option<ProductName>,
+    pub description: Option<ProductDescription>,
+    pub price: Option<Money>,
+    pub stock: Option<Stock>,
+    pub sku: Patch<Sku>,
+    pub slug: Option<Slug>,
     pub category_id: Patch<i32>,
-    pub image_urls: Option<Vec<String>>,
+    pub image_urls: Option<ImageUrls>,
     pub archived: Option<bool>,
 }
 
-fn parse_name(raw: &str) -> AppResult<String> {
-    required("name", raw, 200)
-}
-
-fn parse_description(raw: &str) -> AppResult<String> {
-    bounded("description", raw, 10_000, true)
-}
-
-fn parse_stock(stock: i32) -> AppResult<i32> {
-    if (0..=MAX_STOCK).contains(&stock) {
-        Ok(stock)
-    } else {
-        Err(AppError::bad_input(
-            "stock",
-            format!("must be a whole number from 0 to {MAX_STOCK}"),
-        ))
-    }
-}
-
-fn encode_images(urls: &[String]) -> AppResult<String> {
-    serde_json::to_string(urls).map_err(AppError::internal)
+fn encode_images(urls: &ImageUrls) -> AppResult<String> {
+    serde_json::to_string(urls.as_slice()).map_err(AppError::internal)
 }
 
 /// The image URLs of a stored product.
@@ -92,59 +71,47 @@ async fn ensure_sku_free(
         query = query.filter(product::Column::Id.ne(id));
     }
     if query.one(db).await?.is_some() {
-        return Err(AppError::conflict("sku", "another product has this SKU"));
+        return Err(Refusal::SkuTaken.into());
     }
     Ok(())
 }
 
-/// Creates a product (admin). Every field is checked before anything is written.
+/// Creates a product (admin). Every rule is checked before anything is written.
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    input: ProductInput,
+    input: NewProduct,
 ) -> AppResult<product::Model> {
     require_admin(db, viewer).await?;
-    let name = parse_name(&input.name)?;
-    let description = parse_description(&input.description)?;
-    let price = Money::parse_price(&input.price, "price")?;
-    let stock = parse_stock(input.stock)?;
-    let sku = input.sku.as_deref().map(Sku::parse).transpose()?;
-    let explicit_slug = input
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, "slug"))
-        .transpose()?;
-    let images = parse_image_urls(input.image_urls.as_deref().unwrap_or_default())?;
-
     let txn = db::begin_write(db).await?;
     // Another admin creating a product of the same name must not take the slug chosen here.
     db::lock_for_transaction(&txn, "products.create").await?;
     if let Some(category) = input.category_id {
         ensure_category(&txn, category).await?;
     }
-    if let Some(sku) = &sku {
+    if let Some(sku) = &input.sku {
         ensure_sku_free(&txn, sku, None).await?;
     }
-    let slug = match explicit_slug {
+    let slug = match input.slug {
         Some(slug) => {
             ensure_slug_free::<product::Entity>(&txn, &slug, None).await?;
             slug
         }
         None => {
-            let base = Slug::from_name(&name, "product");
+            let base = Slug::from_name(input.name.as_str(), "product");
             free_slug::<product::Entity>(&txn, base).await?
         }
     };
     let now = Utc::now();
     let created = product::ActiveModel {
-        name: Set(name),
+        name: Set(input.name.into_string()),
         slug: Set(slug.to_string()),
-        description: Set(description),
-        sku: Set(sku.map(|sku| sku.to_string())),
-        price_cents: Set(price.cents()),
-        stock: Set(stock),
+        description: Set(input.description.into_string()),
+        sku: Set(input.sku.map(|sku| sku.to_string())),
+        price_cents: Set(input.price.cents()),
+        stock: Set(input.stock.units()),
         category_id: Set(input.category_id),
-        image_urls: Set(encode_images(&images)?),
+        image_urls: Set(encode_images(&input.image_urls)?),
         archived: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
@@ -164,34 +131,6 @@ pub async fn update(
     changes: ProductChanges,
 ) -> AppResult<product::Model> {
     require_admin(db, viewer).await?;
-    let name = changes.name.as_deref().map(parse_name).transpose()?;
-    let description = changes
-        .description
-        .as_deref()
-        .map(parse_description)
-        .transpose()?;
-    let price = changes
-        .price
-        .as_deref()
-        .map(|p| Money::parse_price(p, "price"))
-        .transpose()?;
-    let stock = changes.stock.map(parse_stock).transpose()?;
-    let sku = match &changes.sku {
-        Patch::Keep => None,
-        Patch::Clear => Some(None),
-        Patch::Set(raw) => Some(Some(Sku::parse(raw)?)),
-    };
-    let slug = changes
-        .slug
-        .as_deref()
-        .map(|s| Slug::parse(s, "slug"))
-        .transpose()?;
-    let images = changes
-        .image_urls
-        .as_deref()
-        .map(parse_image_urls)
-        .transpose()?;
-
     let txn = db::begin_write(db).await?;
     let current = product::Entity::find_by_id(id)
         .one(&txn)
@@ -200,30 +139,32 @@ pub async fn update(
     if let Patch::Set(category) = changes.category_id {
         ensure_category(&txn, category).await?;
     }
-    if let Some(Some(sku)) = &sku {
+    if let Patch::Set(sku) = &changes.sku {
         ensure_sku_free(&txn, sku, Some(id)).await?;
     }
-    if let Some(slug) = &slug {
+    if let Some(slug) = &changes.slug {
         ensure_slug_free::<product::Entity>(&txn, slug, Some(id)).await?;
     }
 
     let mut active = current.into_active_model();
-    if let Some(name) = name {
-        active.name = Set(name);
+    if let Some(name) = changes.name {
+        active.name = Set(name.into_string());
     }
-    if let Some(description) = description {
-        active.description = Set(description);
+    if let Some(description) = changes.description {
+        active.description = Set(description.into_string());
     }
-    if let Some(price) = price {
+    if let Some(price) = changes.price {
         active.price_cents = Set(price.cents());
     }
-    if let Some(stock) = stock {
-        active.stock = Set(stock);
+    if let Some(stock) = changes.stock {
+        active.stock = Set(stock.units());
     }
-    if let Some(sku) = sku {
-        active.sku = Set(sku.map(|sku| sku.to_string()));
+    match changes.sku {
+        Patch::Keep => {}
+        Patch::Clear => active.sku = Set(None),
+        Patch::Set(sku) => active.sku = Set(Some(sku.to_string())),
     }
-    if let Some(slug) = slug {
+    if let Some(slug) = changes.slug {
         active.slug = Set(slug.to_string());
     }
     match changes.category_id {
@@ -231,7 +172,7 @@ pub async fn update(
         Patch::Clear => active.category_id = Set(None),
         Patch::Set(category) => active.category_id = Set(Some(category)),
     }
-    if let Some(images) = images {
+    if let Some(images) = changes.image_urls {
         active.image_urls = Set(encode_images(&images)?);
     }
     if let Some(archived) = changes.archived {
@@ -269,18 +210,16 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppRes
     }
 }
 
-/// One product by id or by slug (exactly one must be given), if the caller may see it:
-/// archived products only for admins.
+/// One product by id or by slug, if the caller may see it: archived products only for
+/// admins.
 pub async fn find_visible(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: Option<i32>,
-    slug: Option<&str>,
+    lookup: Lookup,
 ) -> AppResult<Option<product::Model>> {
-    let query = match (id, slug) {
-        (Some(id), None) => product::Entity::find_by_id(id),
-        (None, Some(slug)) => product::Entity::find().filter(product::Column::Slug.eq(slug.trim())),
-        _ => return Err(AppError::bad_input("id", "give either id or slug")),
+    let query = match lookup {
+        Lookup::Id(id) => product::Entity::find_by_id(id),
+        Lookup::Slug(slug) => product::Entity::find().filter(product::Column::Slug.eq(slug.trim())),
     };
     let Some(product) = query.one(db).await? else {
         return Ok(None);

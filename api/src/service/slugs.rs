@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 
 use crate::{
     domain::Slug,
-    error::{AppError, AppResult},
+    error::{AppResult, Refusal},
 };
 
 /// A table whose rows have a unique slug.
@@ -16,7 +16,7 @@ pub trait Slugged: EntityTrait {
     const SLUG: Self::Column;
     /// The primary key, to tell a row's own slug from another's.
     const ID: Self::Column;
-    /// What a row is called in a refusal: "another {WHAT} has this slug".
+    /// What a row is called in a refusal ("another product has this slug").
     const WHAT: &'static str;
 }
 
@@ -52,7 +52,7 @@ pub async fn free_slug<E: Slugged>(db: &impl ConnectionTrait, base: Slug) -> App
     Ok(candidate)
 }
 
-/// CONFLICT on `slug` when a row of `E` other than `except` already has `slug`.
+/// Refuses `slug` when a row of `E` other than `except` already has it.
 pub async fn ensure_slug_free<E: Slugged>(
     db: &impl ConnectionTrait,
     slug: &Slug,
@@ -63,10 +63,7 @@ pub async fn ensure_slug_free<E: Slugged>(
         query = query.filter(E::ID.ne(id));
     }
     if query.one(db).await?.is_some() {
-        return Err(AppError::conflict(
-            "slug",
-            format!("another {} has this slug", E::WHAT),
-        ));
+        return Err(Refusal::SlugTaken(E::WHAT).into());
     }
     Ok(())
 }
