@@ -14,25 +14,24 @@ use sea_orm::{
 use serde_json::{Value, json};
 use shop::{
     db,
-    domain::{GlobalId, OrderStatus, PostalAddress},
+    domain::{OrderStatus, PostalAddress},
     service::{
         checkout, orders,
         outbox::{self, Notice},
     },
 };
 
-use crate::support::{
-    Gql, Session, TestApp,
-    smtp::{MAIL_TIMEOUT, Mail, SmtpServer, unescape_html},
-    spawn_app_with,
+use crate::{
+    store::{DECLINED, VISA, address, db_id},
+    support::{
+        Gql, Session, TestApp,
+        smtp::{MAIL_TIMEOUT, Mail, SmtpServer, unescape_html},
+        spawn_app_with,
+    },
 };
 
 /// Where links in messages must point: not the server's own address.
 pub const PUBLIC_URL: &str = "https://shop.example.test";
-/// The payment token the test gateway charges.
-pub const VISA: &str = "tok_visa";
-/// The payment token the test gateway declines.
-pub const DECLINED: &str = "tok_chargeDeclined";
 
 /// A server whose mail goes to `smtp`. It looks at its outbox every 50 ms and retries a
 /// refused message after 50 ms (then 100, 200, ...), so that tests run quickly.
@@ -60,23 +59,6 @@ pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The database id inside a global ID.
-pub fn db_id(global_id: &str) -> i32 {
-    GlobalId::parse(global_id, "id").expect("a global ID").id
-}
-
-/// The shipping address every test checks out with, as the API takes it.
-pub fn address() -> Value {
-    json!({
-        "fullName": "Ada Lovelace",
-        "line1": "12 St James's Square",
-        "line2": "Flat 3",
-        "city": "London",
-        "postalCode": "SW1Y 4JH",
-        "country": "GB",
-    })
 }
 
 /// A product the admin stocks; answers its global ID.

@@ -1,4 +1,5 @@
-//! The test kit: a spawned server with its own database, and a small GraphQL client.
+//! The test kit: a spawned server with its own database, and a small GraphQL client that
+//! the in-process server ([`TestApp`]) and real processes ([`process::ShopProcess`]) share.
 
 mod database;
 pub mod process;
@@ -6,6 +7,7 @@ pub mod smtp;
 
 use std::{
     net::SocketAddr,
+    ops::Deref,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -36,9 +38,9 @@ pub const PASSWORD: &str = "correct horse battery";
 /// them; tests of the register limit set it back with `spawn_app_with`.
 pub const TEST_REGISTRATIONS_PER_HOUR: u32 = 10_000;
 
+/// A running server in this process; its GraphQL client ([`Api`]) is what it derefs to.
 pub struct TestApp {
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
+    pub api: Api,
     pub db: DatabaseConnection,
     /// The server's payment set-up, e.g. to run the sweeper with `orders::sweep`.
     pub payments: Payments,
@@ -55,6 +57,14 @@ pub struct TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+impl Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
 
@@ -87,8 +97,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .expect("server runs");
     });
     TestApp {
-        addr,
-        client: reqwest::Client::new(),
+        api: Api::new(addr),
         db,
         payments,
         events,
@@ -170,12 +179,63 @@ impl TestApp {
         self.statements.load(Ordering::SeqCst)
     }
 
+    /// An admin, created the way an operator would (`shop create-admin`), then logged in.
+    pub async fn admin(&self, username: &str) -> Session {
+        create_admin(&self.db, username).await;
+        let response = self.login(username, PASSWORD).await;
+        session_from(&response.data()["login"])
+    }
+}
+
+/// A GraphQL client of one running shop, over HTTP as a storefront's.
+pub struct Api {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// What a request that gets no answer tells besides the error: for a process, its
+    /// name and last log lines.
+    context: Box<dyn Fn() -> String + Send + Sync>,
+}
+
+impl Api {
+    /// The client of the server at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self::with_context(addr, String::new)
+    }
+
+    /// The client of the server at `addr`; `context` says more about the server when a
+    /// request gets no answer.
+    pub fn with_context(
+        addr: SocketAddr,
+        context: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            context: Box::new(context),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
     /// Sends one GraphQL operation, with a bearer token when given.
     pub async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        self.try_send(token, query, variables)
+            .await
+            .unwrap_or_else(|err| {
+                panic!("{} did not answer: {err}\n{}", self.addr, (self.context)())
+            })
+    }
+
+    /// [`Self::send`], answering the transport error instead of failing the test: for
+    /// requests that may meet a server being killed.
+    pub async fn try_send(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Gql, reqwest::Error> {
         let mut request = self
             .client
             .post(self.url("/graphql"))
@@ -183,10 +243,10 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("request sent");
+        let response = request.send().await?;
         let status = response.status();
-        let body = response.json().await.expect("a JSON body");
-        Gql { status, body }
+        let body = response.json().await?;
+        Ok(Gql { status, body })
     }
 
     /// An anonymous operation.
@@ -210,13 +270,6 @@ impl TestApp {
     pub async fn login(&self, username: &str, password: &str) -> Gql {
         let (query, variables) = login_operation(username, password);
         self.gql(&query, variables).await
-    }
-
-    /// An admin, created the way an operator would (`shop create-admin`), then logged in.
-    pub async fn admin(&self, username: &str) -> Session {
-        create_admin(&self.db, username).await;
-        let response = self.login(username, PASSWORD).await;
-        session_from(&response.data()["login"])
     }
 }
 

@@ -3,19 +3,18 @@
 //! can be killed outright (SIGKILL) and another started in its place.
 
 use std::{
-    net::SocketAddr,
+    ops::Deref,
     process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, ChildStdin, ChildStdout},
 };
 
-use super::{Gql, JWT_SECRET, Session, login_operation, register_operation, session_from};
+use super::{Api, JWT_SECRET};
 
 /// How long a process may take to start (migrations included) before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,11 +70,12 @@ pub fn listening_address(line: &str) -> Option<String> {
     Some(addr)
 }
 
-/// A running `shop serve` child process. Dropping it kills the process.
+/// A running `shop serve` child process. Dropping it kills the process. Its GraphQL
+/// client ([`Api`]) is what it derefs to; a request it does not answer fails the test
+/// with its log.
 pub struct ShopProcess {
     pub name: String,
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
+    pub api: Api,
     /// Behind a lock so that a test can kill the process while requests to it are in flight.
     child: tokio::sync::Mutex<Child>,
     log: Arc<Mutex<Vec<String>>>,
@@ -129,10 +129,15 @@ impl ShopProcess {
                 keep(line);
             }
         });
+        let api = {
+            let (name, log) = (name.to_owned(), log.clone());
+            Api::with_context(addr.parse().expect("a socket address"), move || {
+                format!("{name}:\n{}", log.lock().expect("log").join("\n"))
+            })
+        };
         let process = Self {
             name: name.to_owned(),
-            addr: addr.parse().expect("a socket address"),
-            client: reqwest::Client::new(),
+            api,
             child: tokio::sync::Mutex::new(child),
             log,
         };
@@ -180,59 +185,12 @@ impl ShopProcess {
             .await
             .expect("the process is killed");
     }
+}
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
+impl Deref for ShopProcess {
+    type Target = Api;
 
-    /// Sends one GraphQL operation, with a bearer token when given.
-    pub async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
-        self.try_send(token, query, variables)
-            .await
-            .unwrap_or_else(|err| panic!("{} did not answer: {err}\n{}", self.name, self.log()))
-    }
-
-    /// [`Self::send`], answering the transport error instead of failing the test: for
-    /// requests that may meet a process being killed.
-    pub async fn try_send(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> Result<Gql, reqwest::Error> {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let body = response.json().await?;
-        Ok(Gql { status, body })
-    }
-
-    /// An anonymous operation.
-    pub async fn gql(&self, query: &str, variables: Value) -> Gql {
-        self.send(None, query, variables).await
-    }
-
-    /// An operation as `session`'s user.
-    pub async fn gql_as(&self, session: &Session, query: &str, variables: Value) -> Gql {
-        self.send(Some(&session.access_token), query, variables)
-            .await
-    }
-
-    /// Registers `username` (email `<username>@example.com`, password [`PASSWORD`]).
-    pub async fn register(&self, username: &str) -> Session {
-        let (query, variables) = register_operation(username);
-        session_from(&self.gql(&query, variables).await.data()["register"])
-    }
-
-    /// Logs in with a username (or email) and password.
-    pub async fn login(&self, username: &str, password: &str) -> Gql {
-        let (query, variables) = login_operation(username, password);
-        self.gql(&query, variables).await
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
