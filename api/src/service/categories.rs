@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, AppResult, Refusal},
     service::{
         Lookup, Patch,
-        slugs::{ensure_slug_free, free_slug},
+        slugs::{ensure_slug_free, slug_for_new},
         viewer::{Viewer, require_admin},
     },
 };
@@ -58,16 +58,7 @@ pub async fn create(
     if let Some(parent) = input.parent_id {
         ensure_exists(&txn, parent).await?;
     }
-    let slug = match input.slug {
-        Some(slug) => {
-            ensure_slug_free::<category::Entity>(&txn, &slug, None).await?;
-            slug
-        }
-        None => {
-            let base = Slug::from_name(input.name.as_str(), "category");
-            free_slug::<category::Entity>(&txn, base).await?
-        }
-    };
+    let slug = slug_for_new::<category::Entity>(&txn, input.slug, input.name.as_str()).await?;
     let now = Utc::now();
     let created = category::ActiveModel {
         name: Set(input.name.into_string()),

@@ -13,7 +13,7 @@ use crate::{
     error::{AppError, AppResult, Refusal},
     service::{
         Lookup, Patch,
-        slugs::{ensure_slug_free, free_slug},
+        slugs::{ensure_slug_free, slug_for_new},
         viewer::{Viewer, require_admin, viewer_is_admin},
     },
 };
@@ -92,16 +92,7 @@ pub async fn create(
     if let Some(sku) = &input.sku {
         ensure_sku_free(&txn, sku, None).await?;
     }
-    let slug = match input.slug {
-        Some(slug) => {
-            ensure_slug_free::<product::Entity>(&txn, &slug, None).await?;
-            slug
-        }
-        None => {
-            let base = Slug::from_name(input.name.as_str(), "product");
-            free_slug::<product::Entity>(&txn, base).await?
-        }
-    };
+    let slug = slug_for_new::<product::Entity>(&txn, input.slug, input.name.as_str()).await?;
     let now = Utc::now();
     let created = product::ActiveModel {
         name: Set(input.name.into_string()),

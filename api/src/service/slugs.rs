@@ -32,8 +32,26 @@ impl Slugged for category::Entity {
     const WHAT: &'static str = "category";
 }
 
+/// The slug of a new row of `E`: `chosen`, refused if another row has it; or, when none
+/// was chosen, one made from `name` (or [`Slugged::WHAT`] for a name with no letters or
+/// digits) with the first free suffix. The caller holds the transaction's lock, so that
+/// no concurrent creation takes the slug before the row is written.
+pub async fn slug_for_new<E: Slugged>(
+    db: &impl ConnectionTrait,
+    chosen: Option<Slug>,
+    name: &str,
+) -> AppResult<Slug> {
+    match chosen {
+        Some(slug) => {
+            ensure_slug_free::<E>(db, &slug, None).await?;
+            Ok(slug)
+        }
+        None => free_slug::<E>(db, Slug::from_name(name, E::WHAT)).await,
+    }
+}
+
 /// `base` if no row of `E` has it, else the first free `base-2`, `base-3`, ….
-pub async fn free_slug<E: Slugged>(db: &impl ConnectionTrait, base: Slug) -> AppResult<Slug> {
+async fn free_slug<E: Slugged>(db: &impl ConnectionTrait, base: Slug) -> AppResult<Slug> {
     let taken: HashSet<String> = E::find()
         .select_only()
         .column(E::SLUG)
