@@ -8,6 +8,7 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, CreateAdminGuard, LoggedInGuard},
+    input::optional,
     node::node_id,
 };
 use crate::{
@@ -332,18 +333,13 @@ impl AccountMutation {
         #[graphql(desc = "The changes, with the current password.")] input: UpdateAccountInput,
     ) -> Result<User> {
         let change = AccountChange {
-            username: input
-                .username
-                .map(|name| Username::parse(&name, "username"))
-                .transpose()?,
-            email: input
-                .email
-                .map(|email| Email::parse(&email, "email"))
-                .transpose()?,
-            new_password: input
-                .new_password
-                .map(|password| CandidatePassword::parse(&password, "newPassword"))
-                .transpose()?,
+            username: optional(input.username.as_deref(), "username", Username::parse)?,
+            email: optional(input.email.as_deref(), "email", Email::parse)?,
+            new_password: optional(
+                input.new_password.as_deref(),
+                "newPassword",
+                CandidatePassword::parse,
+            )?,
             current_password: input.current_password,
         };
         let request = ctx.request()?;

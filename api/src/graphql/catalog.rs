@@ -8,6 +8,7 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::AdminGuard,
+    input::{optional, patch},
     money::{Decimal, MoneyValue},
     node::node_id,
 };
@@ -18,7 +19,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     service::{
-        Lookup, Patch,
+        Lookup,
         browse::{self, Listed, ProductFilter, ProductListing, SortKey},
         categories::{self, CategoryChanges, NewCategory},
         pagination::{Page, PageArgs},
@@ -216,6 +217,16 @@ fn required_id(id: &ID, field: &str, kind: NodeKind, what: &'static str) -> AppR
     GlobalId::parse_kind(id, field, kind, what)
 }
 
+/// The ID of a category given as the input `field`; one of another kind is NOT_FOUND.
+fn category_id(id: &(impl AsRef<str> + ?Sized), field: &str) -> AppResult<i32> {
+    GlobalId::parse_kind(id.as_ref(), field, NodeKind::Category, "category")
+}
+
+/// A price given as the input `field`.
+fn price(price: &Decimal, field: &str) -> AppResult<Money> {
+    Money::parse_price(&price.0, field)
+}
+
 /// What `product(id:, slug:)` and `category(id:, slug:)` look for: exactly one of the two.
 fn lookup(id: Option<i32>, slug: Option<String>) -> AppResult<Lookup> {
     match (id, slug) {
@@ -223,14 +234,6 @@ fn lookup(id: Option<i32>, slug: Option<String>) -> AppResult<Lookup> {
         (None, Some(slug)) => Ok(Lookup::Slug(slug)),
         _ => Err(AppError::bad_input("id", "give either id or slug")),
     }
-}
-
-fn patch<T, U>(value: MaybeUndefined<T>, f: impl FnOnce(T) -> AppResult<U>) -> AppResult<Patch<U>> {
-    Ok(match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(value) => Patch::Set(f(value)?),
-    })
 }
 
 /// Which products to list.
@@ -470,19 +473,14 @@ impl CatalogMutation {
         #[graphql(desc = "The category to create.")] input: CreateCategoryInput,
     ) -> Result<Category> {
         let input = NewCategory {
-            parent_id: input
-                .parent_id
-                .map(|id| required_id(&id, "parentId", NodeKind::Category, "category"))
-                .transpose()?,
+            parent_id: optional(input.parent_id.as_deref(), "parentId", category_id)?,
             name: CategoryName::parse(&input.name, "name")?,
-            slug: input
-                .slug
-                .map(|slug| Slug::parse(&slug, "slug"))
-                .transpose()?,
-            description: input
-                .description
-                .map(|text| CategoryDescription::parse(&text, "description"))
-                .transpose()?,
+            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
+            description: optional(
+                input.description.as_deref(),
+                "description",
+                CategoryDescription::parse,
+            )?,
         };
         let category = categories::create(ctx.db()?, ctx.viewer()?, input).await?;
         Ok(Category(category))
@@ -498,20 +496,14 @@ impl CatalogMutation {
     ) -> Result<Category> {
         let id = required_id(&id, "id", NodeKind::Category, "category")?;
         let changes = CategoryChanges {
-            parent_id: patch(input.parent_id, |id| {
-                required_id(&id, "parentId", NodeKind::Category, "category")
-            })?,
-            name: input
-                .name
-                .map(|name| CategoryName::parse(&name, "name"))
-                .transpose()?,
-            slug: input
-                .slug
-                .map(|slug| Slug::parse(&slug, "slug"))
-                .transpose()?,
-            description: patch(input.description, |text| {
-                CategoryDescription::parse(&text, "description")
-            })?,
+            parent_id: patch(&input.parent_id, "parentId", category_id)?,
+            name: optional(input.name.as_deref(), "name", CategoryName::parse)?,
+            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
+            description: patch(
+                &input.description,
+                "description",
+                CategoryDescription::parse,
+            )?,
         };
         let category = categories::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
         Ok(Category(category))
@@ -536,19 +528,13 @@ impl CatalogMutation {
         #[graphql(desc = "The product to create.")] input: CreateProductInput,
     ) -> Result<Product> {
         let input = NewProduct {
-            category_id: input
-                .category_id
-                .map(|id| required_id(&id, "categoryId", NodeKind::Category, "category"))
-                .transpose()?,
+            category_id: optional(input.category_id.as_deref(), "categoryId", category_id)?,
             name: ProductName::parse(&input.name, "name")?,
             description: ProductDescription::parse(&input.description, "description")?,
-            price: Money::parse_price(&input.price.0, "price")?,
+            price: price(&input.price, "price")?,
             stock: Stock::parse(input.stock, "stock")?,
-            sku: input.sku.map(|sku| Sku::parse(&sku, "sku")).transpose()?,
-            slug: input
-                .slug
-                .map(|slug| Slug::parse(&slug, "slug"))
-                .transpose()?,
+            sku: optional(input.sku.as_deref(), "sku", Sku::parse)?,
+            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
             image_urls: ImageUrls::parse(
                 input.image_urls.as_deref().unwrap_or_default(),
                 "imageUrls",
@@ -568,34 +554,18 @@ impl CatalogMutation {
     ) -> Result<Product> {
         let id = required_id(&id, "id", NodeKind::Product, "product")?;
         let changes = ProductChanges {
-            category_id: patch(input.category_id, |id| {
-                required_id(&id, "categoryId", NodeKind::Category, "category")
-            })?,
-            name: input
-                .name
-                .map(|name| ProductName::parse(&name, "name"))
-                .transpose()?,
-            description: input
-                .description
-                .map(|text| ProductDescription::parse(&text, "description"))
-                .transpose()?,
-            price: input
-                .price
-                .map(|price| Money::parse_price(&price.0, "price"))
-                .transpose()?,
-            stock: input
-                .stock
-                .map(|units| Stock::parse(units, "stock"))
-                .transpose()?,
-            sku: patch(input.sku, |sku| Sku::parse(&sku, "sku"))?,
-            slug: input
-                .slug
-                .map(|slug| Slug::parse(&slug, "slug"))
-                .transpose()?,
-            image_urls: input
-                .image_urls
-                .map(|urls| ImageUrls::parse(&urls, "imageUrls"))
-                .transpose()?,
+            category_id: patch(&input.category_id, "categoryId", category_id)?,
+            name: optional(input.name.as_deref(), "name", ProductName::parse)?,
+            description: optional(
+                input.description.as_deref(),
+                "description",
+                ProductDescription::parse,
+            )?,
+            price: optional(input.price.as_ref(), "price", price)?,
+            stock: optional(input.stock, "stock", Stock::parse)?,
+            sku: patch(&input.sku, "sku", Sku::parse)?,
+            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
+            image_urls: optional(input.image_urls.as_deref(), "imageUrls", ImageUrls::parse)?,
             archived: input.archived,
         };
         let product = products::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
