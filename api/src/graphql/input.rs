@@ -29,3 +29,41 @@ pub fn patch<'a, R: Deref, T>(
         MaybeUndefined::Value(raw) => Patch::Set(parse(raw, field)?),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{domain::Sku, error::AppError};
+
+    fn field_of(err: AppError) -> String {
+        match err {
+            AppError::BadUserInput { field, .. } => field,
+            other => panic!("not a field error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_optional_value_is_parsed_only_when_given_and_a_refusal_names_the_field() {
+        assert_eq!(optional(None, "sku", Sku::parse).ok(), Some(None));
+        let sku = optional(Some("ab-1"), "sku", Sku::parse).expect("valid");
+        assert_eq!(sku.map(|sku| sku.to_string()).as_deref(), Some("AB-1"));
+        let err = optional(Some("a b"), "sku", Sku::parse).expect_err("invalid");
+        assert_eq!(field_of(err), "sku");
+    }
+
+    #[test]
+    fn a_patch_keeps_clears_or_sets_a_parsed_value() {
+        let keep: MaybeUndefined<String> = MaybeUndefined::Undefined;
+        assert_eq!(patch(&keep, "sku", Sku::parse).ok(), Some(Patch::Keep));
+        let clear: MaybeUndefined<String> = MaybeUndefined::Null;
+        assert_eq!(patch(&clear, "sku", Sku::parse).ok(), Some(Patch::Clear));
+        let set = MaybeUndefined::Value("x1".to_owned());
+        let parsed = patch(&set, "sku", Sku::parse).expect("valid");
+        assert_eq!(parsed, Patch::Set(Sku::parse("X1", "sku").expect("valid")));
+        let bad = MaybeUndefined::Value("a b".to_owned());
+        assert_eq!(
+            field_of(patch(&bad, "sku", Sku::parse).expect_err("invalid")),
+            "sku"
+        );
+    }
+}
