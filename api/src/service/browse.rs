@@ -368,7 +368,7 @@ pub async fn list(
         }
         _ => None,
     };
-    let mut rows = match fast_page {
+    let rows = match fast_page {
         Some(rows) => rows,
         None => {
             let query = bounded
@@ -378,11 +378,6 @@ pub async fn list(
             fetch(db, query, &sorting, listing.with_categories).await?
         }
     };
-    let has_more = rows.len() as u64 > window.limit;
-    rows.truncate(window.limit as usize);
-    if window.backward {
-        rows.reverse();
-    }
 
     // Whether anything lies beyond the cursor on the side that was not read.
     let beyond = if window.backward {
@@ -394,18 +389,7 @@ pub async fn list(
         Some(condition) => base.filter(condition).one(db).await?.is_some(),
         None => false,
     };
-    let (has_previous_page, has_next_page) = if window.backward {
-        (has_more, rows_beyond)
-    } else {
-        (rows_beyond, has_more)
-    };
-
-    Ok(Page {
-        items: rows,
-        has_previous_page,
-        has_next_page,
-        total_count,
-    })
+    Ok(window.page(rows, rows_beyond, total_count))
 }
 
 /// Runs the page query; for relevance, reads each row's rank as well (and leaves the
