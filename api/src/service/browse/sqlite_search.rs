@@ -13,7 +13,10 @@ use sea_orm::{
     sea_query::{Alias, Expr, Query},
 };
 
-use super::{SearchTerms, Sorting};
+use super::{
+    search::SearchTerms,
+    sorting::{Keyset, Sorting},
+};
 use crate::{domain::Cursor, error::AppResult};
 
 /// Candidates read beyond the page, so a few archived products among the best matches
@@ -62,8 +65,8 @@ async fn scalar(db: &DatabaseConnection, sql: &str, terms: &SearchTerms) -> AppR
 
 /// Where a page starts and ends, in the general query's terms.
 pub(super) struct Bounds {
-    pub after: Option<(sea_orm::Value, i32)>,
-    pub before: Option<(sea_orm::Value, i32)>,
+    pub after: Option<Keyset>,
+    pub before: Option<Keyset>,
     pub order: Order,
     /// Rows to read: the page and one more to tell whether there is a next.
     pub wanted: u64,
