@@ -12,7 +12,7 @@ use super::{
     node::node_id,
 };
 use crate::{
-    domain::{GlobalId, Money, NodeKind},
+    domain::{GlobalId, IdOrSlug, Money, NodeKind, PriceBounds, Search},
     error::AppResult,
     service::{
         Patch,
@@ -248,11 +248,18 @@ impl ProductFilterInput {
             Some(id) => Some(id_of_kind(id, "categoryId", NodeKind::Category)?.unwrap_or(0)),
             None => None,
         };
+        let prices = PriceBounds::parse(
+            self.min_price.as_ref().map(|d| d.0.as_str()),
+            self.max_price.as_ref().map(|d| d.0.as_str()),
+        )?;
+        let search = match &self.search {
+            Some(raw) => Search::parse(raw, "search")?,
+            None => None,
+        };
         Ok(ProductFilter {
-            search: self.search,
+            search,
             category_id,
-            min_price: self.min_price.map(|d| d.0),
-            max_price: self.max_price.map(|d| d.0),
+            prices,
             in_stock: self.in_stock,
             include_archived: self.include_archived.unwrap_or(false),
         })
@@ -372,7 +379,8 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let product = products::find_visible(ctx.db()?, ctx.viewer()?, id, slug.as_deref()).await?;
+        let key = IdOrSlug::parse(id, slug.as_deref(), "id")?;
+        let product = products::find_visible(ctx.db()?, ctx.viewer()?, &key).await?;
         Ok(product.map(Product::from))
     }
 
@@ -440,7 +448,8 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let category = categories::find(ctx.db()?, id, slug.as_deref()).await?;
+        let key = IdOrSlug::parse(id, slug.as_deref(), "id")?;
+        let category = categories::find(ctx.db()?, &key).await?;
         Ok(category.map(Category))
     }
 }

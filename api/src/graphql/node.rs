@@ -7,7 +7,7 @@ use super::{
     shopping::Order,
 };
 use crate::{
-    domain::{GlobalId, NodeKind},
+    domain::{GlobalId, IdOrSlug, NodeKind},
     service::{accounts, categories, orders, products},
 };
 
@@ -52,10 +52,10 @@ impl NodeQuery {
             NodeKind::Address => accounts::visible_address(db, viewer, id.id)
                 .await?
                 .map(|address| Node::Address(Address::book(address))),
-            NodeKind::Category => categories::find(db, Some(id.id), None)
+            NodeKind::Category => categories::find(db, &IdOrSlug::Id(id.id))
                 .await?
                 .map(|category| Node::Category(Category(category))),
-            NodeKind::Product => products::find_visible(db, viewer, Some(id.id), None)
+            NodeKind::Product => products::find_visible(db, viewer, &IdOrSlug::Id(id.id))
                 .await?
                 .map(|product| Node::Product(Product::from(product))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{Slug, bounded, required},
+    domain::{IdOrSlug, Slug, bounded, required},
     error::{AppError, AppResult},
     service::{
         Patch,
@@ -240,18 +240,11 @@ pub async fn roots(db: &DatabaseConnection) -> AppResult<Vec<category::Model>> {
         .await?)
 }
 
-/// One category by id or by slug; exactly one of them must be given.
-pub async fn find(
-    db: &DatabaseConnection,
-    id: Option<i32>,
-    slug: Option<&str>,
-) -> AppResult<Option<category::Model>> {
-    let query = match (id, slug) {
-        (Some(id), None) => category::Entity::find_by_id(id),
-        (None, Some(slug)) => {
-            category::Entity::find().filter(category::Column::Slug.eq(slug.trim()))
-        }
-        _ => return Err(AppError::bad_input("id", "give either id or slug")),
+/// One category by id or by slug.
+pub async fn find(db: &DatabaseConnection, key: &IdOrSlug) -> AppResult<Option<category::Model>> {
+    let query = match key {
+        IdOrSlug::Id(id) => category::Entity::find_by_id(*id),
+        IdOrSlug::Slug(slug) => category::Entity::find().filter(category::Column::Slug.eq(slug)),
     };
     Ok(query.one(db).await?)
 }

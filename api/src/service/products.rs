@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{Money, Sku, Slug, bounded, parse_image_urls, required},
+    domain::{IdOrSlug, Money, Sku, Slug, bounded, parse_image_urls, required},
     error::{AppError, AppResult},
     service::{
         Patch,
@@ -293,13 +293,11 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppRes
 pub async fn find_visible(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: Option<i32>,
-    slug: Option<&str>,
+    key: &IdOrSlug,
 ) -> AppResult<Option<product::Model>> {
-    let query = match (id, slug) {
-        (Some(id), None) => product::Entity::find_by_id(id),
-        (None, Some(slug)) => product::Entity::find().filter(product::Column::Slug.eq(slug.trim())),
-        _ => return Err(AppError::bad_input("id", "give either id or slug")),
+    let query = match key {
+        IdOrSlug::Id(id) => product::Entity::find_by_id(*id),
+        IdOrSlug::Slug(slug) => product::Entity::find().filter(product::Column::Slug.eq(slug)),
     };
     let Some(product) = query.one(db).await? else {
         return Ok(None);

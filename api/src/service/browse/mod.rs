@@ -7,10 +7,12 @@
 //!
 //! A listing is first turned into a [`plan::Plan`] (the statements to run, with the
 //! cursors read back into sort values), then [`page::read`] runs it and builds the page.
+//! The search's SQL differs by database (`full_text`), and SQLite has a cheaper plan for
+//! a plain search (`sqlite_search`).
 
+mod full_text;
 mod page;
 mod plan;
-mod search;
 mod sorting;
 mod sqlite_search;
 
@@ -18,6 +20,7 @@ use entity::{category, product};
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    domain::{PriceBounds, Search},
     error::AppResult,
     service::{
         pagination::{Page, PageArgs},
@@ -25,16 +28,18 @@ use crate::{
     },
 };
 use plan::Plan;
-pub use search::MAX_SEARCH_LEN;
 
 /// Which products to list.
 #[derive(Clone, Debug, Default)]
 pub struct ProductFilter {
-    pub search: Option<String>,
+    /// Only products that match a search.
+    pub search: Option<Search>,
+    /// Only products of this category or one below it.
     pub category_id: Option<i32>,
-    pub min_price: Option<String>,
-    pub max_price: Option<String>,
+    pub prices: PriceBounds,
+    /// Only products in stock (true) or sold out (false).
     pub in_stock: Option<bool>,
+    /// Archived products too (admins only).
     pub include_archived: bool,
 }
 

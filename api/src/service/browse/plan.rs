@@ -8,13 +8,12 @@ use sea_orm::{
 };
 
 use super::{
-    ProductFilter, ProductListing,
-    search::{MAX_SEARCH_LEN, SearchTerms},
+    ProductFilter, ProductListing, full_text,
     sorting::{Keyset, Sorting},
 };
 use crate::{
-    domain::PriceBounds,
-    error::{AppError, AppResult},
+    domain::{Search, SearchTerms},
+    error::AppResult,
     service::{categories, pagination::PageWindow},
 };
 
@@ -43,23 +42,13 @@ impl Plan {
         window: PageWindow,
     ) -> AppResult<Option<Self>> {
         let filter = &listing.filter;
-        let prices = PriceBounds::parse(filter.min_price.as_deref(), filter.max_price.as_deref())?;
-        let search = match filter.search.as_deref().map(str::trim) {
-            Some(text) if text.chars().count() > MAX_SEARCH_LEN => {
-                return Err(AppError::bad_input(
-                    "search",
-                    format!("must be at most {MAX_SEARCH_LEN} characters long"),
-                ));
-            }
-            Some(text) if !text.is_empty() => match SearchTerms::parse(text) {
-                Some(terms) => Some(terms),
-                // Punctuation only: nothing can match it.
-                None => return Ok(None),
-            },
-            _ => None,
+        let search = match &filter.search {
+            Some(Search::Terms(terms)) => Some(terms.clone()),
+            Some(Search::Unmatchable) => return Ok(None),
+            None => None,
         };
         let backend = db.get_database_backend();
-        let matching = matching(db, filter, &prices, search.as_ref(), backend).await?;
+        let matching = matching(db, filter, search.as_ref(), backend).await?;
         let sorting = Sorting::new(listing.sort, listing.reverse, search.as_ref(), backend);
         let keyset = |cursor, field| sorting.keyset(cursor, field);
         let after = window
@@ -73,8 +62,8 @@ impl Plan {
             .map(|c| keyset(c, "before"))
             .transpose()?;
         let narrowed = filter.category_id.is_some()
-            || prices.min.is_some()
-            || prices.max.is_some()
+            || filter.prices.min.is_some()
+            || filter.prices.max.is_some()
             || filter.in_stock.is_some();
         let plain_sqlite_search = search.filter(|_| backend == DbBackend::Sqlite && !narrowed);
         Ok(Some(Self {
@@ -134,7 +123,6 @@ impl Plan {
 async fn matching(
     db: &DatabaseConnection,
     filter: &ProductFilter,
-    prices: &PriceBounds,
     search: Option<&SearchTerms>,
     backend: DbBackend,
 ) -> AppResult<Select<product::Entity>> {
@@ -143,16 +131,16 @@ async fn matching(
         matching = matching.filter(product::Column::Archived.eq(false));
     }
     if let Some(terms) = search {
-        matching = terms.restrict(matching, backend);
+        matching = full_text::restrict(matching, terms, backend);
     }
     if let Some(category) = filter.category_id {
         let ids = categories::with_descendants(db, category).await?;
         matching = matching.filter(product::Column::CategoryId.is_in(ids));
     }
-    if let Some(min) = prices.min {
+    if let Some(min) = filter.prices.min {
         matching = matching.filter(product::Column::PriceCents.gte(min.cents()));
     }
-    if let Some(max) = prices.max {
+    if let Some(max) = filter.prices.max {
         matching = matching.filter(product::Column::PriceCents.lte(max.cents()));
     }
     Ok(match filter.in_stock {

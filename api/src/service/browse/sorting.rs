@@ -7,9 +7,9 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 
-use super::{SortKey, search::SearchTerms};
+use super::{SortKey, full_text};
 use crate::{
-    domain::Cursor,
+    domain::{Cursor, SearchTerms},
     error::{AppError, AppResult},
 };
 
@@ -44,7 +44,9 @@ impl Sorting {
     ) -> Self {
         let column = |c: product::Column| Expr::col((product::Entity, c));
         let (key, expr) = match (key, search) {
-            (SortKey::Relevance, Some(terms)) => (SortKey::Relevance, terms.rank(backend)),
+            (SortKey::Relevance, Some(terms)) => {
+                (SortKey::Relevance, full_text::rank(terms, backend))
+            }
             (SortKey::Name, _) => (key, column(product::Column::Name)),
             (SortKey::Price, _) => (key, column(product::Column::PriceCents)),
             (SortKey::CreatedAt | SortKey::Relevance, _) => {

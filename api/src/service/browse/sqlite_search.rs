@@ -14,10 +14,13 @@ use sea_orm::{
 };
 
 use super::{
-    search::SearchTerms,
+    full_text,
     sorting::{Keyset, Sorting},
 };
-use crate::{domain::Cursor, error::AppResult};
+use crate::{
+    domain::{Cursor, SearchTerms},
+    error::AppResult,
+};
 
 /// Candidates read beyond the page, so a few archived products among the best matches
 /// do not send the page to the general query.
@@ -86,7 +89,7 @@ pub(super) async fn page(
     bounds: Bounds,
     include_archived: bool,
 ) -> AppResult<Option<Vec<(Cursor, product::Model)>>> {
-    let rank = terms.rank(DbBackend::Sqlite);
+    let rank = full_text::rank(terms, DbBackend::Sqlite);
     let rowid = Expr::cust("product_search.rowid");
     let limit = bounds.wanted + SLACK;
     let mut query = Query::select();

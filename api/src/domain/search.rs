@@ -1,23 +1,51 @@
-//! Full-text search: search text reduced to safe words, and those words as SQL on each
-//! database (an FTS5 table on SQLite, a GIN-indexed tsvector on PostgreSQL).
+//! Search text as the catalog's search box receives it, reduced to words that no
+//! full-text query syntax can hide in.
 
-use entity::product;
-use sea_orm::{
-    DbBackend, QueryFilter, QueryTrait, Select,
-    sea_query::{Alias, Expr, JoinType, SimpleExpr},
-};
+use crate::error::AppError;
 
 /// The longest search text accepted.
 pub const MAX_SEARCH_LEN: usize = 200;
 const MAX_SEARCH_TERMS: usize = 8;
 
+/// What a search asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Search {
+    /// Products that match every word.
+    Terms(SearchTerms),
+    /// Text without a single letter or digit: nothing can match it.
+    Unmatchable,
+}
+
+impl Search {
+    /// The search in `raw`; `None` when it is blank, BAD_USER_INPUT on `field` when it
+    /// is longer than [`MAX_SEARCH_LEN`] characters.
+    pub fn parse(raw: &str, field: &str) -> Result<Option<Self>, AppError> {
+        let text = raw.trim();
+        if text.chars().count() > MAX_SEARCH_LEN {
+            return Err(AppError::bad_input(
+                field,
+                format!("must be at most {MAX_SEARCH_LEN} characters long"),
+            ));
+        }
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(match SearchTerms::parse(text) {
+            Some(terms) => Self::Terms(terms),
+            None => Self::Unmatchable,
+        }))
+    }
+}
+
 /// Search text reduced to its words, each matched as a prefix. Only letters and digits
 /// survive, so no text a client sends can carry full-text query syntax.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct SearchTerms(Vec<String>);
+pub struct SearchTerms(Vec<String>);
 
 impl SearchTerms {
-    pub(super) fn parse(raw: &str) -> Option<Self> {
+    /// The first eight words of `raw`, lower-cased, each cut to 40 letters or digits;
+    /// `None` when it has no letter or digit.
+    pub fn parse(raw: &str) -> Option<Self> {
         let terms: Vec<String> = raw
             .split(|c: char| !c.is_alphanumeric())
             .filter(|term| !term.is_empty())
@@ -37,7 +65,7 @@ impl SearchTerms {
     }
 
     /// FTS5 syntax: `"lap"* AND "top"*`.
-    pub(super) fn fts5(&self) -> String {
+    pub fn fts5(&self) -> String {
         self.0
             .iter()
             .map(|term| format!("\"{term}\"*"))
@@ -46,51 +74,12 @@ impl SearchTerms {
     }
 
     /// PostgreSQL tsquery syntax: `lap:* & top:*`.
-    fn tsquery(&self) -> String {
+    pub fn tsquery(&self) -> String {
         self.0
             .iter()
             .map(|term| format!("{term}:*"))
             .collect::<Vec<_>>()
             .join(" & ")
-    }
-
-    /// `query` narrowed to the products that match. On SQLite this joins the FTS5 index
-    /// (one index scan, which also makes `bm25` available to sort by); on PostgreSQL it
-    /// filters on the GIN-indexed tsvector.
-    pub(super) fn restrict(
-        &self,
-        mut query: Select<product::Entity>,
-        backend: DbBackend,
-    ) -> Select<product::Entity> {
-        match backend {
-            DbBackend::Postgres => query.filter(Expr::cust_with_values(
-                "\"products\".\"search_vector\" @@ to_tsquery('simple', $1)",
-                [self.tsquery()],
-            )),
-            _ => {
-                QueryTrait::query(&mut query).join(
-                    JoinType::InnerJoin,
-                    Alias::new("product_search"),
-                    Expr::cust("product_search.rowid = \"products\".\"id\""),
-                );
-                query.filter(Expr::cust_with_values(
-                    "product_search MATCH ?",
-                    [self.fts5()],
-                ))
-            }
-        }
-    }
-
-    /// How well a product matches, higher is better, for a query narrowed by
-    /// [`Self::restrict`]. Name and SKU weigh more than the description.
-    pub(super) fn rank(&self, backend: DbBackend) -> SimpleExpr {
-        match backend {
-            DbBackend::Postgres => Expr::cust_with_values(
-                "ts_rank(\"products\".\"search_vector\", to_tsquery('simple', $1))::float8",
-                [self.tsquery()],
-            ),
-            _ => Expr::cust("-bm25(product_search, 10.0, 1.0, 5.0)"),
-        }
     }
 }
 
@@ -119,6 +108,23 @@ mod tests {
     #[test]
     fn punctuation_alone_is_no_search() {
         assert_eq!(SearchTerms::parse(" -*- \"\" "), None);
+        assert_eq!(
+            Search::parse(" -*- \"\" ", "search").ok(),
+            Some(Some(Search::Unmatchable))
+        );
+    }
+
+    #[test]
+    fn blank_text_is_no_search_and_long_text_names_its_field() {
+        assert_eq!(Search::parse(" \t ", "search").ok(), Some(None));
+        let long = format!("  {}  ", "a".repeat(MAX_SEARCH_LEN));
+        assert!(matches!(
+            Search::parse(&long, "search"),
+            Ok(Some(Search::Terms(_)))
+        ));
+        let longer = "a".repeat(MAX_SEARCH_LEN + 1);
+        let err = Search::parse(&longer, "search").expect_err("too long");
+        assert!(matches!(err, AppError::BadUserInput { field, .. } if field == "search"));
     }
 }
 
