@@ -242,12 +242,7 @@ impl AccountQuery {
         #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<User>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = accounts::list_users(ctx.db()?, ctx.viewer()?, &args).await?;
         Ok(connection(page, User))
     }

@@ -85,12 +85,7 @@ impl Category {
                 category_id: Some(self.0.id),
                 ..Default::default()
             },
-            page: PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
             ..Default::default()
@@ -415,12 +410,7 @@ impl CatalogQuery {
             filter: filter.unwrap_or_default().parse()?,
             sort: sort_key.unwrap_or(ProductSortKey::CreatedAt).into(),
             reverse: reverse.unwrap_or(false),
-            page: PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
         };

@@ -289,12 +289,7 @@ impl ShoppingQuery {
         #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<Order>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = orders::list_own(ctx.db()?, ctx.viewer()?, &args).await?;
         Ok(connection(page, Order))
     }
@@ -317,12 +312,7 @@ impl ShoppingQuery {
         before: Option<String>,
         #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
     ) -> Result<ConnectionOf<Order>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page =
             orders::list_all(ctx.db()?, ctx.viewer()?, status.map(Into::into), &args).await?;
         Ok(connection(page, Order))

@@ -33,6 +33,21 @@ pub struct PageWindow {
 }
 
 impl PageArgs {
+    /// The arguments in the order every connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     pub fn window(&self) -> AppResult<PageWindow> {
         if self.first.is_some() && self.last.is_some() {
             return Err(AppError::bad_input(
