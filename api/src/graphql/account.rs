@@ -8,7 +8,7 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
-    node::node_id,
+    ids::node_id,
 };
 use crate::{
     domain::{GlobalId, NodeKind, PostalAddress},

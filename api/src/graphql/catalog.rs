@@ -8,8 +8,8 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::AdminGuard,
+    ids::node_id,
     money::{Decimal, MoneyValue},
-    node::node_id,
 };
 use crate::{
     domain::{GlobalId, IdOrSlug, Money, NodeKind, PriceBounds, Search},

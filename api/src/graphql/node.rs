@@ -1,3 +1,5 @@
+//! The `Node` interface and `node(id:)`: any object by its global ID.
+
 use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
@@ -24,11 +26,6 @@ pub enum Node {
     Category(Category),
     Product(Product),
     Order(Order),
-}
-
-/// The ID clients see for an object.
-pub fn node_id(kind: NodeKind, id: i32) -> ID {
-    ID(GlobalId::new(kind, id).to_string())
 }
 
 #[derive(Default)]

@@ -11,8 +11,8 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
+    ids::node_id,
     money::MoneyValue,
-    node::node_id,
 };
 use crate::{
     auth::AccessGrant,
