@@ -130,10 +130,8 @@ impl Product {
     }
     /// The current unit price.
     async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        Ok(MoneyValue {
-            amount: Money::from_cents(self.0.price_cents),
-            currency: ctx.currency()?.clone(),
-        })
+        let price = Money::from_cents(self.0.price_cents);
+        Ok(MoneyValue::new(price, ctx.currency()?.clone()))
     }
     /// Units available to buy now.
     async fn stock(&self) -> i32 {
