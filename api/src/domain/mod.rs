@@ -6,10 +6,12 @@ mod catalog;
 mod cursor;
 mod email;
 mod global_id;
+mod lookup;
 mod money;
 mod order_status;
 mod password;
 mod quantity;
+mod search;
 mod slug;
 #[cfg(test)]
 pub(crate) mod strategies;
@@ -24,10 +26,12 @@ pub use catalog::{
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
+pub use lookup::IdOrSlug;
 pub use money::{Currency, Money, PriceBounds};
 pub use order_status::{OrderStatus, new_order_number};
 pub use password::{CandidatePassword, Password};
 pub use quantity::Quantity;
+pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
 pub use slug::Slug;
 pub use text::{Description, Name, bounded, required};
 pub use username::Username;

@@ -8,8 +8,8 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, CreateAdminGuard, LoggedInGuard},
+    ids::node_id,
     input::optional,
-    node::node_id,
 };
 use crate::{
     domain::{CandidatePassword, Email, GlobalId, NodeKind, Password, PostalAddress, Username},
@@ -243,12 +243,7 @@ impl AccountQuery {
         #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<User>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = accounts::list_users(ctx.db()?, ctx.viewer()?, &args).await?;
         Ok(connection(page, User))
     }

@@ -8,18 +8,17 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::AdminGuard,
+    ids::node_id,
     input::{optional, patch},
     money::{Decimal, MoneyValue},
-    node::node_id,
 };
 use crate::{
     domain::{
-        CategoryDescription, CategoryName, GlobalId, ImageUrls, Money, NodeKind,
-        ProductDescription, ProductName, Sku, Slug, Stock,
+        CategoryDescription, CategoryName, GlobalId, IdOrSlug, ImageUrls, Money, NodeKind,
+        PriceBounds, ProductDescription, ProductName, Search, Sku, Slug, Stock,
     },
-    error::{AppError, AppResult},
+    error::AppResult,
     service::{
-        Lookup,
         browse::{self, Listed, ProductFilter, ProductListing, SortKey},
         categories::{self, CategoryChanges, NewCategory},
         pagination::{Page, PageArgs},
@@ -89,12 +88,7 @@ impl Category {
                 category_id: Some(self.0.id),
                 ..Default::default()
             },
-            page: PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
             ..Default::default()
@@ -139,10 +133,8 @@ impl Product {
     }
     /// The current unit price.
     async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        Ok(MoneyValue {
-            amount: Money::from_cents(self.0.price_cents),
-            currency: ctx.currency()?.clone(),
-        })
+        let price = Money::from_cents(self.0.price_cents);
+        Ok(MoneyValue::new(price, ctx.currency()?.clone()))
     }
     /// Units available to buy now.
     async fn stock(&self) -> i32 {
@@ -227,15 +219,6 @@ fn price(price: &Decimal, field: &str) -> AppResult<Money> {
     Money::parse_price(&price.0, field)
 }
 
-/// What `product(id:, slug:)` and `category(id:, slug:)` look for: exactly one of the two.
-fn lookup(id: Option<i32>, slug: Option<String>) -> AppResult<Lookup> {
-    match (id, slug) {
-        (Some(id), None) => Ok(Lookup::Id(id)),
-        (None, Some(slug)) => Ok(Lookup::Slug(slug)),
-        _ => Err(AppError::bad_input("id", "give either id or slug")),
-    }
-}
-
 /// Which products to list.
 #[derive(InputObject, Default)]
 #[graphql(name = "ProductFilter")]
@@ -263,11 +246,18 @@ impl ProductFilterInput {
             Some(id) => Some(id_of_kind(id, "categoryId", NodeKind::Category)?.unwrap_or(0)),
             None => None,
         };
+        let prices = PriceBounds::parse(
+            self.min_price.as_ref().map(|d| d.0.as_str()),
+            self.max_price.as_ref().map(|d| d.0.as_str()),
+        )?;
+        let search = match &self.search {
+            Some(raw) => Search::parse(raw, "search")?,
+            None => None,
+        };
         Ok(ProductFilter {
-            search: self.search,
+            search,
             category_id,
-            min_price: self.min_price.map(|d| d.0),
-            max_price: self.max_price.map(|d| d.0),
+            prices,
             in_stock: self.in_stock,
             include_archived: self.include_archived.unwrap_or(false),
         })
@@ -387,7 +377,8 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let product = products::find_visible(ctx.db()?, ctx.viewer()?, lookup(id, slug)?).await?;
+        let key = IdOrSlug::parse(id, slug.as_deref(), "id")?;
+        let product = products::find_visible(ctx.db()?, ctx.viewer()?, &key).await?;
         Ok(product.map(Product::from))
     }
 
@@ -422,12 +413,7 @@ impl CatalogQuery {
             filter: filter.unwrap_or_default().parse()?,
             sort: sort_key.unwrap_or(ProductSortKey::CreatedAt).into(),
             reverse: reverse.unwrap_or(false),
-            page: PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
         };
@@ -455,7 +441,8 @@ impl CatalogQuery {
             },
             None => None,
         };
-        let category = categories::find(ctx.db()?, lookup(id, slug)?).await?;
+        let key = IdOrSlug::parse(id, slug.as_deref(), "id")?;
+        let category = categories::find(ctx.db()?, &key).await?;
         Ok(category.map(Category))
     }
 }

@@ -7,7 +7,6 @@ use entity::{address, category, order_item, product, user};
 use sea_orm::DatabaseConnection;
 
 use crate::service::{accounts, categories, orders, products};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// The address book of each user.
 pub struct AddressesByUser(pub DatabaseConnection);
@@ -64,12 +63,8 @@ impl Loader<i32> for UserById {
     type Error = async_graphql::Error;
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.0)
-            .await
-            .map_err(crate::error::AppError::from)?;
-        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+        let found = accounts::users_by_ids(&self.0, ids).await?;
+        Ok(found.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 

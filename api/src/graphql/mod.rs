@@ -8,6 +8,7 @@ mod context;
 mod documents;
 mod errors;
 mod guards;
+mod ids;
 mod input;
 mod loaders;
 mod money;

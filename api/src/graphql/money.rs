@@ -35,8 +35,14 @@ impl From<Money> for Decimal {
 }
 
 pub struct MoneyValue {
-    pub amount: Money,
-    pub currency: Currency,
+    amount: Money,
+    currency: Currency,
+}
+
+impl MoneyValue {
+    pub fn new(amount: Money, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
 }
 
 /// An exact amount of money in the shop's currency: an `amount` of "19.99" with the

@@ -1,3 +1,5 @@
+//! The `Node` interface and `node(id:)`: any object by its global ID.
+
 use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
@@ -7,8 +9,8 @@ use super::{
     shopping::Order,
 };
 use crate::{
-    domain::{GlobalId, NodeKind},
-    service::{Lookup, accounts, categories, orders, products},
+    domain::{GlobalId, IdOrSlug, NodeKind},
+    service::{accounts, categories, orders, products},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -24,11 +26,6 @@ pub enum Node {
     Category(Category),
     Product(Product),
     Order(Order),
-}
-
-/// The ID clients see for an object.
-pub fn node_id(kind: NodeKind, id: i32) -> ID {
-    ID(GlobalId::new(kind, id).to_string())
 }
 
 #[derive(Default)]
@@ -52,10 +49,10 @@ impl NodeQuery {
             NodeKind::Address => accounts::visible_address(db, viewer, id.id)
                 .await?
                 .map(|address| Node::Address(Address::book(address))),
-            NodeKind::Category => categories::find(db, Lookup::Id(id.id))
+            NodeKind::Category => categories::find(db, &IdOrSlug::Id(id.id))
                 .await?
                 .map(|category| Node::Category(Category(category))),
-            NodeKind::Product => products::find_visible(db, viewer, Lookup::Id(id.id))
+            NodeKind::Product => products::find_visible(db, viewer, &IdOrSlug::Id(id.id))
                 .await?
                 .map(|product| Node::Product(Product::from(product))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,

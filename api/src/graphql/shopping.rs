@@ -11,8 +11,8 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
+    ids::node_id,
     money::MoneyValue,
-    node::node_id,
 };
 use crate::{
     auth::AccessGrant,
@@ -26,13 +26,6 @@ use crate::{
         pagination::PageArgs,
     },
 };
-
-fn money(ctx: &Context<'_>, cents: i64) -> Result<MoneyValue> {
-    Ok(MoneyValue {
-        amount: Money::from_cents(cents),
-        currency: ctx.currency()?.clone(),
-    })
-}
 
 fn product_id(id: &ID) -> AppResult<i32> {
     GlobalId::parse_kind(id, "productId", NodeKind::Product, "product")
@@ -58,7 +51,7 @@ impl Cart {
     }
     /// The sum of the `items` lines at current prices.
     async fn subtotal(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        money(ctx, self.0.subtotal().cents())
+        Ok(MoneyValue::new(self.0.subtotal(), ctx.currency()?.clone()))
     }
     /// When the cart last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
@@ -81,7 +74,7 @@ impl CartItem {
     }
     /// Quantity times the current price.
     async fn line_total(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        money(ctx, self.0.total().cents())
+        Ok(MoneyValue::new(self.0.total(), ctx.currency()?.clone()))
     }
 }
 
@@ -127,14 +120,11 @@ impl From<Status> for OrderStatus {
 /// An order, with what was bought at the prices of the day.
 pub struct Order(pub order::Model);
 
-impl Order {
-    fn money(&self, cents: i64) -> Result<MoneyValue> {
-        Ok(MoneyValue {
-            amount: Money::from_cents(cents),
-            currency: Currency::parse(&self.0.currency)
-                .map_err(|err| AppError::internal(anyhow::anyhow!(err)))?,
-        })
-    }
+/// An amount an order recorded, in the currency it recorded (the shop's at the time).
+fn recorded(cents: i64, currency: &str) -> Result<MoneyValue> {
+    let currency =
+        Currency::parse(currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?;
+    Ok(MoneyValue::new(Money::from_cents(cents), currency))
 }
 
 /// An order: what was bought, at the prices of the day, and where it ships. Visible to
@@ -174,7 +164,7 @@ impl Order {
     }
     /// What was charged.
     async fn total(&self) -> Result<MoneyValue> {
-        self.money(self.0.total_cents)
+        recorded(self.0.total_cents, &self.0.currency)
     }
     /// Where it ships, as given at checkout.
     async fn shipping_address(&self) -> Address {
@@ -195,16 +185,6 @@ pub struct OrderItem {
     currency: String,
 }
 
-impl OrderItem {
-    fn money(&self, cents: i64) -> Result<MoneyValue> {
-        Ok(MoneyValue {
-            amount: Money::from_cents(cents),
-            currency: Currency::parse(&self.currency)
-                .map_err(|err| AppError::internal(anyhow::anyhow!(err)))?,
-        })
-    }
-}
-
 /// One line of an order: a product, how many units, and its price when bought.
 #[Object]
 impl OrderItem {
@@ -223,7 +203,7 @@ impl OrderItem {
     }
     /// The unit price when it was bought.
     async fn unit_price(&self) -> Result<MoneyValue> {
-        self.money(self.item.unit_price_cents)
+        recorded(self.item.unit_price_cents, &self.currency)
     }
     /// Units bought.
     async fn quantity(&self) -> i32 {
@@ -231,7 +211,7 @@ impl OrderItem {
     }
     /// Quantity times the unit price.
     async fn line_total(&self) -> Result<MoneyValue> {
-        self.money(self.item.line_total_cents)
+        recorded(self.item.line_total_cents, &self.currency)
     }
 }
 
@@ -289,12 +269,7 @@ impl ShoppingQuery {
         #[graphql(desc = "Page backward from this cursor: the `startCursor` of the page after.")]
         before: Option<String>,
     ) -> Result<ConnectionOf<Order>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = orders::list_own(ctx.db()?, ctx.viewer()?, &args).await?;
         Ok(connection(page, Order))
     }
@@ -317,12 +292,7 @@ impl ShoppingQuery {
         before: Option<String>,
         #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
     ) -> Result<ConnectionOf<Order>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page =
             orders::list_all(ctx.db()?, ctx.viewer()?, status.map(Into::into), &args).await?;
         Ok(connection(page, Order))

@@ -453,3 +453,12 @@ pub async fn create_admin(
     };
     Ok((create_user(db, auth, new_admin).await?, true))
 }
+
+/// Users by id (for the DataLoader that answers an order's customer: whoever may see the
+/// order may see who placed it, and that was checked when the order was read).
+pub async fn users_by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}

@@ -11,10 +11,10 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{CategoryDescription, CategoryName, Slug},
+    domain::{CategoryDescription, CategoryName, IdOrSlug, Slug},
     error::{AppError, AppResult, Refusal},
     service::{
-        Lookup, Patch,
+        Patch,
         slugs::{ensure_slug_free, slug_for_new},
         viewer::{Viewer, require_admin},
     },
@@ -178,12 +178,10 @@ pub async fn roots(db: &DatabaseConnection) -> AppResult<Vec<category::Model>> {
 }
 
 /// One category by id or by slug.
-pub async fn find(db: &DatabaseConnection, lookup: Lookup) -> AppResult<Option<category::Model>> {
-    let query = match lookup {
-        Lookup::Id(id) => category::Entity::find_by_id(id),
-        Lookup::Slug(slug) => {
-            category::Entity::find().filter(category::Column::Slug.eq(slug.trim()))
-        }
+pub async fn find(db: &DatabaseConnection, key: &IdOrSlug) -> AppResult<Option<category::Model>> {
+    let query = match key {
+        IdOrSlug::Id(id) => category::Entity::find_by_id(*id),
+        IdOrSlug::Slug(slug) => category::Entity::find().filter(category::Column::Slug.eq(slug)),
     };
     Ok(query.one(db).await?)
 }

@@ -22,13 +22,6 @@ pub mod webhooks;
 
 pub use viewer::{Viewer, require_admin, viewer_is_admin};
 
-/// How a client names a category or a product: by id or by slug.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    Id(i32),
-    Slug(String),
-}
-
 /// A change to an optional value: leave it, clear it, or set it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Patch<T> {

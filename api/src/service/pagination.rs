@@ -33,6 +33,21 @@ pub struct PageWindow {
 }
 
 impl PageArgs {
+    /// The arguments in the order every connection field declares them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     pub fn window(&self) -> AppResult<PageWindow> {
         if self.first.is_some() && self.last.is_some() {
             return Err(AppError::bad_input(
@@ -66,6 +81,36 @@ impl PageArgs {
             after: cursor("after", &self.after)?,
             before: cursor("before", &self.before)?,
         })
+    }
+}
+
+impl PageWindow {
+    /// The page made of `rows`, read in read order with at most one row more than the
+    /// limit (that row tells there is more the way the read went). `rows_beyond` says
+    /// whether the caller found rows on the other side of the cursor the read started
+    /// from: both sides give has-previous or has-next, depending on the direction.
+    pub fn page<T>(
+        &self,
+        mut rows: Vec<(Cursor, T)>,
+        rows_beyond: bool,
+        total_count: u64,
+    ) -> Page<T> {
+        let has_more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.backward {
+            rows.reverse();
+        }
+        let (has_previous_page, has_next_page) = if self.backward {
+            (has_more, rows_beyond)
+        } else {
+            (rows_beyond, has_more)
+        };
+        Page {
+            items: rows,
+            has_previous_page,
+            has_next_page,
+            total_count,
+        }
     }
 }
 
@@ -148,16 +193,14 @@ where
         (true, false) | (false, true) => Order::Asc,
         _ => Order::Desc,
     };
-    let mut rows = bounded
+    let rows = bounded
         .order_by(id, read_order)
         .limit(window.limit + 1)
         .all(db)
-        .await?;
-    let has_more = rows.len() as u64 > window.limit;
-    rows.truncate(window.limit as usize);
-    if window.backward {
-        rows.reverse();
-    }
+        .await?
+        .into_iter()
+        .map(|row| (Cursor::from_id(id_of(&row)), row))
+        .collect();
 
     // Whether any row lies beyond the cursor on the side we did not read.
     let beyond = if window.backward {
@@ -169,26 +212,50 @@ where
         Some(condition) => query.filter(condition).one(db).await?.is_some(),
         None => false,
     };
-    let (has_previous_page, has_next_page) = if window.backward {
-        (has_more, rows_beyond)
-    } else {
-        (rows_beyond, has_more)
-    };
-
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .map(|row| (Cursor::from_id(id_of(&row)), row))
-            .collect(),
-        has_previous_page,
-        has_next_page,
-        total_count,
-    })
+    Ok(window.page(rows, rows_beyond, total_count))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn window(limit: u64, backward: bool) -> PageWindow {
+        PageWindow {
+            limit,
+            backward,
+            after: None,
+            before: None,
+        }
+    }
+
+    fn rows(ids: &[i32]) -> Vec<(Cursor, i32)> {
+        ids.iter().map(|&id| (Cursor::from_id(id), id)).collect()
+    }
+
+    fn ids(page: &Page<i32>) -> Vec<i32> {
+        page.items.iter().map(|(_, id)| *id).collect()
+    }
+
+    #[test]
+    fn a_row_past_the_limit_means_more_the_way_the_read_went() {
+        let forward = window(2, false).page(rows(&[1, 2, 3]), false, 9);
+        assert_eq!(ids(&forward), [1, 2]);
+        assert!(forward.has_next_page && !forward.has_previous_page);
+        assert_eq!(forward.total_count, 9);
+
+        // Read backward: newest first from the cursor, shown oldest first.
+        let backward = window(2, true).page(rows(&[3, 2, 1]), false, 9);
+        assert_eq!(ids(&backward), [2, 3]);
+        assert!(backward.has_previous_page && !backward.has_next_page);
+    }
+
+    #[test]
+    fn rows_beyond_the_starting_cursor_are_the_other_side_of_the_page() {
+        let forward = window(5, false).page(rows(&[1, 2]), true, 2);
+        assert!(forward.has_previous_page && !forward.has_next_page);
+        let backward = window(5, true).page(rows(&[2, 1]), true, 2);
+        assert!(backward.has_next_page && !backward.has_previous_page);
+    }
 
     #[test]
     fn without_arguments_a_page_holds_the_default_size_read_forward() {

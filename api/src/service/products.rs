@@ -9,10 +9,10 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{ImageUrls, Money, ProductDescription, ProductName, Sku, Slug, Stock},
+    domain::{IdOrSlug, ImageUrls, Money, ProductDescription, ProductName, Sku, Slug, Stock},
     error::{AppError, AppResult, Refusal},
     service::{
-        Lookup, Patch,
+        Patch,
         slugs::{ensure_slug_free, slug_for_new},
         viewer::{Viewer, require_admin, viewer_is_admin},
     },
@@ -206,11 +206,11 @@ pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppRes
 pub async fn find_visible(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    lookup: Lookup,
+    key: &IdOrSlug,
 ) -> AppResult<Option<product::Model>> {
-    let query = match lookup {
-        Lookup::Id(id) => product::Entity::find_by_id(id),
-        Lookup::Slug(slug) => product::Entity::find().filter(product::Column::Slug.eq(slug.trim())),
+    let query = match key {
+        IdOrSlug::Id(id) => product::Entity::find_by_id(*id),
+        IdOrSlug::Slug(slug) => product::Entity::find().filter(product::Column::Slug.eq(slug)),
     };
     let Some(product) = query.one(db).await? else {
         return Ok(None);

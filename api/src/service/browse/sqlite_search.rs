@@ -13,8 +13,14 @@ use sea_orm::{
     sea_query::{Alias, Expr, Query},
 };
 
-use super::{SearchTerms, Sorting};
-use crate::{domain::Cursor, error::AppResult};
+use super::{
+    full_text,
+    sorting::{Keyset, Sorting},
+};
+use crate::{
+    domain::{Cursor, SearchTerms},
+    error::AppResult,
+};
 
 /// Candidates read beyond the page, so a few archived products among the best matches
 /// do not send the page to the general query.
@@ -62,8 +68,8 @@ async fn scalar(db: &DatabaseConnection, sql: &str, terms: &SearchTerms) -> AppR
 
 /// Where a page starts and ends, in the general query's terms.
 pub(super) struct Bounds {
-    pub after: Option<(sea_orm::Value, i32)>,
-    pub before: Option<(sea_orm::Value, i32)>,
+    pub after: Option<Keyset>,
+    pub before: Option<Keyset>,
     pub order: Order,
     /// Rows to read: the page and one more to tell whether there is a next.
     pub wanted: u64,
@@ -83,7 +89,7 @@ pub(super) async fn page(
     bounds: Bounds,
     include_archived: bool,
 ) -> AppResult<Option<Vec<(Cursor, product::Model)>>> {
-    let rank = terms.rank(DbBackend::Sqlite);
+    let rank = full_text::rank(terms, DbBackend::Sqlite);
     let rowid = Expr::cust("product_search.rowid");
     let limit = bounds.wanted + SLACK;
     let mut query = Query::select();
