@@ -1,5 +1,6 @@
-//! SeaORM entities: tables and relations only. Every rule about what may be stored lives
-//! in the api crate's domain types and services.
+//! SeaORM entities: tables, relations, and the states their columns hold (enums, so a
+//! misspelt state cannot be written). Every other rule about what may be stored lives in
+//! the api crate's domain types and services.
 
 pub mod address;
 pub mod cart;
@@ -8,6 +9,7 @@ pub mod category;
 pub mod login_failure;
 pub mod order;
 pub mod order_item;
+pub mod order_status;
 pub mod outbox_message;
 pub mod password_reset;
 pub mod payment;

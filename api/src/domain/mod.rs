@@ -8,7 +8,7 @@ mod email;
 mod global_id;
 mod lookup;
 mod money;
-mod order_status;
+mod order_number;
 mod password;
 mod quantity;
 mod search;
@@ -25,7 +25,10 @@ pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
 pub use lookup::IdOrSlug;
 pub use money::{Currency, Money, PriceBounds};
-pub use order_status::{OrderStatus, new_order_number};
+// Stored as it is spelled in `orders.status`, so the type is the entity's; its life-cycle
+// rules sit with it there.
+pub use entity::order_status::OrderStatus;
+pub use order_number::new_order_number;
 pub use password::Password;
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     auth::AccessGrant,
-    domain::{Currency, GlobalId, Money, NodeKind, OrderStatus as Status},
+    domain::{Currency, GlobalId, Money, NodeKind},
     error::{AppError, AppResult},
     service::{
         cart::{self, CartLine, CartView},
@@ -80,6 +80,7 @@ impl CartItem {
 
 /// Where an order is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OrderStatus")]
 pub enum OrderStatus {
     /// Stock is taken and the payment is under way.
     Pending,
@@ -91,30 +92,6 @@ pub enum OrderStatus {
     Delivered,
     /// Cancelled: stock returned and, if it was paid, refunded.
     Cancelled,
-}
-
-impl From<OrderStatus> for Status {
-    fn from(status: OrderStatus) -> Self {
-        match status {
-            OrderStatus::Pending => Self::Pending,
-            OrderStatus::Paid => Self::Paid,
-            OrderStatus::Shipped => Self::Shipped,
-            OrderStatus::Delivered => Self::Delivered,
-            OrderStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<Status> for OrderStatus {
-    fn from(status: Status) -> Self {
-        match status {
-            Status::Pending => Self::Pending,
-            Status::Paid => Self::Paid,
-            Status::Shipped => Self::Shipped,
-            Status::Delivered => Self::Delivered,
-            Status::Cancelled => Self::Cancelled,
-        }
-    }
 }
 
 /// An order, with what was bought at the prices of the day.
@@ -140,8 +117,8 @@ impl Order {
         &self.0.number
     }
     /// Where the order is in its life.
-    async fn status(&self) -> Result<OrderStatus> {
-        Ok(orders::status_of(&self.0)?.into())
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
     }
     /// Who placed the order.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {

@@ -223,7 +223,7 @@ async fn render(
                 .one(db)
                 .await?
                 .ok_or_else(|| internal(format!("order {order_id} is gone")))?;
-            let Some((subject, m)) = order_mail(db, &order, &from, &to, &settings.links).await?
+            let Some((subject, m)) = order_mail(db, &order, from, to, &settings.links).await?
             else {
                 return Ok(None);
             };
@@ -251,29 +251,29 @@ async fn render(
 async fn order_mail(
     db: &DatabaseConnection,
     order: &order::Model,
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     links: &Links,
 ) -> AppResult<Option<(String, OrderMail)>> {
     let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
     let number = &order.number;
-    let (subject, heading, intro) = match (OrderStatus::parse(from), OrderStatus::parse(to)) {
-        (_, Some(OrderStatus::Paid)) => (
+    let (subject, heading, intro) = match (from, to) {
+        (_, OrderStatus::Paid) => (
             format!("Order {number} confirmed"),
             "Thank you for your order".to_owned(),
             "We have received your payment and are getting your order ready.".to_owned(),
         ),
-        (_, Some(OrderStatus::Shipped)) => (
+        (_, OrderStatus::Shipped) => (
             format!("Order {number} has shipped"),
             "Your order is on its way".to_owned(),
             "Your order has left our warehouse.".to_owned(),
         ),
-        (_, Some(OrderStatus::Delivered)) => (
+        (_, OrderStatus::Delivered) => (
             format!("Order {number} was delivered"),
             "Your order has arrived".to_owned(),
             "Your order was delivered. Enjoy!".to_owned(),
         ),
-        (Some(OrderStatus::Paid), Some(OrderStatus::Cancelled)) => (
+        (OrderStatus::Paid, OrderStatus::Cancelled) => (
             format!("Order {number} was cancelled and refunded"),
             "Your order was cancelled".to_owned(),
             format!(

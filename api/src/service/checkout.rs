@@ -14,7 +14,11 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
-use entity::{cart, order, order_item, payment, product};
+use entity::{
+    cart, order, order_item,
+    payment::{self, PaymentKind, PaymentStatus},
+    product,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set,
@@ -28,7 +32,7 @@ use crate::{
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{CartLine, lines},
-        orders::{self, CHARGE, PENDING},
+        orders,
         viewer::Viewer,
     },
     telemetry,
@@ -192,7 +196,7 @@ async fn find_by_key(
 /// waits (briefly) while its payment is under way.
 async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<order::Model> {
     for _ in 0..300 {
-        if order.status != OrderStatus::Pending.as_str() {
+        if order.status != OrderStatus::Pending {
             return Ok(order);
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
@@ -281,7 +285,7 @@ pub async fn reserve(
     let order = order::ActiveModel {
         number: Set(new_order_number()),
         user_id: Set(user_id),
-        status: Set(OrderStatus::Pending.as_str().into()),
+        status: Set(OrderStatus::Pending),
         total_cents: Set(total.cents()),
         currency: Set(payments.currency.as_str().into()),
         ship_full_name: Set(address.full_name.clone()),
@@ -316,11 +320,11 @@ pub async fn reserve(
     .await?;
     payment::ActiveModel {
         order_id: Set(order.id),
-        kind: Set(CHARGE.into()),
+        kind: Set(PaymentKind::Charge),
         gateway: Set(payments.gateway.name().into()),
         reference: Set(None),
         amount_cents: Set(total.cents()),
-        status: Set(PENDING.into()),
+        status: Set(PaymentStatus::Pending),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -394,8 +398,7 @@ async fn pay(
     match outcome {
         Ok(receipt) => {
             if !orders::complete_payment(db, &order, &receipt).await?
-                && orders::status_of(&orders::reload(db, order.id).await?)?
-                    == OrderStatus::Cancelled
+                && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled
             {
                 // The order was cancelled (by the sweeper or its customer) while the
                 // gateway was answering. Not when it left PENDING for PAID: then the
@@ -435,7 +438,7 @@ async fn pay(
 async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
     let txn = db::begin_write(db).await?;
     let still_pending = order::Entity::find_by_id(order_id)
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .one(&txn)
         .await?
         .is_some();

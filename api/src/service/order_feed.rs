@@ -148,7 +148,7 @@ impl OrderFeed {
                     // next change commits before this one is read, the subscriber must
                     // still hear every status, not the latest one twice.
                     Ok(Some(mut order)) => {
-                        order.status = event.status.as_str().to_owned();
+                        order.status = event.status;
                         yield Ok(order);
                     }
                     Ok(None) => {}

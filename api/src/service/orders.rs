@@ -6,7 +6,11 @@
 //! change that won.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{cart, cart_item, order, order_item, payment, product};
+use entity::{
+    cart, cart_item, order, order_item,
+    payment::{self, PaymentKind, PaymentStatus},
+    product,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -25,23 +29,6 @@ use crate::{
         viewer::{Viewer, current_user, require_admin},
     },
 };
-
-pub const CHARGE: &str = "charge";
-pub const REFUND: &str = "refund";
-pub const PENDING: &str = "pending";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
-
-/// The status stored in an order row.
-pub fn status_of(order: &order::Model) -> AppResult<OrderStatus> {
-    OrderStatus::parse(&order.status).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!(
-            "order {} has unknown status {:?}",
-            order.id,
-            order.status
-        ))
-    })
-}
 
 /// The caller's own orders, newest first.
 pub async fn list_own(
@@ -64,7 +51,7 @@ pub async fn list_all(
     require_admin(db, viewer).await?;
     let mut query = order::Entity::find();
     if let Some(status) = status {
-        query = query.filter(order::Column::Status.eq(status.as_str()));
+        query = query.filter(order::Column::Status.eq(status));
     }
     page_by_id(db, query, order::Column::Id, Order::Desc, args, |o| o.id).await
 }
@@ -117,10 +104,10 @@ pub async fn transition(
     to: OrderStatus,
 ) -> AppResult<bool> {
     let moved = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::Status, Expr::value(to))
         .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(order::Column::Id.eq(id))
-        .filter(order::Column::Status.eq(from.as_str()))
+        .filter(order::Column::Status.eq(from))
         .exec(db)
         .await?
         .rows_affected;
@@ -131,7 +118,13 @@ pub async fn transition(
     if from == OrderStatus::Pending {
         release_cart(db, id).await?;
     }
-    outbox::enqueue(db, order.user_id, Some(id), Notice::order_status(from, to)).await?;
+    outbox::enqueue(
+        db,
+        order.user_id,
+        Some(id),
+        Notice::OrderStatus { from, to },
+    )
+    .await?;
     events::notify(
         db,
         OrderEvent {
@@ -165,14 +158,14 @@ pub async fn restock(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> 
 pub async fn settle_charge(
     db: &impl ConnectionTrait,
     order_id: i32,
-    status: &str,
+    status: PaymentStatus,
     reference: Option<&str>,
 ) -> AppResult<()> {
     let mut update = payment::Entity::update_many()
         .col_expr(payment::Column::Status, Expr::value(status))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(payment::Column::OrderId.eq(order_id))
-        .filter(payment::Column::Kind.eq(CHARGE));
+        .filter(payment::Column::Kind.eq(PaymentKind::Charge));
     if let Some(reference) = reference {
         update = update.col_expr(payment::Column::Reference, Expr::value(reference));
     }
@@ -204,7 +197,13 @@ pub async fn mark_paid(
     if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
         return Ok(false);
     }
-    settle_charge(txn, order_id, SUCCEEDED, Some(&receipt.reference)).await?;
+    settle_charge(
+        txn,
+        order_id,
+        PaymentStatus::Succeeded,
+        Some(&receipt.reference),
+    )
+    .await?;
     empty_bought_lines(txn, order_id).await?;
     Ok(true)
 }
@@ -262,7 +261,7 @@ pub async fn release_in(txn: &DatabaseTransaction, order_id: i32) -> AppResult<b
         return Ok(false);
     }
     restock(txn, order_id).await?;
-    settle_charge(txn, order_id, FAILED, None).await?;
+    settle_charge(txn, order_id, PaymentStatus::Failed, None).await?;
     Ok(true)
 }
 
@@ -276,11 +275,11 @@ async fn record_refund(
     let now = Utc::now();
     payment::Entity::insert(payment::ActiveModel {
         order_id: Set(order.id),
-        kind: Set(REFUND.into()),
+        kind: Set(PaymentKind::Refund),
         gateway: Set(gateway.into()),
         reference: Set(None),
         amount_cents: Set(order.total_cents),
-        status: Set(PENDING.into()),
+        status: Set(PaymentStatus::Pending),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -304,10 +303,10 @@ pub async fn settle_refund(
         .await?;
     let charge = rows
         .iter()
-        .find(|p| p.kind == CHARGE && p.status == SUCCEEDED);
+        .find(|p| p.kind == PaymentKind::Charge && p.status == PaymentStatus::Succeeded);
     let refund = rows
         .iter()
-        .find(|p| p.kind == REFUND && p.status != SUCCEEDED);
+        .find(|p| p.kind == PaymentKind::Refund && p.status != PaymentStatus::Succeeded);
     let (Some(charge), Some(refund)) = (charge, refund) else {
         return Ok(false);
     };
@@ -323,18 +322,18 @@ pub async fn settle_refund(
         idempotency_key: format!("refund-{}", order.number),
     };
     let (status, reference) = match payments.gateway.refund(&request).await {
-        Ok(receipt) => (SUCCEEDED, Some(receipt.reference)),
+        Ok(receipt) => (PaymentStatus::Succeeded, Some(receipt.reference)),
         Err(err) => {
             tracing::warn!(order = %order.number, error = %err, "refund failed; the sweeper retries it");
-            (FAILED, None)
+            (PaymentStatus::Failed, None)
         }
     };
     let mut row: payment::ActiveModel = refund.clone().into();
-    row.status = Set(status.into());
+    row.status = Set(status);
     row.reference = Set(reference);
     row.updated_at = Set(Utc::now());
     row.update(db).await?;
-    Ok(status == SUCCEEDED)
+    Ok(status == PaymentStatus::Succeeded)
 }
 
 /// [`cancel`], run to the end even if the client goes away (it may be refunding).
@@ -359,7 +358,7 @@ pub async fn cancel(
     // A PENDING order may have been charged by a checkout that died (or lost the
     // gateway's answer) before recording it. Ask the gateway first: if it did charge,
     // the order is PAID and the cancellation below refunds it.
-    if order.status == OrderStatus::Pending.as_str() {
+    if order.status == OrderStatus::Pending {
         match payments.gateway.find_charge(&order.number).await {
             Ok(Some(receipt)) => {
                 complete_payment(db, &order, &receipt).await?;
@@ -392,7 +391,7 @@ pub async fn cancel(
     if from == OrderStatus::Paid {
         record_refund(&txn, &order, payments.gateway.name()).await?;
     } else {
-        settle_charge(&txn, id, FAILED, None).await?;
+        settle_charge(&txn, id, PaymentStatus::Failed, None).await?;
     }
     txn.commit().await?;
     if from == OrderStatus::Paid {
@@ -410,18 +409,18 @@ pub async fn update_status(
 ) -> AppResult<order::Model> {
     require_admin(db, viewer).await?;
     let current = reload(db, id).await?;
-    let conflict = |current: &str| {
+    let conflict = |current: OrderStatus| {
         AppError::conflict(
             "status",
             format!("an order that is {current} cannot become {status}"),
         )
     };
     let Some(from) = status.fulfilment_predecessor() else {
-        return Err(conflict(&current.status));
+        return Err(conflict(current.status));
     };
     let txn = db::begin_write(db).await?;
     if !transition(&txn, id, from, status).await? {
-        return Err(conflict(&reload(&txn, id).await?.status));
+        return Err(conflict(reload(&txn, id).await?.status));
     }
     txn.commit().await?;
     reload(db, id).await
@@ -448,7 +447,7 @@ pub async fn sweep(
 ) -> AppResult<Swept> {
     let mut swept = Swept::default();
     let stale = order::Entity::find()
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .filter(order::Column::ExpiresAt.lt(now))
         .order_by_asc(order::Column::Id)
         .limit(100)
@@ -481,8 +480,8 @@ pub async fn sweep(
     let owed: Vec<i32> = payment::Entity::find()
         .select_only()
         .column(payment::Column::OrderId)
-        .filter(payment::Column::Kind.eq(REFUND))
-        .filter(payment::Column::Status.ne(SUCCEEDED))
+        .filter(payment::Column::Kind.eq(PaymentKind::Refund))
+        .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
         .filter(payment::Column::UpdatedAt.lt(now - Duration::seconds(30)))
         .limit(100)
         .into_tuple()
@@ -520,6 +519,12 @@ pub async fn owe_refund_of_late_payment(
     receipt: &Receipt,
     gateway: &str,
 ) -> AppResult<()> {
-    settle_charge(txn, order.id, SUCCEEDED, Some(&receipt.reference)).await?;
+    settle_charge(
+        txn,
+        order.id,
+        PaymentStatus::Succeeded,
+        Some(&receipt.reference),
+    )
+    .await?;
     record_refund(txn, order, gateway).await
 }
