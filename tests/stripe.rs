@@ -25,6 +25,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shop::{
     config::{Config, PaymentGatewayKind},
+    db,
     domain::{Currency, GlobalId, Money, PostalAddress},
     payments::{
         ChargeRequest, PaymentError, PaymentGateway, StripeGateway,
@@ -822,7 +823,8 @@ async fn a_payment_for_an_order_cancelled_meanwhile_is_refunded() {
     let (buyer, product) = buyer_with_cart(&app).await;
     let order = pending_order(&app, &buyer).await;
     // The sweeper gave up on the order before Stripe's answer came.
-    assert!(orders::release(&app.db, order.id).await.expect("released"));
+    let released = db::write(&app.db, async |txn| orders::release(txn, order.id).await);
+    assert!(released.await.expect("released"));
 
     let status = deliver(
         &app,

@@ -365,8 +365,7 @@ impl ShoppingMutation {
             payment_token: input.payment_token,
             idempotency_key: input.idempotency_key,
         };
-        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
-        let order = checkout::checkout_detached(db, payments, *ctx.viewer()?, input).await?;
+        let order = checkout::checkout(ctx.db()?, ctx.payments()?, ctx.viewer()?, input).await?;
         Ok(Order(order))
     }
 
@@ -379,8 +378,7 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of the order to cancel.")] id: ID,
     ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
-        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
-        let order = orders::cancel_detached(db, payments, *ctx.viewer()?, id).await?;
+        let order = orders::cancel(ctx.db()?, ctx.payments()?, ctx.viewer()?, id).await?;
         Ok(Order(order))
     }
 

@@ -32,7 +32,7 @@ use crate::{
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{CartLine, lines},
-        orders,
+        orders, run_to_completion,
         viewer::Viewer,
     },
     telemetry,
@@ -43,18 +43,6 @@ pub struct CheckoutInput {
     pub shipping_address: PostalAddress,
     pub payment_token: String,
     pub idempotency_key: Option<String>,
-}
-
-/// Buys what is in the caller's cart, to the end even if the client goes away: a
-/// disconnect drops the request, and a checkout dropped between taking the stock and
-/// recording the payment would hold that stock until the sweeper came by.
-pub async fn checkout_detached(
-    db: DatabaseConnection,
-    payments: Payments,
-    viewer: Viewer,
-    input: CheckoutInput,
-) -> AppResult<order::Model> {
-    tokio::spawn(async move { checkout(&db, &payments, &viewer, input).await }).await?
 }
 
 /// How a checkout ended, as `shop_checkouts_total` counts it.
@@ -109,18 +97,24 @@ impl CheckoutOutcome {
 }
 
 /// Buys what is in the caller's cart. Answers the PAID order. Every call is counted by
-/// its outcome.
+/// its outcome. It runs to the end even if the caller goes away: a checkout dropped
+/// between taking the stock and recording the payment would hold that stock until the
+/// sweeper came by.
 pub async fn checkout(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
     input: CheckoutInput,
 ) -> AppResult<order::Model> {
-    let mut noted = None;
-    let result = attempt(db, payments, viewer, input, &mut noted).await;
-    let outcome = noted.unwrap_or_else(|| CheckoutOutcome::of(&result));
-    metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
-    result
+    let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
+    run_to_completion(async move {
+        let mut noted = None;
+        let result = attempt(&db, &payments, &viewer, input, &mut noted).await;
+        let outcome = noted.unwrap_or_else(|| CheckoutOutcome::of(&result));
+        metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
+        result
+    })
+    .await
 }
 
 /// The checkout itself; notes in `noted` an outcome the result alone cannot tell.
@@ -397,7 +391,10 @@ async fn pay(
     };
     match outcome {
         Ok(receipt) => {
-            if !orders::complete_payment(db, &order, &receipt).await?
+            if !db::write(db, async |txn| {
+                orders::mark_paid(txn, order.id, &receipt).await
+            })
+            .await?
                 && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled
             {
                 // The order was cancelled (by the sweeper or its customer) while the

@@ -266,7 +266,7 @@ async fn payment_failed(
     if !claim(&txn, event, now).await? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = if orders::release_in(&txn, order.id).await? {
+    let outcome = if orders::release(&txn, order.id).await? {
         Outcome::Applied
     } else {
         Outcome::AlreadySettled
