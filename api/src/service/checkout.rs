@@ -20,7 +20,7 @@ use entity::{
     product,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
@@ -84,17 +84,45 @@ impl CheckoutOutcome {
         }
     }
 
-    /// What a result says by itself, for the paths that did not note a finer outcome.
-    fn of(result: &AppResult<order::Model>) -> Self {
-        match result {
-            Ok(_) => Self::Paid,
-            Err(AppError::OutOfStock { .. }) => Self::OutOfStock,
-            Err(AppError::PaymentDeclined(_)) => Self::Declined,
-            Err(AppError::Internal(_)) => Self::Failed,
-            Err(_) => Self::Rejected,
+    /// What an error says by itself, where the checkout knows nothing finer.
+    fn of(error: &AppError) -> Self {
+        match error {
+            AppError::OutOfStock { .. } => Self::OutOfStock,
+            AppError::PaymentDeclined(_) => Self::Declined,
+            AppError::Internal(_) => Self::Failed,
+            _ => Self::Rejected,
         }
     }
 }
+
+/// A checkout that ended without a PAID order: the error its caller gets, and how it
+/// ended as `shop_checkouts_total` counts it.
+struct Stopped {
+    outcome: CheckoutOutcome,
+    error: AppError,
+}
+
+impl Stopped {
+    fn new(outcome: CheckoutOutcome, error: AppError) -> Self {
+        Self { outcome, error }
+    }
+}
+
+/// An error that tells by itself how the checkout ended, so `?` can stop it.
+impl From<AppError> for Stopped {
+    fn from(error: AppError) -> Self {
+        Self::new(CheckoutOutcome::of(&error), error)
+    }
+}
+
+impl From<DbErr> for Stopped {
+    fn from(error: DbErr) -> Self {
+        AppError::from(error).into()
+    }
+}
+
+/// How a checkout ended: the PAID order and how it was come by, or why there is none.
+type Ended = Result<(order::Model, CheckoutOutcome), Stopped>;
 
 /// Buys what is in the caller's cart. Answers the PAID order. Every call is counted by
 /// its outcome. It runs to the end even if the caller goes away: a checkout dropped
@@ -108,27 +136,27 @@ pub async fn checkout(
 ) -> AppResult<order::Model> {
     let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
     run_to_completion(async move {
-        let mut noted = None;
-        let result = attempt(&db, &payments, &viewer, input, &mut noted).await;
-        let outcome = noted.unwrap_or_else(|| CheckoutOutcome::of(&result));
+        let (outcome, result) = match attempt(&db, &payments, &viewer, input).await {
+            Ok((order, outcome)) => (outcome, Ok(order)),
+            Err(Stopped { outcome, error }) => (outcome, Err(error)),
+        };
         metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
         result
     })
     .await
 }
 
-/// The checkout itself; notes in `noted` an outcome the result alone cannot tell.
+/// The checkout itself.
 async fn attempt(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
     input: CheckoutInput,
-    noted: &mut Option<CheckoutOutcome>,
-) -> AppResult<order::Model> {
+) -> Ended {
     let user_id = viewer.user_id()?;
     let token = bounded("paymentToken", &input.payment_token, 255, false)?;
     if token.is_empty() {
-        return Err(AppError::bad_input("paymentToken", "must not be empty"));
+        return Err(AppError::bad_input("paymentToken", "must not be empty").into());
     }
     let key = input
         .idempotency_key
@@ -140,8 +168,7 @@ async fn attempt(
     if let Some(key) = &key
         && let Some(existing) = find_by_key(db, user_id, key).await?
     {
-        *noted = Some(CheckoutOutcome::Replayed);
-        return settled(db, existing).await;
+        return replayed(settled(db, existing).await);
     }
     let order = match reserve(
         db,
@@ -159,19 +186,26 @@ async fn attempt(
         Err(err) if key.is_some() => {
             let key = key.as_deref().unwrap_or_default();
             return match find_by_key(db, user_id, key).await? {
-                Some(existing) => {
-                    *noted = Some(CheckoutOutcome::Replayed);
-                    settled(db, existing).await
-                }
+                Some(existing) => replayed(settled(db, existing).await),
                 None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
-                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry"),
+                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry")
+                        .into(),
                 ),
-                None => Err(err),
+                None => Err(err.into()),
             };
         }
-        Err(err) => return Err(err),
+        Err(err) => return Err(err.into()),
     };
-    pay(db, payments, order, token, noted).await
+    pay(db, payments, order, token).await
+}
+
+/// What an earlier checkout with the same idempotency key answered, counted as a replay
+/// whatever it was.
+fn replayed(answer: AppResult<order::Model>) -> Ended {
+    match answer {
+        Ok(order) => Ok((order, CheckoutOutcome::Replayed)),
+        Err(error) => Err(Stopped::new(CheckoutOutcome::Replayed, error)),
+    }
 }
 
 async fn find_by_key(
@@ -362,8 +396,7 @@ async fn pay(
     payments: &Payments,
     order: order::Model,
     token: String,
-    noted: &mut Option<CheckoutOutcome>,
-) -> AppResult<order::Model> {
+) -> Ended {
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
         currency: payments.currency.clone(),
@@ -371,7 +404,7 @@ async fn pay(
         idempotency_key: order.number.clone(),
         description: format!("Order {}", order.number),
     };
-    let outcome = match payments.gateway.charge(&request).await {
+    let charged = match payments.gateway.charge(&request).await {
         // The gateway's answer was lost: ask it what happened under this key.
         Err(PaymentError::Unavailable(reason)) => {
             match payments.gateway.find_charge(&order.number).await {
@@ -380,52 +413,49 @@ async fn pay(
                 Err(err) => {
                     // Unknown outcome: the order stays PENDING and the sweeper settles it.
                     tracing::error!(order = %order.number, error = %err, "payment outcome unknown");
-                    *noted = Some(CheckoutOutcome::PaymentUnknown);
-                    return Err(AppError::internal(anyhow::anyhow!(
-                        "payment outcome unknown: {err}"
-                    )));
+                    return Err(Stopped::new(
+                        CheckoutOutcome::PaymentUnknown,
+                        AppError::internal(anyhow::anyhow!("payment outcome unknown: {err}")),
+                    ));
                 }
             }
         }
         other => other,
     };
-    match outcome {
+    match charged {
         Ok(receipt) => {
-            if !db::write(db, async |txn| {
+            let paid = db::write(db, async |txn| {
                 orders::mark_paid(txn, order.id, &receipt).await
             })
-            .await?
-                && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled
-            {
+            .await?;
+            if !paid && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled {
                 // The order was cancelled (by the sweeper or its customer) while the
                 // gateway was answering. Not when it left PENDING for PAID: then the
                 // sweeper or a cancellation found this charge and recorded it.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
-                *noted = Some(CheckoutOutcome::Expired);
-                return Err(AppError::PaymentDeclined(
-                    "the checkout took too long and was cancelled; the payment is refunded".into(),
+                return Err(Stopped::new(
+                    CheckoutOutcome::Expired,
+                    AppError::PaymentDeclined(
+                        "the checkout took too long and was cancelled; the payment is refunded"
+                            .into(),
+                    ),
                 ));
             }
-            Ok(order::Entity::find_by_id(order.id)
-                .one(db)
-                .await?
-                .unwrap_or(order))
+            let current = order::Entity::find_by_id(order.id).one(db).await?;
+            Ok((current.unwrap_or(order), CheckoutOutcome::Paid))
         }
         Err(err) => {
-            let outcome = match err {
-                PaymentError::Declined(_) => CheckoutOutcome::Declined,
-                PaymentError::Unavailable(_) => CheckoutOutcome::PaymentError,
+            let (outcome, reason) = match err {
+                PaymentError::Declined(reason) => (CheckoutOutcome::Declined, reason),
+                PaymentError::Unavailable(_) => (
+                    CheckoutOutcome::PaymentError,
+                    "the payment could not be processed; nothing was charged, please try again"
+                        .into(),
+                ),
             };
             forget(db, order.id).await?;
-            *noted = Some(outcome);
-            Err(AppError::PaymentDeclined(match err {
-                PaymentError::Declined(reason) => reason,
-                PaymentError::Unavailable(_) => {
-                    "the payment could not be processed; nothing was charged, please try again"
-                        .into()
-                }
-            }))
+            Err(Stopped::new(outcome, AppError::PaymentDeclined(reason)))
         }
     }
 }
