@@ -31,7 +31,7 @@ use crate::{
     error::{AppError, AppResult},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
-        cart::{CartLine, lines},
+        cart::{CartLine, checkout_in_progress, lines},
         orders, run_to_completion,
         viewer::Viewer,
     },
@@ -239,14 +239,6 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
         }
     }
     Ok(order)
-}
-
-/// What a checkout or a cart change meets while another checkout holds the cart.
-pub fn checkout_in_progress() -> AppError {
-    AppError::conflict(
-        "cart",
-        "a checkout of this cart is in progress; wait for its result",
-    )
 }
 
 fn out_of_stock(product_id: i32, available: i32) -> AppError {
