@@ -415,15 +415,12 @@ impl ShoppingSubscription {
         #[graphql(desc = "Only this order's changes; every visible order's when left out.")]
         order_id: Option<ID>,
     ) -> Result<impl futures_util::Stream<Item = Result<Order>> + use<>> {
-        let db = ctx.db()?.clone();
         let only = order_id
             .map(|id| GlobalId::parse_kind(&id, "orderId", NodeKind::Order, "order"))
             .transpose()?;
         let grant = ctx.data_opt::<AccessGrant>();
-        let feed = order_feed::open_feed(&db, ctx.viewer()?, grant, only).await?;
-        let events = ctx.data::<OrderEvents>()?.subscribe();
-        Ok(feed
-            .deliver(db, events)
-            .map(|order| order.map(Order).map_err(Into::into)))
+        let events = ctx.data::<OrderEvents>()?;
+        let feed = order_feed::subscribe(ctx.db()?, ctx.viewer()?, grant, only, events).await?;
+        Ok(feed.map(|order| order.map(Order).map_err(Into::into)))
     }
 }

@@ -8,12 +8,12 @@ use std::path::Path;
 
 use askama::Template;
 use chrono::{Duration, Utc};
-use entity::{order, outbox_message, user};
+use entity::{order, outbox_message};
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
 };
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::{
     domain::{Money, OrderStatus},
@@ -182,10 +182,7 @@ async fn render(
     row: &outbox_message::Model,
     settings: &MailSettings,
 ) -> AppResult<Option<Message>> {
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| internal(format!("user {} is gone", row.user_id)))?;
+    let user = outbox::recipient(db, row.user_id).await?;
     let shop_url = settings.links.public_url();
     let (subject, text, html) = match Notice::of(row)? {
         Notice::Welcome => {
@@ -219,10 +216,7 @@ async fn render(
             let Some(order_id) = row.order_id else {
                 return Err(internal("an order message without an order"));
             };
-            let order = order::Entity::find_by_id(order_id)
-                .one(db)
-                .await?
-                .ok_or_else(|| internal(format!("order {order_id} is gone")))?;
+            let order = orders::reload(db, order_id).await?;
             let Some((subject, m)) = order_mail(db, &order, from, to, &settings.links).await?
             else {
                 return Ok(None);

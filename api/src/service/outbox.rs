@@ -3,7 +3,10 @@
 //! the change committed. Delivery happens later, by the worker in `mail`.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::outbox_message::{self, DeliveryState, MessageKind};
+use entity::{
+    outbox_message::{self, DeliveryState, MessageKind},
+    user,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
@@ -45,6 +48,25 @@ impl Notice {
     pub fn of(row: &outbox_message::Model) -> AppResult<Self> {
         serde_json::from_str(&row.payload).map_err(AppError::internal)
     }
+}
+
+/// Who a message goes to, as their account is when it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub username: String,
+    pub email: String,
+}
+
+/// The recipient of a message to `user_id`.
+pub async fn recipient(db: &DatabaseConnection, user_id: i32) -> AppResult<Recipient> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {user_id} is gone")))?;
+    Ok(Recipient {
+        username: user.username,
+        email: user.email,
+    })
 }
 
 /// Writes a message row on `db`, which should be the transaction of the change.
