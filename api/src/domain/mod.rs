@@ -3,6 +3,7 @@
 
 mod address;
 mod catalog;
+mod checkout;
 mod cursor;
 mod email;
 mod global_id;
@@ -20,6 +21,7 @@ mod username;
 
 pub use address::PostalAddress;
 pub use catalog::{MAX_IMAGES, Sku, parse_image_urls};
+pub use checkout::{IdempotencyKey, PaymentToken};
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};

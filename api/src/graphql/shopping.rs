@@ -16,11 +16,11 @@ use super::{
 };
 use crate::{
     auth::AccessGrant,
-    domain::{Currency, GlobalId, Money, NodeKind},
+    domain::{Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, Quantity},
     error::{AppError, AppResult},
     service::{
         cart::{self, CartLine, CartView},
-        checkout::{self, CheckoutInput as Checkout},
+        checkout::{self, Checkout},
         events::OrderEvents,
         order_feed, orders,
         pagination::PageArgs,
@@ -289,13 +289,9 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of the product to add.")] product_id: ID,
         #[graphql(default = 1, desc = "Units to add; the line may hold 1 to 999.")] quantity: i32,
     ) -> Result<Cart> {
-        let view = cart::add(
-            ctx.db()?,
-            ctx.viewer()?,
-            self::product_id(&product_id)?,
-            quantity,
-        )
-        .await?;
+        let product_id = self::product_id(&product_id)?;
+        let quantity = Quantity::parse(quantity)?;
+        let view = cart::add(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
         Ok(Cart(view))
     }
 
@@ -307,13 +303,9 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
         #[graphql(desc = "The line's new quantity, 0 to 999; 0 removes it.")] quantity: i32,
     ) -> Result<Cart> {
-        let view = cart::update(
-            ctx.db()?,
-            ctx.viewer()?,
-            self::product_id(&product_id)?,
-            quantity,
-        )
-        .await?;
+        let product_id = self::product_id(&product_id)?;
+        let quantity = Quantity::parse_allowing_zero(quantity)?;
+        let view = cart::update(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
         Ok(Cart(view))
     }
 
@@ -362,8 +354,11 @@ impl ShoppingMutation {
     ) -> Result<Order> {
         let input = Checkout {
             shipping_address: input.shipping_address.parse()?,
-            payment_token: input.payment_token,
-            idempotency_key: input.idempotency_key,
+            payment_token: PaymentToken::parse("paymentToken", &input.payment_token)?,
+            idempotency_key: IdempotencyKey::parse(
+                "idempotencyKey",
+                input.idempotency_key.as_deref(),
+            )?,
         };
         let order = checkout::checkout(ctx.db()?, ctx.payments()?, ctx.viewer()?, input).await?;
         Ok(Order(order))

@@ -202,9 +202,8 @@ pub async fn add(
     db: &DatabaseConnection,
     viewer: &Viewer,
     product_id: i32,
-    quantity: i32,
+    quantity: Quantity,
 ) -> AppResult<CartView> {
-    let quantity = Quantity::parse(quantity)?;
     let (txn, cart) = open(db, viewer).await?;
     let product = buyable(&txn, product_id).await?;
     let now = Utc::now();
@@ -246,17 +245,16 @@ pub async fn add(
     commit(txn, cart).await
 }
 
-/// Sets a line's quantity; 0 removes the line.
+/// Sets a line's quantity; none (a quantity of 0) removes the line.
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
     product_id: i32,
-    quantity: i32,
+    quantity: Option<Quantity>,
 ) -> AppResult<CartView> {
-    if quantity == 0 {
+    let Some(quantity) = quantity else {
         return remove(db, viewer, product_id).await;
-    }
-    let quantity = Quantity::parse(quantity)?;
+    };
     let (txn, cart) = open(db, viewer).await?;
     let line = find_line(&txn, cart.id, product_id)
         .await?

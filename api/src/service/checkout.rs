@@ -27,7 +27,10 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{GlobalId, Money, NodeKind, OrderStatus, PostalAddress, bounded, new_order_number},
+    domain::{
+        GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken, PostalAddress,
+        new_order_number,
+    },
     error::{AppError, AppResult},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
@@ -38,11 +41,11 @@ use crate::{
     telemetry,
 };
 
-/// A checkout as the client sent it.
-pub struct CheckoutInput {
+/// A checkout, parsed: where to ship, how to pay, and the client's key for repeating it.
+pub struct Checkout {
     pub shipping_address: PostalAddress,
-    pub payment_token: String,
-    pub idempotency_key: Option<String>,
+    pub payment_token: PaymentToken,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// How a checkout ended, as `shop_checkouts_total` counts it.
@@ -62,8 +65,9 @@ pub enum CheckoutOutcome {
     Expired,
     /// A line was out of stock (or its product archived).
     OutOfStock,
-    /// Refused before anything was taken: bad input, an empty cart, a checkout of the
-    /// same cart in progress, no login.
+    /// Refused before anything was taken: an empty cart or one too costly, a checkout of
+    /// the same cart in progress, no login. (Input that does not parse never reaches the
+    /// checkout: `shop_graphql_requests_total` counts it as BAD_USER_INPUT.)
     Rejected,
     /// Failed on our side.
     Failed,
@@ -132,11 +136,11 @@ pub async fn checkout(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
-    input: CheckoutInput,
+    checkout: Checkout,
 ) -> AppResult<order::Model> {
     let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
     run_to_completion(async move {
-        let (outcome, result) = match attempt(&db, &payments, &viewer, input).await {
+        let (outcome, result) = match attempt(&db, &payments, &viewer, checkout).await {
             Ok((order, outcome)) => (outcome, Ok(order)),
             Err(Stopped { outcome, error }) => (outcome, Err(error)),
         };
@@ -151,52 +155,39 @@ async fn attempt(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
-    input: CheckoutInput,
+    checkout: Checkout,
 ) -> Ended {
     let user_id = viewer.user_id()?;
-    let token = bounded("paymentToken", &input.payment_token, 255, false)?;
-    if token.is_empty() {
-        return Err(AppError::bad_input("paymentToken", "must not be empty").into());
-    }
-    let key = input
-        .idempotency_key
-        .as_deref()
-        .map(|key| bounded("idempotencyKey", key, 255, false))
-        .transpose()?
-        .filter(|key| !key.is_empty());
-
+    let Checkout {
+        shipping_address,
+        payment_token,
+        idempotency_key: key,
+    } = checkout;
     if let Some(key) = &key
         && let Some(existing) = find_by_key(db, user_id, key).await?
     {
         return replayed(settled(db, existing).await);
     }
-    let order = match reserve(
-        db,
-        payments,
-        user_id,
-        &input.shipping_address,
-        key.as_deref(),
-    )
-    .await
-    {
+    let order = match reserve(db, payments, user_id, &shipping_address, key.as_ref()).await {
         Ok(order) => order,
-        // Another request with the same key got there first: answer what it produced.
-        // Whatever this attempt ran into says nothing about the purchase: the key's
-        // unique index, or the stock and the cart lines that request had just taken.
-        Err(err) if key.is_some() => {
-            let key = key.as_deref().unwrap_or_default();
+        Err(err) => {
+            let Some(key) = &key else {
+                return Err(err.into());
+            };
+            // Another request with the same key got there first: answer what it produced.
+            // Whatever this attempt ran into says nothing about the purchase: the key's
+            // unique index, or the stock and the cart lines that request had just taken.
             return match find_by_key(db, user_id, key).await? {
                 Some(existing) => replayed(settled(db, existing).await),
                 None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
-                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry")
+                    AppError::conflict(key.field(), "a checkout with this key failed; retry")
                         .into(),
                 ),
                 None => Err(err.into()),
             };
         }
-        Err(err) => return Err(err.into()),
     };
-    pay(db, payments, order, token).await
+    pay(db, payments, order, payment_token).await
 }
 
 /// What an earlier checkout with the same idempotency key answered, counted as a replay
@@ -211,11 +202,11 @@ fn replayed(answer: AppResult<order::Model>) -> Ended {
 async fn find_by_key(
     db: &DatabaseConnection,
     user_id: i32,
-    key: &str,
+    key: &IdempotencyKey,
 ) -> AppResult<Option<order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::UserId.eq(user_id))
-        .filter(order::Column::IdempotencyKey.eq(key))
+        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
         .one(db)
         .await?)
 }
@@ -254,7 +245,7 @@ pub async fn reserve(
     payments: &Payments,
     user_id: i32,
     address: &PostalAddress,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
     let txn = db::begin_write(db).await?;
     let Some(cart) = cart::Entity::find()
@@ -314,7 +305,7 @@ pub async fn reserve(
         ship_city: Set(address.city.clone()),
         ship_postal_code: Set(address.postal_code.clone()),
         ship_country: Set(address.country.clone()),
-        idempotency_key: Set(idempotency_key.map(str::to_owned)),
+        idempotency_key: Set(idempotency_key.map(|key| key.as_str().to_owned())),
         expires_at: Set(now + payments.pending_order_ttl),
         placed_at: Set(now),
         updated_at: Set(now),
@@ -387,12 +378,12 @@ async fn pay(
     db: &DatabaseConnection,
     payments: &Payments,
     order: order::Model,
-    token: String,
+    token: PaymentToken,
 ) -> Ended {
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
         currency: payments.currency.clone(),
-        token,
+        token: token.into_string(),
         idempotency_key: order.number.clone(),
         description: format!("Order {}", order.number),
     };
