@@ -18,3 +18,18 @@ pub mod refresh_token;
 pub mod user;
 pub mod webhook_event;
 pub mod write_probe;
+
+/// Asserts that every state of `E` is stored under the name `stored` gives it, and that the
+/// name reads back as that state: the names rows already hold, which only a migration may
+/// change.
+#[cfg(test)]
+fn assert_stored_names<E>(stored: &[(E, &str)])
+where
+    E: sea_orm::ActiveEnum<Value = String> + Copy + PartialEq + std::fmt::Debug,
+{
+    assert_eq!(E::iter().count(), stored.len(), "every state is listed");
+    for &(state, name) in stored {
+        assert_eq!(state.to_value(), name);
+        assert_eq!(E::try_from_value(&name.to_owned()).ok(), Some(state));
+    }
+}

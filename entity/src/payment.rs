@@ -58,37 +58,19 @@ pub enum PaymentStatus {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::Iterable;
-
     use super::*;
+    use crate::assert_stored_names;
 
-    /// The names rows already hold: changing one would need a migration.
     #[test]
     fn ledger_states_are_stored_under_their_lower_case_names() {
-        let kinds = [
+        assert_stored_names(&[
             (PaymentKind::Charge, "charge"),
             (PaymentKind::Refund, "refund"),
-        ];
-        assert_eq!(PaymentKind::iter().count(), kinds.len());
-        for (kind, name) in kinds {
-            assert_eq!(kind.to_value(), name);
-            assert_eq!(
-                PaymentKind::try_from_value(&name.to_owned()).ok(),
-                Some(kind)
-            );
-        }
-        let statuses = [
+        ]);
+        assert_stored_names(&[
             (PaymentStatus::Pending, "pending"),
             (PaymentStatus::Succeeded, "succeeded"),
             (PaymentStatus::Failed, "failed"),
-        ];
-        assert_eq!(PaymentStatus::iter().count(), statuses.len());
-        for (status, name) in statuses {
-            assert_eq!(status.to_value(), name);
-            assert_eq!(
-                PaymentStatus::try_from_value(&name.to_owned()).ok(),
-                Some(status)
-            );
-        }
+        ]);
     }
 }
