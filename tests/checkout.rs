@@ -5,6 +5,10 @@
 
 use std::collections::HashSet;
 
+use entity::{
+    order_status::OrderStatus,
+    payment::{PaymentKind, PaymentStatus},
+};
 use serde_json::{Value, json};
 use shop::{
     domain::{GlobalId, NodeKind},
@@ -147,13 +151,13 @@ async fn a_successful_checkout_is_paid_and_snapshots_names_prices_and_the_addres
     let stored = shop.stored_orders().await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].id, db_id(text(&order["id"])));
-    assert_eq!(stored[0].status, "PAID");
+    assert_eq!(stored[0].status, OrderStatus::Paid);
     assert_eq!(stored[0].total_cents, 6837);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].order_id, stored[0].id);
-    assert_eq!(ledger[0].kind, "charge");
-    assert_eq!(ledger[0].status, "succeeded");
+    assert_eq!(ledger[0].kind, PaymentKind::Charge);
+    assert_eq!(ledger[0].status, PaymentStatus::Succeeded);
     assert_eq!(ledger[0].amount_cents, 6837);
     assert!(
         ledger[0].reference.is_some(),

@@ -6,6 +6,10 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
+use entity::{
+    order_status::OrderStatus,
+    payment::{PaymentKind, PaymentStatus},
+};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shop::service::{checkout, orders};
@@ -67,7 +71,7 @@ async fn assert_stored_orders(
 ) {
     let stored = shop.stored_orders().await;
     assert_eq!(stored.len(), paid);
-    assert!(stored.iter().all(|order| order.status == "PAID"));
+    assert!(stored.iter().all(|order| order.status == OrderStatus::Paid));
     let stored_ids: HashSet<i32> = stored.iter().map(|order| order.id).collect();
     let answered_ids: HashSet<i32> = answered
         .iter()
@@ -80,8 +84,8 @@ async fn assert_stored_orders(
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), paid, "{ledger:?}");
     assert!(
-        ledger.iter().all(|row| row.kind == "charge"
-            && row.status == "succeeded"
+        ledger.iter().all(|row| row.kind == PaymentKind::Charge
+            && row.status == PaymentStatus::Succeeded
             && row.amount_cents == i64::from(quantity) * unit_cents),
         "{ledger:?}"
     );
@@ -187,11 +191,15 @@ async fn carts_holding_the_same_products_in_opposite_orders_check_out_together_w
     assert_eq!(shop.stock(&b).await, 0);
     let stored = shop.stored_orders().await;
     assert_eq!(stored.len(), 20);
-    assert!(stored.iter().all(|order| order.status == "PAID"));
+    assert!(stored.iter().all(|order| order.status == OrderStatus::Paid));
     assert_eq!(shop.stored_order_items().await.len(), 40);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 20);
-    assert!(ledger.iter().all(|row| row.status == "succeeded"));
+    assert!(
+        ledger
+            .iter()
+            .all(|row| row.status == PaymentStatus::Succeeded)
+    );
     assert_eq!(shop.stored_cart_items().await, vec![]);
 }
 
@@ -224,7 +232,7 @@ async fn ten_concurrent_checkouts_with_one_idempotency_key_make_one_order_and_ta
     assert_eq!(shop.stored_order_items().await.len(), 2);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1, "{ledger:?}");
-    assert_eq!(ledger[0].status, "succeeded");
+    assert_eq!(ledger[0].status, PaymentStatus::Succeeded);
     assert_eq!(ledger[0].amount_cents, 1525);
     assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }
@@ -259,11 +267,14 @@ async fn eight_concurrent_cancellations_refund_and_restock_once() {
     assert_eq!(shop.stock(&tea).await, 10);
     let stored = shop.stored_orders().await;
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].status, "CANCELLED");
+    assert_eq!(stored[0].status, OrderStatus::Cancelled);
     let ledger = shop.ledger().await;
-    let refunds: Vec<_> = ledger.iter().filter(|row| row.kind == "refund").collect();
+    let refunds: Vec<_> = ledger
+        .iter()
+        .filter(|row| row.kind == PaymentKind::Refund)
+        .collect();
     assert_eq!(refunds.len(), 1, "{ledger:?}");
-    assert_eq!(refunds[0].status, "succeeded");
+    assert_eq!(refunds[0].status, PaymentStatus::Succeeded);
     assert_eq!(refunds[0].amount_cents, 1260);
     assert_eq!(ledger.len(), 2, "one charge, one refund: {ledger:?}");
 }
@@ -307,12 +318,16 @@ async fn concurrent_sweeps_release_each_abandoned_checkout_and_restock_it_once()
     assert_eq!(shop.stock(&tea).await, 20);
     let stored = shop.stored_orders().await;
     assert_eq!(stored.len(), 5);
-    assert!(stored.iter().all(|order| order.status == "CANCELLED"));
+    assert!(
+        stored
+            .iter()
+            .all(|order| order.status == OrderStatus::Cancelled)
+    );
     assert!(
         shop.ledger()
             .await
             .iter()
-            .all(|row| row.kind == "charge" && row.status == "failed")
+            .all(|row| row.kind == PaymentKind::Charge && row.status == PaymentStatus::Failed)
     );
 }
 
@@ -349,7 +364,7 @@ async fn a_cancellation_racing_the_sweeper_restocks_once() {
     };
     assert_eq!(swept.released + cancelled, 1);
     assert_eq!(shop.stock(&tea).await, 10);
-    assert_eq!(shop.stored_orders().await[0].status, "CANCELLED");
+    assert_eq!(shop.stored_orders().await[0].status, OrderStatus::Cancelled);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,7 +7,13 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, Utc};
-use entity::{cart, order, order_item, payment, product};
+use entity::{
+    cart, order, order_item,
+    order_status::OrderStatus,
+    outbox_message::DeliveryState,
+    payment::{self, PaymentKind, PaymentStatus},
+    product,
+};
 use futures_util::future::join_all;
 use sea_orm::{
     AccessMode, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, IsolationLevel,
@@ -122,7 +128,7 @@ async fn shop_until_gone(process: &ShopProcess, who: &Session, i: usize, shelf: 
 }
 
 /// How many orders are in `status`.
-async fn count_in(db: &DatabaseConnection, status: &str) -> usize {
+async fn count_in(db: &DatabaseConnection, status: OrderStatus) -> usize {
     order::Entity::find()
         .filter(order::Column::Status.eq(status))
         .all(db)
@@ -162,15 +168,15 @@ async fn assert_whole(db: &DatabaseConnection, initial: &HashMap<i32, i32>) {
         .all(db)
         .await
         .expect("read the ledger");
-    let of_kind = |order_id: i32, kind: &str| -> Vec<&payment::Model> {
+    let of_kind = |order_id: i32, kind: PaymentKind| -> Vec<&payment::Model> {
         ledger
             .iter()
             .filter(|p| p.order_id == order_id && p.kind == kind)
             .collect()
     };
-    let status_of: HashMap<i32, &str> = orders
+    let status_of: HashMap<i32, OrderStatus> = orders
         .iter()
-        .map(|order| (order.id, order.status.as_str()))
+        .map(|order| (order.id, order.status))
         .collect();
     for order in &orders {
         assert!(
@@ -179,13 +185,13 @@ async fn assert_whole(db: &DatabaseConnection, initial: &HashMap<i32, i32>) {
             order.number,
             order.status
         );
-        let charges = of_kind(order.id, "charge");
+        let charges = of_kind(order.id, PaymentKind::Charge);
         assert_eq!(charges.len(), 1, "charges of order {}", order.number);
-        let refunded = !of_kind(order.id, "refund").is_empty();
-        let expected = match order.status.as_str() {
-            "PENDING" => "pending",
-            "CANCELLED" if !refunded => "failed",
-            _ => "succeeded",
+        let refunded = !of_kind(order.id, PaymentKind::Refund).is_empty();
+        let expected = match order.status {
+            OrderStatus::Pending => PaymentStatus::Pending,
+            OrderStatus::Cancelled if !refunded => PaymentStatus::Failed,
+            _ => PaymentStatus::Succeeded,
         };
         assert_eq!(
             charges[0].status, expected,
@@ -202,7 +208,7 @@ async fn assert_whole(db: &DatabaseConnection, initial: &HashMap<i32, i32>) {
         let by = cart.checkout_order_id.unwrap_or_default();
         assert_eq!(
             status_of.get(&by).copied(),
-            Some("PENDING"),
+            Some(OrderStatus::Pending),
             "cart {} is held by order {by}",
             cart.id
         );
@@ -216,7 +222,7 @@ async fn assert_whole(db: &DatabaseConnection, initial: &HashMap<i32, i32>) {
         let held: i32 = items
             .iter()
             .filter(|item| item.product_id == product.id)
-            .filter(|item| status_of.get(&item.order_id) != Some(&"CANCELLED"))
+            .filter(|item| status_of.get(&item.order_id) != Some(&OrderStatus::Cancelled))
             .map(|item| item.quantity)
             .sum();
         assert_eq!(
@@ -278,9 +284,14 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
                 let orders = order::Entity::find().all(db).await.expect("read orders");
                 let stalled_pending = orders
                     .iter()
-                    .filter(|o| stalled_ids.contains(&o.user_id) && o.status == "PENDING")
+                    .filter(|o| {
+                        stalled_ids.contains(&o.user_id) && o.status == OrderStatus::Pending
+                    })
                     .count();
-                let paid = orders.iter().filter(|o| o.status == "PAID").count();
+                let paid = orders
+                    .iter()
+                    .filter(|o| o.status == OrderStatus::Paid)
+                    .count();
                 (stalled_pending == STALLED_BUYERS && paid as u64 >= PAID_BEFORE_CRASH)
                     .then_some(())
             },
@@ -295,7 +306,7 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
     let leased: HashSet<i32> = outbox_rows(db)
         .await
         .iter()
-        .filter(|row| row.status == outbox::PENDING)
+        .filter(|row| row.status == DeliveryState::Pending)
         .filter(|row| row.locked_until.is_some_and(|until| until > killed_at))
         .map(|row| row.id)
         .collect();
@@ -306,13 +317,13 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
 
     // What the dead process left must already be whole, PENDING orders holding their stock.
     let paid_answered: usize = paid_answers.iter().sum();
-    let paid_stored = count_in(db, "PAID").await;
+    let paid_stored = count_in(db, OrderStatus::Paid).await;
     // Every PAID answer is stored; a checkout may also have committed with its answer lost.
     assert!(
         paid_stored >= paid_answered,
         "{paid_stored} < {paid_answered}"
     );
-    let pending = count_in(db, "PENDING").await;
+    let pending = count_in(db, OrderStatus::Pending).await;
     // Shown when the test fails: how much was under way at the crash.
     println!(
         "at the crash: {paid_answered} paid answered, {paid_stored} stored, {pending} pending"
@@ -324,7 +335,7 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
     settings.push(("SHOP_SWEEP_INTERVAL_SECS", "1".into()));
     let second = ShopProcess::start("second", shared.url(), &settings).await;
     eventually("the sweeper settled every abandoned order", async || {
-        (count_in(db, "PENDING").await == 0).then_some(())
+        (count_in(db, OrderStatus::Pending).await == 0).then_some(())
     })
     .await;
 
@@ -333,7 +344,7 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
     // The gateway's memory of the stalled charges died with the process (it is the
     // in-memory test gateway), so the sweeper found no charge and released them.
     for order in orders.iter().filter(|o| stalled_ids.contains(&o.user_id)) {
-        assert_eq!(order.status, "CANCELLED", "{}", order.number);
+        assert_eq!(order.status, OrderStatus::Cancelled, "{}", order.number);
     }
     // Their carts were released with them: a stalled buyer can check out again.
     let again = second
@@ -350,30 +361,36 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
         async || {
             let rows = outbox_rows(db).await;
             rows.iter()
-                .all(|row| row.status == outbox::SENT || leased.contains(&row.id))
+                .all(|row| row.status == DeliveryState::Sent || leased.contains(&row.id))
                 .then_some(rows)
         },
     )
     .await;
     for row in rows.iter().filter(|row| leased.contains(&row.id)) {
-        assert_eq!(row.status, outbox::PENDING, "message {}", row.id);
+        assert_eq!(row.status, DeliveryState::Pending, "message {}", row.id);
     }
     let orders = order::Entity::find().all(db).await.expect("read orders");
     assert!(
         orders
             .iter()
-            .any(|o| o.id == reordered && o.status == "PAID")
+            .any(|o| o.id == reordered && o.status == OrderStatus::Paid)
     );
     for order in &orders {
-        let announced = |to: &str| {
+        let announced = |to: OrderStatus| {
             rows.iter().any(|row| {
                 row.order_id == Some(order.id)
-                    && matches!(Notice::of(row), Ok(Notice::OrderStatus { to: ref t, .. }) if t == to)
+                    && matches!(Notice::of(row), Ok(Notice::OrderStatus { to: t, .. }) if t == to)
             })
         };
-        match order.status.as_str() {
-            "PAID" => assert!(announced("PAID"), "order {} unconfirmed", order.number),
-            "CANCELLED" => assert!(announced("CANCELLED"), "{}", order.number),
+        match order.status {
+            OrderStatus::Paid => assert!(
+                announced(OrderStatus::Paid),
+                "order {} unconfirmed",
+                order.number
+            ),
+            OrderStatus::Cancelled => {
+                assert!(announced(OrderStatus::Cancelled), "{}", order.number)
+            }
             other => panic!("order {} is {other}", order.number),
         }
     }
@@ -402,9 +419,11 @@ async fn a_process_killed_mid_checkout_leaves_a_whole_shop_that_its_successor_se
         received.values().all(|&n| n == 1),
         "a message went out twice"
     );
-    for row in rows.iter().filter(|row| row.status == outbox::SENT) {
+    for row in rows.iter().filter(|row| row.status == DeliveryState::Sent) {
         let mailed = match Notice::of(row) {
-            Ok(Notice::OrderStatus { from, to }) => !(from == "PENDING" && to == "CANCELLED"),
+            Ok(Notice::OrderStatus { from, to }) => {
+                !(from == OrderStatus::Pending && to == OrderStatus::Cancelled)
+            }
             _ => true,
         };
         assert_eq!(

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::outbox_message;
+use entity::outbox_message::{self, DeliveryState, MessageKind};
 use futures_util::future::join_all;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -180,7 +180,7 @@ async fn settled_outbox(app: &TestApp) -> Vec<outbox_message::Model> {
     eventually("every message is sent or given up", async || {
         let rows = outbox_rows(app).await;
         rows.iter()
-            .all(|row| row.status != outbox::PENDING)
+            .all(|row| row.status != DeliveryState::Pending)
             .then_some(rows)
     })
     .await
@@ -229,9 +229,9 @@ async fn registering_mails_a_welcome_to_the_new_user_through_smtp() {
     let rows = settled_outbox(&app).await;
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
-    assert_eq!(row.kind, "welcome");
+    assert_eq!(row.kind, MessageKind::Welcome);
     assert_eq!(mail.message_id(), row.message_id);
-    assert_eq!(row.status, outbox::SENT);
+    assert_eq!(row.status, DeliveryState::Sent);
     assert_eq!(row.attempts, 1);
     assert!(row.sent_at.is_some());
 }
@@ -264,7 +264,7 @@ async fn a_message_the_smtp_server_refuses_twice_is_delivered_once_under_one_mes
 
     let delivered = smtp.wait_for(1).await;
     let row = &settled_outbox(&app).await[0];
-    assert_eq!(row.status, outbox::SENT);
+    assert_eq!(row.status, DeliveryState::Sent);
     assert_eq!(row.attempts, 3);
     let attempts = smtp.attempts();
     assert_eq!(attempts.len(), 3);
@@ -303,7 +303,7 @@ async fn a_message_refused_on_every_attempt_is_marked_dead_and_never_tried_again
     app.register("alice").await;
 
     let row = &settled_outbox(&app).await[0];
-    assert_eq!(row.status, outbox::DEAD);
+    assert_eq!(row.status, DeliveryState::Dead);
     assert_eq!(row.attempts, 3);
     assert!(row.last_error.is_some());
     assert!(row.sent_at.is_none());
@@ -319,7 +319,7 @@ async fn a_message_refused_on_every_attempt_is_marked_dead_and_never_tried_again
         .filter(|mail| mail.message_id() == row.message_id)
         .count();
     assert_eq!(alices, 3);
-    assert_eq!(outbox_rows(&app).await[0].status, outbox::DEAD);
+    assert_eq!(outbox_rows(&app).await[0].status, DeliveryState::Dead);
 }
 
 #[tokio::test]
@@ -655,7 +655,7 @@ async fn an_abandoned_order_released_by_the_sweeper_mails_nothing() {
         .iter()
         .find(|row| row.order_id == Some(pending.id))
         .expect("the release is in the outbox");
-    assert_eq!(release.status, outbox::SENT);
+    assert_eq!(release.status, DeliveryState::Sent);
     let messages = smtp.messages();
     assert_eq!(messages.len(), 2, "only the welcomes");
     assert!(
@@ -669,12 +669,12 @@ async fn an_abandoned_order_released_by_the_sweeper_mails_nothing() {
 /// leaves it alone, so the test can claim it as other workers would.
 async fn future_message(app: &TestApp, due: chrono::DateTime<Utc>) -> outbox_message::Model {
     outbox_message::ActiveModel {
-        kind: Set("welcome".into()),
+        kind: Set(MessageKind::Welcome),
         user_id: Set(1),
         order_id: Set(None),
         payload: Set(r#"{"kind":"welcome"}"#.into()),
         message_id: Set(format!("<{:032x}@shop.mail>", rand::random::<u128>())),
-        status: Set(outbox::PENDING.into()),
+        status: Set(DeliveryState::Pending),
         attempts: Set(0),
         next_attempt_at: Set(due),
         locked_until: Set(None),

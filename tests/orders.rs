@@ -4,6 +4,11 @@
 //! payment never completed.
 
 use chrono::{Duration, Utc};
+use entity::{
+    order_status::OrderStatus,
+    payment::{PaymentKind, PaymentStatus},
+};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use shop::{
     payments::ChargeRequest,
@@ -44,13 +49,73 @@ async fn abandoned(shop: &Shop, who: &Session, product: &str, quantity: i32) -> 
     )
     .await
     .expect("stock reserved");
-    assert_eq!(order.status, "PENDING");
+    assert_eq!(order.status, OrderStatus::Pending);
     shop::domain::GlobalId::new(shop::domain::NodeKind::Order, order.id).to_string()
 }
 
 async fn status_of(shop: &Shop, id: &str) -> String {
     let response = shop.order(&shop.admin, id).await;
     text(&response.data()["order"]["status"]).to_owned()
+}
+
+/// The text in one column of every row `sql` selects, as the database holds it.
+async fn stored_text(shop: &Shop, sql: &str) -> Vec<String> {
+    let statement = Statement::from_string(shop.db.get_database_backend(), sql);
+    shop.db
+        .query_all_raw(statement)
+        .await
+        .expect("query")
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).expect("a text column"))
+        .collect()
+}
+
+/// States are enums in the code, stored under the names earlier releases wrote, so that
+/// existing rows need no migration: a change writes exactly those names, and a row
+/// written with them reads back as the same state.
+#[tokio::test]
+async fn states_are_stored_under_the_names_earlier_releases_wrote() {
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 100).await;
+    let order = bought(&shop, &alice, &tea, 1).await;
+
+    assert_eq!(
+        stored_text(&shop, "SELECT status FROM orders").await,
+        ["PAID"]
+    );
+    assert_eq!(
+        stored_text(&shop, "SELECT kind FROM payments").await,
+        ["charge"]
+    );
+    assert_eq!(
+        stored_text(&shop, "SELECT status FROM payments").await,
+        ["succeeded"]
+    );
+    // The admin's welcome and Alice's, and the confirmation of her order.
+    let mut kinds = stored_text(&shop, "SELECT kind FROM outbox").await;
+    kinds.sort();
+    assert_eq!(kinds, ["order_status", "welcome", "welcome"]);
+    for state in stored_text(&shop, "SELECT status FROM outbox").await {
+        assert!(["pending", "sent"].contains(&state.as_str()), "{state}");
+    }
+
+    shop.db
+        .execute_unprepared("UPDATE orders SET status = 'SHIPPED'")
+        .await
+        .expect("an order shipped as an earlier release wrote it");
+    shop.db
+        .execute_unprepared("UPDATE payments SET kind = 'refund', status = 'failed'")
+        .await
+        .expect("a ledger row as an earlier release wrote it");
+
+    assert_eq!(shop.stored_orders().await[0].status, OrderStatus::Shipped);
+    assert_eq!(status_of(&shop, &order).await, "SHIPPED");
+    let ledger = shop.ledger().await;
+    assert_eq!(
+        (ledger[0].kind, ledger[0].status),
+        (PaymentKind::Refund, PaymentStatus::Failed)
+    );
 }
 
 #[tokio::test]
@@ -242,7 +307,7 @@ async fn every_other_status_change_is_a_conflict_and_changes_nothing() {
         shop.ledger()
             .await
             .iter()
-            .all(|row| row.kind == "charge" || row.order_id == db_id(&cancelled)),
+            .all(|row| row.kind == PaymentKind::Charge || row.order_id == db_id(&cancelled)),
         "only the cancelled order was refunded"
     );
 }
@@ -291,15 +356,21 @@ async fn cancelling_a_paid_order_refunds_it_once_and_puts_the_stock_back() {
     assert_eq!(cancelled["items"], order["items"]);
     assert_eq!((shop.stock(&tea).await, shop.stock(&jam).await), (10, 10));
     let ledger = shop.ledger().await;
-    let refunds: Vec<_> = ledger.iter().filter(|row| row.kind == "refund").collect();
+    let refunds: Vec<_> = ledger
+        .iter()
+        .filter(|row| row.kind == PaymentKind::Refund)
+        .collect();
     assert_eq!(refunds.len(), 1, "{ledger:?}");
     assert_eq!(refunds[0].order_id, db_id(id));
-    assert_eq!(refunds[0].status, "succeeded");
+    assert_eq!(refunds[0].status, PaymentStatus::Succeeded);
     assert_eq!(refunds[0].amount_cents, 1770);
     assert!(refunds[0].reference.is_some());
-    let charges: Vec<_> = ledger.iter().filter(|row| row.kind == "charge").collect();
+    let charges: Vec<_> = ledger
+        .iter()
+        .filter(|row| row.kind == PaymentKind::Charge)
+        .collect();
     assert_eq!(charges.len(), 1);
-    assert_eq!(charges[0].status, "succeeded");
+    assert_eq!(charges[0].status, PaymentStatus::Succeeded);
 
     // A second cancellation is refused and refunds nothing more.
     assert_eq!(shop.cancel(&alice, id).await.code(), "CONFLICT");
@@ -322,7 +393,7 @@ async fn an_admin_can_cancel_any_customers_order() {
         .ledger()
         .await
         .into_iter()
-        .filter(|row| row.kind == "refund" && row.status == "succeeded")
+        .filter(|row| row.kind == PaymentKind::Refund && row.status == PaymentStatus::Succeeded)
         .count();
     assert_eq!(refunds, 1);
 }
@@ -341,8 +412,8 @@ async fn cancelling_a_pending_order_puts_the_stock_back_without_a_refund() {
     assert_eq!(shop.stock(&tea).await, 10);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1, "{ledger:?}");
-    assert_eq!(ledger[0].kind, "charge");
-    assert_eq!(ledger[0].status, "failed");
+    assert_eq!(ledger[0].kind, PaymentKind::Charge);
+    assert_eq!(ledger[0].status, PaymentStatus::Failed);
 }
 
 #[tokio::test]
@@ -389,7 +460,12 @@ async fn another_customers_order_is_not_found_exactly_like_a_missing_one_on_ever
     // Mallory's attempt changed nothing.
     assert_eq!(status_of(&shop, id).await, "PAID");
     assert_eq!(shop.stock(&tea).await, 8);
-    assert!(shop.ledger().await.iter().all(|row| row.kind == "charge"));
+    assert!(
+        shop.ledger()
+            .await
+            .iter()
+            .all(|row| row.kind == PaymentKind::Charge)
+    );
 }
 
 #[tokio::test]
@@ -443,7 +519,7 @@ async fn the_sweeper_releases_an_abandoned_checkout_once_it_expires() {
     assert_eq!(shop.stock(&tea).await, 10);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1);
-    assert_eq!(ledger[0].status, "failed");
+    assert_eq!(ledger[0].status, PaymentStatus::Failed);
     // A sweep later finds nothing more to do.
     let again = orders::sweep(&shop.db, &shop.payments, Utc::now() + Duration::minutes(20))
         .await
@@ -466,7 +542,7 @@ async fn a_sweep_before_the_expiry_changes_nothing() {
     assert_eq!(swept, orders::Swept::default());
     assert_eq!(status_of(&shop, &order).await, "PENDING");
     assert_eq!(shop.stock(&tea).await, 6);
-    assert_eq!(shop.ledger().await[0].status, "pending");
+    assert_eq!(shop.ledger().await[0].status, PaymentStatus::Pending);
 }
 
 #[tokio::test]
@@ -499,7 +575,7 @@ async fn the_sweeper_completes_an_abandoned_checkout_that_the_gateway_did_charge
     assert_eq!(shop.stock(&tea).await, 8);
     let ledger = shop.ledger().await;
     assert_eq!(ledger.len(), 1);
-    assert_eq!(ledger[0].status, "succeeded");
+    assert_eq!(ledger[0].status, PaymentStatus::Succeeded);
     // What the order bought is no longer in the cart, as after any paid checkout.
     assert_eq!(shop.cart(&alice).await["items"], json!([]));
 }
@@ -533,13 +609,13 @@ async fn cancelling_a_pending_order_that_the_gateway_did_charge_refunds_the_char
     assert_eq!(ledger.len(), 2, "{ledger:?}");
     let charge = ledger
         .iter()
-        .find(|row| row.kind == "charge")
+        .find(|row| row.kind == PaymentKind::Charge)
         .expect("a charge");
-    assert_eq!(charge.status, "succeeded");
+    assert_eq!(charge.status, PaymentStatus::Succeeded);
     let refund = ledger
         .iter()
-        .find(|row| row.kind == "refund")
+        .find(|row| row.kind == PaymentKind::Refund)
         .expect("a refund");
-    assert_eq!(refund.status, "succeeded");
+    assert_eq!(refund.status, PaymentStatus::Succeeded);
     assert_eq!(refund.amount_cents, 840);
 }

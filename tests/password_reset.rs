@@ -3,7 +3,10 @@
 //! validated, and setting it ends every session.
 
 use chrono::{Duration, Utc};
-use entity::{outbox_message, password_reset};
+use entity::{
+    outbox_message::{self, MessageKind},
+    password_reset,
+};
 use futures_util::future::join_all;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::json;
@@ -88,7 +91,7 @@ async fn a_reset_mail_carries_a_token_that_sets_a_new_password() {
         .await
         .expect("read the outbox")
         .expect("the message's row");
-    assert_eq!(row.kind, "password_reset");
+    assert_eq!(row.kind, MessageKind::PasswordReset);
     assert!(!row.payload.contains(&token));
     assert!(reset_rows(&app).await.iter().all(|r| r.token_hash != token));
 }

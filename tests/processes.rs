@@ -10,11 +10,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{order, order_item, outbox_message, product};
+use entity::{
+    order, order_item,
+    order_status::OrderStatus,
+    outbox_message::{self, DeliveryState},
+    product,
+};
 use futures_util::future::join_all;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
-use shop::{db, domain::GlobalId, service::outbox};
+use shop::{db, domain::GlobalId};
 
 use crate::{
     notifications::eventually,
@@ -254,7 +259,7 @@ async fn checkouts_spread_over_two_processes_never_oversell() {
         .await
         .expect("read orders");
     assert_eq!(orders.len(), 10);
-    assert!(orders.iter().all(|order| order.status == "PAID"));
+    assert!(orders.iter().all(|order| order.status == OrderStatus::Paid));
     assert_eq!(
         orders.iter().map(|o| o.id).collect::<HashSet<_>>(),
         paid.into_iter().collect::<HashSet<_>>()
@@ -303,7 +308,7 @@ async fn each_message_is_delivered_exactly_once_though_both_processes_deliver() 
     let rows = eventually("every message is sent", async || {
         let rows = outbox_rows(cluster.db()).await;
         rows.iter()
-            .all(|row| row.status == outbox::SENT)
+            .all(|row| row.status == DeliveryState::Sent)
             .then_some(rows)
     })
     .await;
@@ -326,7 +331,7 @@ async fn each_message_is_delivered_exactly_once_though_both_processes_deliver() 
         assert_eq!(
             received.get(row.message_id.as_str()),
             Some(&1),
-            "message {} ({}) received once",
+            "message {} ({:?}) received once",
             row.id,
             row.kind
         );

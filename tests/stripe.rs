@@ -14,12 +14,18 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use entity::{order, payment, webhook_event};
+use entity::{
+    order,
+    order_status::OrderStatus,
+    payment::{self, PaymentKind, PaymentStatus},
+    webhook_event,
+};
 use futures_util::future::join_all;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shop::{
     config::{Config, PaymentGatewayKind},
+    db,
     domain::{Currency, GlobalId, Money, PostalAddress},
     payments::{
         ChargeRequest, PaymentError, PaymentGateway, StripeGateway,
@@ -350,7 +356,7 @@ async fn order_row(app: &TestApp, id: i32) -> order::Model {
         .expect("the order")
 }
 
-async fn ledger(app: &TestApp, order_id: i32, kind: &str) -> Option<payment::Model> {
+async fn ledger(app: &TestApp, order_id: i32, kind: PaymentKind) -> Option<payment::Model> {
     payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
         .filter(payment::Column::Kind.eq(kind))
@@ -458,9 +464,11 @@ async fn a_checkout_through_stripe_is_paid_by_one_payment_intent_for_the_order_t
     let id = GlobalId::parse(order["id"].as_str().expect("id"), "id")
         .expect("an order id")
         .id;
-    let charge_row = ledger(&app, id, "charge").await.expect("a charge");
+    let charge_row = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
     assert_eq!(charge_row.gateway, "stripe");
-    assert_eq!(charge_row.status, "succeeded");
+    assert_eq!(charge_row.status, PaymentStatus::Succeeded);
     assert!(
         charge_row
             .reference
@@ -605,7 +613,9 @@ async fn cancelling_a_paid_order_sends_one_refund_with_an_idempotency_key() {
     let id = GlobalId::parse(order["id"].as_str().expect("id"), "id")
         .expect("an order id")
         .id;
-    let charge = ledger(&app, id, "charge").await.expect("a charge");
+    let charge = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
     assert_eq!(
         refunds[0].param("payment_intent"),
         charge.reference.as_deref()
@@ -616,8 +626,10 @@ async fn cancelling_a_paid_order_sends_one_refund_with_an_idempotency_key() {
         refunds[0].header("idempotency-key"),
         Some(format!("refund-{number}").as_str())
     );
-    let refund = ledger(&app, id, "refund").await.expect("a refund");
-    assert_eq!(refund.status, "succeeded");
+    let refund = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(refund.status, PaymentStatus::Succeeded);
     assert!(
         refund
             .reference
@@ -645,9 +657,11 @@ async fn a_signed_payment_intent_succeeded_event_marks_a_pending_order_paid() {
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(order_row(&app, order.id).await.status, "PAID");
-    let charge = ledger(&app, order.id, "charge").await.expect("a charge");
-    assert_eq!(charge.status, "succeeded");
+    assert_eq!(order_row(&app, order.id).await.status, OrderStatus::Paid);
+    let charge = ledger(&app, order.id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+    assert_eq!(charge.status, PaymentStatus::Succeeded);
     assert_eq!(charge.reference.as_deref(), Some("pi_hook"));
     assert_eq!(stock(&app, &product).await, 3);
     assert_eq!(handled_events(&app).await, 1);
@@ -671,7 +685,10 @@ async fn the_same_event_delivered_twice_or_at_once_acts_once() {
     assert!(concurrent.iter().all(|s| *s == StatusCode::OK));
     assert_eq!(later, StatusCode::OK);
     assert_eq!(handled_events(&app).await, 1);
-    assert_eq!(order_row(&app, order.id).await.status, "CANCELLED");
+    assert_eq!(
+        order_row(&app, order.id).await.status,
+        OrderStatus::Cancelled
+    );
     assert_eq!(stock(&app, &product).await, 5);
 
     let paid = pending_order(&app, &buyer).await;
@@ -683,7 +700,7 @@ async fn the_same_event_delivered_twice_or_at_once_acts_once() {
     assert_eq!(deliver(&app, &succeeded).await, StatusCode::OK);
     assert_eq!(deliver(&app, &succeeded).await, StatusCode::OK);
     assert_eq!(handled_events(&app).await, 2);
-    assert_eq!(order_row(&app, paid.id).await.status, "PAID");
+    assert_eq!(order_row(&app, paid.id).await.status, OrderStatus::Paid);
     assert!(stripe.seen("/v1/refunds").is_empty());
 }
 
@@ -718,7 +735,7 @@ async fn a_webhook_with_a_missing_or_bad_signature_is_refused_and_changes_nothin
         assert_eq!(status, StatusCode::BAD_REQUEST, "{signature:?}");
     }
 
-    assert_eq!(order_row(&app, order.id).await.status, "PENDING");
+    assert_eq!(order_row(&app, order.id).await.status, OrderStatus::Pending);
     assert_eq!(handled_events(&app).await, 0);
 }
 
@@ -737,7 +754,7 @@ async fn a_webhook_signed_more_than_five_minutes_ago_is_refused() {
     let status = deliver_to(&app.url("/webhooks/stripe"), &replayed, now() - 301).await;
 
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(order_row(&app, order.id).await.status, "PENDING");
+    assert_eq!(order_row(&app, order.id).await.status, OrderStatus::Pending);
     assert_eq!(handled_events(&app).await, 0);
 }
 
@@ -760,10 +777,15 @@ async fn a_payment_failed_event_cancels_a_pending_order_and_returns_its_stock() 
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(order_row(&app, order.id).await.status, "CANCELLED");
+    assert_eq!(
+        order_row(&app, order.id).await.status,
+        OrderStatus::Cancelled
+    );
     assert_eq!(stock(&app, &product).await, 5);
-    let charge = ledger(&app, order.id, "charge").await.expect("a charge");
-    assert_eq!(charge.status, "failed");
+    let charge = ledger(&app, order.id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+    assert_eq!(charge.status, PaymentStatus::Failed);
 }
 
 #[tokio::test]
@@ -790,7 +812,7 @@ async fn a_payment_failed_event_leaves_a_paid_order_alone() {
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(order_row(&app, id).await.status, "PAID");
+    assert_eq!(order_row(&app, id).await.status, OrderStatus::Paid);
     assert_eq!(stock(&app, &product).await, 3);
 }
 
@@ -801,7 +823,8 @@ async fn a_payment_for_an_order_cancelled_meanwhile_is_refunded() {
     let (buyer, product) = buyer_with_cart(&app).await;
     let order = pending_order(&app, &buyer).await;
     // The sweeper gave up on the order before Stripe's answer came.
-    assert!(orders::release(&app.db, order.id).await.expect("released"));
+    let released = db::write(&app.db, async |txn| orders::release(txn, order.id).await);
+    assert!(released.await.expect("released"));
 
     let status = deliver(
         &app,
@@ -814,13 +837,16 @@ async fn a_payment_for_an_order_cancelled_meanwhile_is_refunded() {
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(order_row(&app, order.id).await.status, "CANCELLED");
+    assert_eq!(
+        order_row(&app, order.id).await.status,
+        OrderStatus::Cancelled
+    );
     assert_eq!(stock(&app, &product).await, 5);
     // The refund is asked for after the delivery is answered.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while ledger(&app, order.id, "refund")
+    while ledger(&app, order.id, PaymentKind::Refund)
         .await
-        .is_none_or(|r| r.status != "succeeded")
+        .is_none_or(|r| r.status != PaymentStatus::Succeeded)
     {
         assert!(tokio::time::Instant::now() < deadline, "no refund in time");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -828,8 +854,10 @@ async fn a_payment_for_an_order_cancelled_meanwhile_is_refunded() {
     let refunds = stripe.seen("/v1/refunds");
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].param("payment_intent"), Some("pi_late"));
-    let charge = ledger(&app, order.id, "charge").await.expect("a charge");
-    assert_eq!(charge.status, "succeeded");
+    let charge = ledger(&app, order.id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+    assert_eq!(charge.status, PaymentStatus::Succeeded);
     assert_eq!(charge.reference.as_deref(), Some("pi_late"));
 }
 
@@ -849,7 +877,7 @@ async fn a_payment_that_does_not_match_the_order_total_settles_nothing() {
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(order_row(&app, order.id).await.status, "PENDING");
+    assert_eq!(order_row(&app, order.id).await.status, OrderStatus::Pending);
 }
 
 #[tokio::test]
@@ -869,10 +897,15 @@ async fn a_charge_refunded_event_completes_a_refund_the_shop_saw_fail() {
     let cancelled = app.gql_as(&buyer, CANCEL, json!({ "id": order_id })).await;
     assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
     assert_eq!(
-        ledger(&app, id, "refund").await.expect("a refund").status,
-        "failed"
+        ledger(&app, id, PaymentKind::Refund)
+            .await
+            .expect("a refund")
+            .status,
+        PaymentStatus::Failed
     );
-    let charge = ledger(&app, id, "charge").await.expect("a charge");
+    let charge = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
 
     let status = deliver(
         &app,
@@ -889,8 +922,10 @@ async fn a_charge_refunded_event_completes_a_refund_the_shop_saw_fail() {
     .await;
 
     assert_eq!(status, StatusCode::OK);
-    let refund = ledger(&app, id, "refund").await.expect("a refund");
-    assert_eq!(refund.status, "succeeded");
+    let refund = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(refund.status, PaymentStatus::Succeeded);
     assert_eq!(refund.reference.as_deref(), Some("re_from_stripe"));
     // Nothing is owed any more, so the sweeper has no refund to retry.
     let swept = orders::sweep(

@@ -2,7 +2,10 @@
 //! then RATE_LIMITED with `retryAfter`. Registration throttling: 5 accounts per client
 //! address per hour by default.
 
-use entity::{outbox_message, user};
+use entity::{
+    outbox_message::{self, MessageKind},
+    user,
+};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -77,7 +80,7 @@ async fn accounts_and_welcomes(app: &TestApp) -> (u64, u64) {
         .await
         .expect("read the outbox")
         .iter()
-        .filter(|message| message.kind == "welcome")
+        .filter(|message| message.kind == MessageKind::Welcome)
         .count() as u64;
     (users, welcomes)
 }

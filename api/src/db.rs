@@ -274,6 +274,19 @@ impl WriteTransaction {
     }
 }
 
+/// Runs `work` in one write transaction (see [`begin_write`]): committed when it answers
+/// `Ok`, rolled back when it fails. For work that is written once, inside the caller's
+/// transaction, and that some callers run on its own.
+pub async fn write<T, E: From<DbErr>>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, E>,
+) -> Result<T, E> {
+    let txn = begin_write(db).await?;
+    let value = work(&txn).await?;
+    txn.commit().await?;
+    Ok(value)
+}
+
 impl Deref for WriteTransaction {
     type Target = DatabaseTransaction;
 

@@ -24,6 +24,7 @@ use crate::{
     service::{
         events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
+        outbox,
     },
     telemetry::{self, Metrics},
 };
@@ -69,7 +70,9 @@ impl Server {
             pending_order_ttl: config.pending_order_ttl(),
         };
         // Scrape-time counts go through `db`, so they never count as requests' statements.
-        let metrics = config.metrics.then(|| Metrics::new(db.clone()));
+        let metrics = config
+            .metrics
+            .then(|| Metrics::new(db.clone(), |db| Box::pin(outbox::counts(db))));
         let state = AppState {
             schema: graphql::build(
                 request_db.clone(),

@@ -12,10 +12,11 @@ mod process;
 
 use std::{fmt::Write, sync::OnceLock, time::Duration};
 
+use futures_util::future::BoxFuture;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{DatabaseConnection, DatabaseConnectionType, sqlx};
 
-use crate::service::outbox;
+use crate::error::AppResult;
 
 /// GraphQL operations executed, by `operation` and `outcome` (`ok` or an error code).
 pub const GRAPHQL_REQUESTS: &str = "shop_graphql_requests_total";
@@ -102,19 +103,26 @@ pub async fn upkeep_forever(handle: PrometheusHandle) {
     }
 }
 
+/// Reads how many outbox messages wait for delivery and how many were given up on, for
+/// the `shop_outbox_messages` gauge. The server hands it in: services record their metrics
+/// here, so telemetry must not reach back into them.
+pub type OutboxBacklog = fn(&DatabaseConnection) -> BoxFuture<'_, AppResult<(u64, u64)>>;
+
 /// What `/metrics` renders: the process's recorder and this server's database.
 #[derive(Clone)]
 pub struct Metrics {
     handle: PrometheusHandle,
     /// A handle whose statements are not counted as requests' (the N+1 tests count those).
     db: DatabaseConnection,
+    outbox_backlog: OutboxBacklog,
 }
 
 impl Metrics {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, outbox_backlog: OutboxBacklog) -> Self {
         Self {
             handle: recorder().clone(),
             db,
+            outbox_backlog,
         }
     }
 
@@ -151,7 +159,7 @@ impl Metrics {
                 &[("", pool.max)],
             );
         }
-        match outbox::counts(&self.db).await {
+        match (self.outbox_backlog)(&self.db).await {
             Ok((pending, dead)) => gauge(
                 &mut text,
                 OUTBOX_MESSAGES,

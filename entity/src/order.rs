@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::order_status::OrderStatus;
+
 /// An order. Prices, names and the shipping address are snapshots taken at checkout, so
 /// later catalog or address-book changes never rewrite what was bought.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,8 +12,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub number: String,
     pub user_id: i32,
-    /// PENDING, PAID, SHIPPED, DELIVERED or CANCELLED.
-    pub status: String,
+    pub status: OrderStatus,
     pub total_cents: i64,
     pub currency: String,
     pub ship_full_name: String,

@@ -8,8 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    /// "welcome", "order_status" or "password_reset".
-    pub kind: String,
+    pub kind: MessageKind,
     pub user_id: i32,
     pub order_id: Option<i32>,
     /// Kind-specific data as JSON. A password reset's is emptied once sent (its token must
@@ -18,8 +17,7 @@ pub struct Model {
     pub payload: String,
     /// Stable per row, so a receiving server can drop a retried duplicate.
     pub message_id: String,
-    /// "pending", "sent" or "dead".
-    pub status: String,
+    pub status: DeliveryState,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// A worker that claimed the row owns it until then; after that, another may retry.
@@ -34,3 +32,51 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a message announces; its payload's shape depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum MessageKind {
+    #[sea_orm(string_value = "welcome")]
+    Welcome,
+    #[sea_orm(string_value = "order_status")]
+    OrderStatus,
+    /// Its payload holds a secret (the reset token) until the message is sent.
+    #[sea_orm(string_value = "password_reset")]
+    PasswordReset,
+}
+
+/// Where a message is in its delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Delivered, or found to need no delivery.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up on after too many failed attempts.
+    #[sea_orm(string_value = "dead")]
+    Dead,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assert_stored_names;
+
+    #[test]
+    fn message_states_are_stored_under_their_lower_case_names() {
+        assert_stored_names(&[
+            (MessageKind::Welcome, "welcome"),
+            (MessageKind::OrderStatus, "order_status"),
+            (MessageKind::PasswordReset, "password_reset"),
+        ]);
+        assert_stored_names(&[
+            (DeliveryState::Pending, "pending"),
+            (DeliveryState::Sent, "sent"),
+            (DeliveryState::Dead, "dead"),
+        ]);
+    }
+}

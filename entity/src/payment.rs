@@ -9,15 +9,13 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub order_id: i32,
-    /// "charge" or "refund".
-    pub kind: String,
+    pub kind: PaymentKind,
     /// The gateway's name, e.g. "test" or "stripe".
     pub gateway: String,
     /// The gateway's id of the charge or refund, once known.
     pub reference: Option<String>,
     pub amount_cents: i64,
-    /// "pending", "succeeded" or "failed".
-    pub status: String,
+    pub status: PaymentStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -34,3 +32,45 @@ pub enum Relation {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a ledger row records: money taken, or money given back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PaymentKind {
+    #[sea_orm(string_value = "charge")]
+    Charge,
+    #[sea_orm(string_value = "refund")]
+    Refund,
+}
+
+/// Where a charge or refund stands with the gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PaymentStatus {
+    /// Not asked for yet, or its answer not recorded yet.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assert_stored_names;
+
+    #[test]
+    fn ledger_states_are_stored_under_their_lower_case_names() {
+        assert_stored_names(&[
+            (PaymentKind::Charge, "charge"),
+            (PaymentKind::Refund, "refund"),
+        ]);
+        assert_stored_names(&[
+            (PaymentStatus::Pending, "pending"),
+            (PaymentStatus::Succeeded, "succeeded"),
+            (PaymentStatus::Failed, "failed"),
+        ]);
+    }
+}

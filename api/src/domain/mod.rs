@@ -3,12 +3,13 @@
 
 mod address;
 mod catalog;
+mod checkout;
 mod cursor;
 mod email;
 mod global_id;
 mod lookup;
 mod money;
-mod order_status;
+mod order_number;
 mod password;
 mod quantity;
 mod search;
@@ -23,12 +24,16 @@ pub use catalog::{
     CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName, Sku,
     Stock,
 };
+pub use checkout::{IdempotencyKey, PaymentToken};
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
 pub use lookup::IdOrSlug;
 pub use money::{Currency, Money, PriceBounds};
-pub use order_status::{OrderStatus, new_order_number};
+// Stored as it is spelled in `orders.status`, so the type is the entity's; its life-cycle
+// rules sit with it there.
+pub use entity::order_status::OrderStatus;
+pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};

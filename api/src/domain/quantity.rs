@@ -18,6 +18,15 @@ impl Quantity {
         }
     }
 
+    /// A line's new quantity, where 0 means no line at all: `None` for 0, and otherwise as
+    /// [`Quantity::parse`].
+    pub fn parse_allowing_zero(raw: i32) -> Result<Option<Self>, AppError> {
+        if raw == 0 {
+            return Ok(None);
+        }
+        Self::parse(raw).map(Some)
+    }
+
     pub fn get(self) -> i32 {
         self.0
     }
@@ -33,6 +42,21 @@ mod tests {
         assert_eq!(Quantity::parse(999).map(Quantity::get).ok(), Some(999));
         for bad in [i32::MIN, -1, 0, 1000] {
             assert!(Quantity::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_new_quantity_of_zero_means_no_line() {
+        assert_eq!(Quantity::parse_allowing_zero(0).ok(), Some(None));
+        assert_eq!(
+            Quantity::parse_allowing_zero(5)
+                .ok()
+                .flatten()
+                .map(Quantity::get),
+            Some(5)
+        );
+        for bad in [i32::MIN, -1, 1000] {
+            assert!(Quantity::parse_allowing_zero(bad).is_err(), "{bad}");
         }
     }
 }

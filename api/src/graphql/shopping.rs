@@ -16,11 +16,11 @@ use super::{
 };
 use crate::{
     auth::AccessGrant,
-    domain::{Currency, GlobalId, Money, NodeKind, OrderStatus as Status},
+    domain::{Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, Quantity},
     error::{AppError, AppResult},
     service::{
         cart::{self, CartLine, CartView},
-        checkout::{self, CheckoutInput as Checkout},
+        checkout::{self, Checkout},
         events::OrderEvents,
         order_feed, orders,
         pagination::PageArgs,
@@ -80,6 +80,7 @@ impl CartItem {
 
 /// Where an order is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OrderStatus")]
 pub enum OrderStatus {
     /// Stock is taken and the payment is under way.
     Pending,
@@ -91,30 +92,6 @@ pub enum OrderStatus {
     Delivered,
     /// Cancelled: stock returned and, if it was paid, refunded.
     Cancelled,
-}
-
-impl From<OrderStatus> for Status {
-    fn from(status: OrderStatus) -> Self {
-        match status {
-            OrderStatus::Pending => Self::Pending,
-            OrderStatus::Paid => Self::Paid,
-            OrderStatus::Shipped => Self::Shipped,
-            OrderStatus::Delivered => Self::Delivered,
-            OrderStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<Status> for OrderStatus {
-    fn from(status: Status) -> Self {
-        match status {
-            Status::Pending => Self::Pending,
-            Status::Paid => Self::Paid,
-            Status::Shipped => Self::Shipped,
-            Status::Delivered => Self::Delivered,
-            Status::Cancelled => Self::Cancelled,
-        }
-    }
 }
 
 /// An order, with what was bought at the prices of the day.
@@ -140,8 +117,8 @@ impl Order {
         &self.0.number
     }
     /// Where the order is in its life.
-    async fn status(&self) -> Result<OrderStatus> {
-        Ok(orders::status_of(&self.0)?.into())
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
     }
     /// Who placed the order.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
@@ -312,13 +289,9 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of the product to add.")] product_id: ID,
         #[graphql(default = 1, desc = "Units to add; the line may hold 1 to 999.")] quantity: i32,
     ) -> Result<Cart> {
-        let view = cart::add(
-            ctx.db()?,
-            ctx.viewer()?,
-            self::product_id(&product_id)?,
-            quantity,
-        )
-        .await?;
+        let product_id = self::product_id(&product_id)?;
+        let quantity = Quantity::parse(quantity)?;
+        let view = cart::add(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
         Ok(Cart(view))
     }
 
@@ -330,13 +303,9 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
         #[graphql(desc = "The line's new quantity, 0 to 999; 0 removes it.")] quantity: i32,
     ) -> Result<Cart> {
-        let view = cart::update(
-            ctx.db()?,
-            ctx.viewer()?,
-            self::product_id(&product_id)?,
-            quantity,
-        )
-        .await?;
+        let product_id = self::product_id(&product_id)?;
+        let quantity = Quantity::parse_allowing_zero(quantity)?;
+        let view = cart::update(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
         Ok(Cart(view))
     }
 
@@ -385,11 +354,13 @@ impl ShoppingMutation {
     ) -> Result<Order> {
         let input = Checkout {
             shipping_address: input.shipping_address.parse()?,
-            payment_token: input.payment_token,
-            idempotency_key: input.idempotency_key,
+            payment_token: PaymentToken::parse("paymentToken", &input.payment_token)?,
+            idempotency_key: IdempotencyKey::parse(
+                "idempotencyKey",
+                input.idempotency_key.as_deref(),
+            )?,
         };
-        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
-        let order = checkout::checkout_detached(db, payments, *ctx.viewer()?, input).await?;
+        let order = checkout::checkout(ctx.db()?, ctx.payments()?, ctx.viewer()?, input).await?;
         Ok(Order(order))
     }
 
@@ -402,8 +373,7 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of the order to cancel.")] id: ID,
     ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
-        let (db, payments) = (ctx.db()?.clone(), ctx.payments()?.clone());
-        let order = orders::cancel_detached(db, payments, *ctx.viewer()?, id).await?;
+        let order = orders::cancel(ctx.db()?, ctx.payments()?, ctx.viewer()?, id).await?;
         Ok(Order(order))
     }
 
@@ -440,15 +410,12 @@ impl ShoppingSubscription {
         #[graphql(desc = "Only this order's changes; every visible order's when left out.")]
         order_id: Option<ID>,
     ) -> Result<impl futures_util::Stream<Item = Result<Order>> + use<>> {
-        let db = ctx.db()?.clone();
         let only = order_id
             .map(|id| GlobalId::parse_kind(&id, "orderId", NodeKind::Order, "order"))
             .transpose()?;
         let grant = ctx.data_opt::<AccessGrant>();
-        let feed = order_feed::open_feed(&db, ctx.viewer()?, grant, only).await?;
-        let events = ctx.data::<OrderEvents>()?.subscribe();
-        Ok(feed
-            .deliver(db, events)
-            .map(|order| order.map(Order).map_err(Into::into)))
+        let events = ctx.data::<OrderEvents>()?;
+        let feed = order_feed::subscribe(ctx.db()?, ctx.viewer()?, grant, only, events).await?;
+        Ok(feed.map(|order| order.map(Order).map_err(Into::into)))
     }
 }

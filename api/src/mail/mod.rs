@@ -8,12 +8,12 @@ use std::path::Path;
 
 use askama::Template;
 use chrono::{Duration, Utc};
-use entity::{order, outbox_message, user};
+use entity::{order, outbox_message};
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
 };
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::{
     domain::{Money, OrderStatus},
@@ -182,10 +182,7 @@ async fn render(
     row: &outbox_message::Model,
     settings: &MailSettings,
 ) -> AppResult<Option<Message>> {
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| internal(format!("user {} is gone", row.user_id)))?;
+    let user = outbox::recipient(db, row.user_id).await?;
     let shop_url = settings.links.public_url();
     let (subject, text, html) = match Notice::of(row)? {
         Notice::Welcome => {
@@ -219,11 +216,8 @@ async fn render(
             let Some(order_id) = row.order_id else {
                 return Err(internal("an order message without an order"));
             };
-            let order = order::Entity::find_by_id(order_id)
-                .one(db)
-                .await?
-                .ok_or_else(|| internal(format!("order {order_id} is gone")))?;
-            let Some((subject, m)) = order_mail(db, &order, &from, &to, &settings.links).await?
+            let order = orders::reload(db, order_id).await?;
+            let Some((subject, m)) = order_mail(db, &order, from, to, &settings.links).await?
             else {
                 return Ok(None);
             };
@@ -251,29 +245,29 @@ async fn render(
 async fn order_mail(
     db: &DatabaseConnection,
     order: &order::Model,
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     links: &Links,
 ) -> AppResult<Option<(String, OrderMail)>> {
     let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
     let number = &order.number;
-    let (subject, heading, intro) = match (OrderStatus::parse(from), OrderStatus::parse(to)) {
-        (_, Some(OrderStatus::Paid)) => (
+    let (subject, heading, intro) = match (from, to) {
+        (_, OrderStatus::Paid) => (
             format!("Order {number} confirmed"),
             "Thank you for your order".to_owned(),
             "We have received your payment and are getting your order ready.".to_owned(),
         ),
-        (_, Some(OrderStatus::Shipped)) => (
+        (_, OrderStatus::Shipped) => (
             format!("Order {number} has shipped"),
             "Your order is on its way".to_owned(),
             "Your order has left our warehouse.".to_owned(),
         ),
-        (_, Some(OrderStatus::Delivered)) => (
+        (_, OrderStatus::Delivered) => (
             format!("Order {number} was delivered"),
             "Your order has arrived".to_owned(),
             "Your order was delivered. Enjoy!".to_owned(),
         ),
-        (Some(OrderStatus::Paid), Some(OrderStatus::Cancelled)) => (
+        (OrderStatus::Paid, OrderStatus::Cancelled) => (
             format!("Order {number} was cancelled and refunded"),
             "Your order was cancelled".to_owned(),
             format!(

@@ -12,11 +12,19 @@ use crate::{
     db::{self, WriteTransaction},
     domain::{GlobalId, Money, NodeKind, Quantity},
     error::{AppError, AppResult},
-    service::{checkout, viewer::Viewer},
+    service::viewer::Viewer,
 };
 
 /// The most lines (in the cart and saved for later together) one cart may hold.
 pub const MAX_LINES: u64 = 100;
+
+/// What a checkout or a cart change meets while another checkout holds the cart.
+pub fn checkout_in_progress() -> AppError {
+    AppError::conflict(
+        "cart",
+        "a checkout of this cart is in progress; wait for its result",
+    )
+}
 
 /// A cart line with its product as it is now.
 #[derive(Clone, Debug)]
@@ -173,7 +181,7 @@ async fn open(
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("cart {} vanished", cart.id)))?;
     if cart.checkout_order_id.is_some() {
-        return Err(checkout::checkout_in_progress());
+        return Err(checkout_in_progress());
     }
     Ok((txn, cart))
 }
@@ -194,9 +202,8 @@ pub async fn add(
     db: &DatabaseConnection,
     viewer: &Viewer,
     product_id: i32,
-    quantity: i32,
+    quantity: Quantity,
 ) -> AppResult<CartView> {
-    let quantity = Quantity::parse(quantity)?;
     let (txn, cart) = open(db, viewer).await?;
     let product = buyable(&txn, product_id).await?;
     let now = Utc::now();
@@ -238,17 +245,16 @@ pub async fn add(
     commit(txn, cart).await
 }
 
-/// Sets a line's quantity; 0 removes the line.
+/// Sets a line's quantity; none (a quantity of 0) removes the line.
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
     product_id: i32,
-    quantity: i32,
+    quantity: Option<Quantity>,
 ) -> AppResult<CartView> {
-    if quantity == 0 {
+    let Some(quantity) = quantity else {
         return remove(db, viewer, product_id).await;
-    }
-    let quantity = Quantity::parse(quantity)?;
+    };
     let (txn, cart) = open(db, viewer).await?;
     let line = find_line(&txn, cart.id, product_id)
         .await?

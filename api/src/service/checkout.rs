@@ -14,43 +14,38 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Utc;
-use entity::{cart, order, order_item, payment, product};
+use entity::{
+    cart, order, order_item,
+    payment::{self, PaymentKind, PaymentStatus},
+    product,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
 };
 
 use crate::{
     db,
-    domain::{GlobalId, Money, NodeKind, OrderStatus, PostalAddress, bounded, new_order_number},
+    domain::{
+        GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken, PostalAddress,
+        new_order_number,
+    },
     error::{AppError, AppResult},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
-        cart::{CartLine, lines},
-        orders::{self, CHARGE, PENDING},
+        cart::{CartLine, checkout_in_progress, lines},
+        orders, run_to_completion,
         viewer::Viewer,
     },
     telemetry,
 };
 
-/// A checkout as the client sent it.
-pub struct CheckoutInput {
+/// A checkout, parsed: where to ship, how to pay, and the client's key for repeating it.
+pub struct Checkout {
     pub shipping_address: PostalAddress,
-    pub payment_token: String,
-    pub idempotency_key: Option<String>,
-}
-
-/// Buys what is in the caller's cart, to the end even if the client goes away: a
-/// disconnect drops the request, and a checkout dropped between taking the stock and
-/// recording the payment would hold that stock until the sweeper came by.
-pub async fn checkout_detached(
-    db: DatabaseConnection,
-    payments: Payments,
-    viewer: Viewer,
-    input: CheckoutInput,
-) -> AppResult<order::Model> {
-    tokio::spawn(async move { checkout(&db, &payments, &viewer, input).await }).await?
+    pub payment_token: PaymentToken,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// How a checkout ended, as `shop_checkouts_total` counts it.
@@ -70,8 +65,9 @@ pub enum CheckoutOutcome {
     Expired,
     /// A line was out of stock (or its product archived).
     OutOfStock,
-    /// Refused before anything was taken: bad input, an empty cart, a checkout of the
-    /// same cart in progress, no login.
+    /// Refused before anything was taken: an empty cart or one too costly, a checkout of
+    /// the same cart in progress, no login. (Input that does not parse never reaches the
+    /// checkout: `shop_graphql_requests_total` counts it as BAD_USER_INPUT.)
     Rejected,
     /// Failed on our side.
     Failed,
@@ -92,98 +88,125 @@ impl CheckoutOutcome {
         }
     }
 
-    /// What a result says by itself, for the paths that did not note a finer outcome.
-    fn of(result: &AppResult<order::Model>) -> Self {
-        match result {
-            Ok(_) => Self::Paid,
-            Err(AppError::OutOfStock { .. }) => Self::OutOfStock,
-            Err(AppError::PaymentDeclined(_)) => Self::Declined,
-            Err(AppError::Internal(_)) => Self::Failed,
-            Err(_) => Self::Rejected,
+    /// What an error says by itself, where the checkout knows nothing finer.
+    fn of(error: &AppError) -> Self {
+        match error {
+            AppError::OutOfStock { .. } => Self::OutOfStock,
+            AppError::PaymentDeclined(_) => Self::Declined,
+            AppError::Internal(_) => Self::Failed,
+            _ => Self::Rejected,
         }
     }
 }
 
+/// A checkout that ended without a PAID order: the error its caller gets, and how it
+/// ended as `shop_checkouts_total` counts it.
+struct Stopped {
+    outcome: CheckoutOutcome,
+    error: AppError,
+}
+
+impl Stopped {
+    fn new(outcome: CheckoutOutcome, error: AppError) -> Self {
+        Self { outcome, error }
+    }
+}
+
+/// An error that tells by itself how the checkout ended, so `?` can stop it.
+impl From<AppError> for Stopped {
+    fn from(error: AppError) -> Self {
+        Self::new(CheckoutOutcome::of(&error), error)
+    }
+}
+
+impl From<DbErr> for Stopped {
+    fn from(error: DbErr) -> Self {
+        AppError::from(error).into()
+    }
+}
+
+/// How a checkout ended: the PAID order and how it was come by, or why there is none.
+type Ended = Result<(order::Model, CheckoutOutcome), Stopped>;
+
 /// Buys what is in the caller's cart. Answers the PAID order. Every call is counted by
-/// its outcome.
+/// its outcome. It runs to the end even if the caller goes away: a checkout dropped
+/// between taking the stock and recording the payment would hold that stock until the
+/// sweeper came by.
 pub async fn checkout(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
-    input: CheckoutInput,
+    checkout: Checkout,
 ) -> AppResult<order::Model> {
-    let mut noted = None;
-    let result = attempt(db, payments, viewer, input, &mut noted).await;
-    let outcome = noted.unwrap_or_else(|| CheckoutOutcome::of(&result));
-    metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
-    result
+    let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
+    run_to_completion(async move {
+        let (outcome, result) = match attempt(&db, &payments, &viewer, checkout).await {
+            Ok((order, outcome)) => (outcome, Ok(order)),
+            Err(Stopped { outcome, error }) => (outcome, Err(error)),
+        };
+        metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
+        result
+    })
+    .await
 }
 
-/// The checkout itself; notes in `noted` an outcome the result alone cannot tell.
+/// The checkout itself.
 async fn attempt(
     db: &DatabaseConnection,
     payments: &Payments,
     viewer: &Viewer,
-    input: CheckoutInput,
-    noted: &mut Option<CheckoutOutcome>,
-) -> AppResult<order::Model> {
+    checkout: Checkout,
+) -> Ended {
     let user_id = viewer.user_id()?;
-    let token = bounded("paymentToken", &input.payment_token, 255, false)?;
-    if token.is_empty() {
-        return Err(AppError::bad_input("paymentToken", "must not be empty"));
-    }
-    let key = input
-        .idempotency_key
-        .as_deref()
-        .map(|key| bounded("idempotencyKey", key, 255, false))
-        .transpose()?
-        .filter(|key| !key.is_empty());
-
+    let Checkout {
+        shipping_address,
+        payment_token,
+        idempotency_key: key,
+    } = checkout;
     if let Some(key) = &key
         && let Some(existing) = find_by_key(db, user_id, key).await?
     {
-        *noted = Some(CheckoutOutcome::Replayed);
-        return settled(db, existing).await;
+        return replayed(settled(db, existing).await);
     }
-    let order = match reserve(
-        db,
-        payments,
-        user_id,
-        &input.shipping_address,
-        key.as_deref(),
-    )
-    .await
-    {
+    let order = match reserve(db, payments, user_id, &shipping_address, key.as_ref()).await {
         Ok(order) => order,
-        // Another request with the same key got there first: answer what it produced.
-        // Whatever this attempt ran into says nothing about the purchase: the key's
-        // unique index, or the stock and the cart lines that request had just taken.
-        Err(err) if key.is_some() => {
-            let key = key.as_deref().unwrap_or_default();
+        Err(err) => {
+            let Some(key) = &key else {
+                return Err(err.into());
+            };
+            // Another request with the same key got there first: answer what it produced.
+            // Whatever this attempt ran into says nothing about the purchase: the key's
+            // unique index, or the stock and the cart lines that request had just taken.
             return match find_by_key(db, user_id, key).await? {
-                Some(existing) => {
-                    *noted = Some(CheckoutOutcome::Replayed);
-                    settled(db, existing).await
-                }
+                Some(existing) => replayed(settled(db, existing).await),
                 None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
-                    AppError::conflict("idempotencyKey", "a checkout with this key failed; retry"),
+                    AppError::conflict(key.field(), "a checkout with this key failed; retry")
+                        .into(),
                 ),
-                None => Err(err),
+                None => Err(err.into()),
             };
         }
-        Err(err) => return Err(err),
     };
-    pay(db, payments, order, token, noted).await
+    pay(db, payments, order, payment_token).await
+}
+
+/// What an earlier checkout with the same idempotency key answered, counted as a replay
+/// whatever it was.
+fn replayed(answer: AppResult<order::Model>) -> Ended {
+    match answer {
+        Ok(order) => Ok((order, CheckoutOutcome::Replayed)),
+        Err(error) => Err(Stopped::new(CheckoutOutcome::Replayed, error)),
+    }
 }
 
 async fn find_by_key(
     db: &DatabaseConnection,
     user_id: i32,
-    key: &str,
+    key: &IdempotencyKey,
 ) -> AppResult<Option<order::Model>> {
     Ok(order::Entity::find()
         .filter(order::Column::UserId.eq(user_id))
-        .filter(order::Column::IdempotencyKey.eq(key))
+        .filter(order::Column::IdempotencyKey.eq(key.as_str()))
         .one(db)
         .await?)
 }
@@ -192,7 +215,7 @@ async fn find_by_key(
 /// waits (briefly) while its payment is under way.
 async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<order::Model> {
     for _ in 0..300 {
-        if order.status != OrderStatus::Pending.as_str() {
+        if order.status != OrderStatus::Pending {
             return Ok(order);
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
@@ -209,14 +232,6 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
     Ok(order)
 }
 
-/// What a checkout or a cart change meets while another checkout holds the cart.
-pub fn checkout_in_progress() -> AppError {
-    AppError::conflict(
-        "cart",
-        "a checkout of this cart is in progress; wait for its result",
-    )
-}
-
 fn out_of_stock(product_id: i32, available: i32) -> AppError {
     AppError::OutOfStock {
         product_id: GlobalId::new(NodeKind::Product, product_id).to_string(),
@@ -230,7 +245,7 @@ pub async fn reserve(
     payments: &Payments,
     user_id: i32,
     address: &PostalAddress,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
     let txn = db::begin_write(db).await?;
     let Some(cart) = cart::Entity::find()
@@ -281,7 +296,7 @@ pub async fn reserve(
     let order = order::ActiveModel {
         number: Set(new_order_number()),
         user_id: Set(user_id),
-        status: Set(OrderStatus::Pending.as_str().into()),
+        status: Set(OrderStatus::Pending),
         total_cents: Set(total.cents()),
         currency: Set(payments.currency.as_str().into()),
         ship_full_name: Set(address.full_name.clone()),
@@ -290,7 +305,7 @@ pub async fn reserve(
         ship_city: Set(address.city.clone()),
         ship_postal_code: Set(address.postal_code.clone()),
         ship_country: Set(address.country.clone()),
-        idempotency_key: Set(idempotency_key.map(str::to_owned)),
+        idempotency_key: Set(idempotency_key.map(|key| key.as_str().to_owned())),
         expires_at: Set(now + payments.pending_order_ttl),
         placed_at: Set(now),
         updated_at: Set(now),
@@ -316,11 +331,11 @@ pub async fn reserve(
     .await?;
     payment::ActiveModel {
         order_id: Set(order.id),
-        kind: Set(CHARGE.into()),
+        kind: Set(PaymentKind::Charge),
         gateway: Set(payments.gateway.name().into()),
         reference: Set(None),
         amount_cents: Set(total.cents()),
-        status: Set(PENDING.into()),
+        status: Set(PaymentStatus::Pending),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -363,17 +378,16 @@ async fn pay(
     db: &DatabaseConnection,
     payments: &Payments,
     order: order::Model,
-    token: String,
-    noted: &mut Option<CheckoutOutcome>,
-) -> AppResult<order::Model> {
+    token: PaymentToken,
+) -> Ended {
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
         currency: payments.currency.clone(),
-        token,
+        token: token.into_string(),
         idempotency_key: order.number.clone(),
         description: format!("Order {}", order.number),
     };
-    let outcome = match payments.gateway.charge(&request).await {
+    let charged = match payments.gateway.charge(&request).await {
         // The gateway's answer was lost: ask it what happened under this key.
         Err(PaymentError::Unavailable(reason)) => {
             match payments.gateway.find_charge(&order.number).await {
@@ -382,50 +396,49 @@ async fn pay(
                 Err(err) => {
                     // Unknown outcome: the order stays PENDING and the sweeper settles it.
                     tracing::error!(order = %order.number, error = %err, "payment outcome unknown");
-                    *noted = Some(CheckoutOutcome::PaymentUnknown);
-                    return Err(AppError::internal(anyhow::anyhow!(
-                        "payment outcome unknown: {err}"
-                    )));
+                    return Err(Stopped::new(
+                        CheckoutOutcome::PaymentUnknown,
+                        AppError::internal(anyhow::anyhow!("payment outcome unknown: {err}")),
+                    ));
                 }
             }
         }
         other => other,
     };
-    match outcome {
+    match charged {
         Ok(receipt) => {
-            if !orders::complete_payment(db, &order, &receipt).await?
-                && orders::status_of(&orders::reload(db, order.id).await?)?
-                    == OrderStatus::Cancelled
-            {
+            let paid = db::write(db, async |txn| {
+                orders::mark_paid(txn, order.id, &receipt).await
+            })
+            .await?;
+            if !paid && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled {
                 // The order was cancelled (by the sweeper or its customer) while the
                 // gateway was answering. Not when it left PENDING for PAID: then the
                 // sweeper or a cancellation found this charge and recorded it.
                 tracing::warn!(order = %order.number, "payment arrived for an expired order; refunding");
                 orders::cancel_after_late_payment(db, payments, &order, &receipt).await?;
-                *noted = Some(CheckoutOutcome::Expired);
-                return Err(AppError::PaymentDeclined(
-                    "the checkout took too long and was cancelled; the payment is refunded".into(),
+                return Err(Stopped::new(
+                    CheckoutOutcome::Expired,
+                    AppError::PaymentDeclined(
+                        "the checkout took too long and was cancelled; the payment is refunded"
+                            .into(),
+                    ),
                 ));
             }
-            Ok(order::Entity::find_by_id(order.id)
-                .one(db)
-                .await?
-                .unwrap_or(order))
+            let current = order::Entity::find_by_id(order.id).one(db).await?;
+            Ok((current.unwrap_or(order), CheckoutOutcome::Paid))
         }
         Err(err) => {
-            let outcome = match err {
-                PaymentError::Declined(_) => CheckoutOutcome::Declined,
-                PaymentError::Unavailable(_) => CheckoutOutcome::PaymentError,
+            let (outcome, reason) = match err {
+                PaymentError::Declined(reason) => (CheckoutOutcome::Declined, reason),
+                PaymentError::Unavailable(_) => (
+                    CheckoutOutcome::PaymentError,
+                    "the payment could not be processed; nothing was charged, please try again"
+                        .into(),
+                ),
             };
             forget(db, order.id).await?;
-            *noted = Some(outcome);
-            Err(AppError::PaymentDeclined(match err {
-                PaymentError::Declined(reason) => reason,
-                PaymentError::Unavailable(_) => {
-                    "the payment could not be processed; nothing was charged, please try again"
-                        .into()
-                }
-            }))
+            Err(Stopped::new(outcome, AppError::PaymentDeclined(reason)))
         }
     }
 }
@@ -435,7 +448,7 @@ async fn pay(
 async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
     let txn = db::begin_write(db).await?;
     let still_pending = order::Entity::find_by_id(order_id)
-        .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .one(&txn)
         .await?
         .is_some();

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use entity::outbox_message;
+use entity::outbox_message::{self, MessageKind};
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
@@ -39,7 +39,7 @@ impl OrderEvent {
         let event = Self {
             order_id: parts.next()?.parse().ok()?,
             user_id: parts.next()?.parse().ok()?,
-            status: OrderStatus::parse(parts.next()?)?,
+            status: parts.next()?.parse().ok()?,
         };
         parts.next().is_none().then_some(event)
     }
@@ -151,7 +151,7 @@ async fn latest_outbox_id(db: &DatabaseConnection) -> anyhow::Result<i32> {
 async fn tail(db: &DatabaseConnection, after: i32, events: &OrderEvents) -> anyhow::Result<()> {
     let latest = |after: i32| {
         outbox_message::Entity::find()
-            .filter(outbox_message::Column::Kind.eq("order_status"))
+            .filter(outbox_message::Column::Kind.eq(MessageKind::OrderStatus))
             .filter(outbox_message::Column::Id.gt(after))
             .order_by_asc(outbox_message::Column::Id)
     };
@@ -173,13 +173,11 @@ async fn tail(db: &DatabaseConnection, after: i32, events: &OrderEvents) -> anyh
             else {
                 continue;
             };
-            if let Some(status) = OrderStatus::parse(&to) {
-                events.publish(OrderEvent {
-                    order_id,
-                    user_id: row.user_id,
-                    status,
-                });
-            }
+            events.publish(OrderEvent {
+                order_id,
+                user_id: row.user_id,
+                status: to,
+            });
         }
     }
 }

@@ -22,6 +22,18 @@ pub mod webhooks;
 
 pub use viewer::{Viewer, require_admin, viewer_is_admin};
 
+use crate::error::AppResult;
+
+/// Runs `work` to its end even if the caller stops waiting for it. A client that goes away
+/// drops its request's future at the next await; work that talks to a payment gateway
+/// between two transactions (a checkout, a cancellation's refund) must not stop halfway,
+/// or the stock or the refund waits for the sweeper.
+pub async fn run_to_completion<T: Send + 'static>(
+    work: impl Future<Output = AppResult<T>> + Send + 'static,
+) -> AppResult<T> {
+    tokio::spawn(work).await?
+}
+
 /// A change to an optional value: leave it, clear it, or set it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Patch<T> {

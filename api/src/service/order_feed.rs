@@ -14,7 +14,7 @@ use crate::{
     auth::AccessGrant,
     error::{AppError, AppResult},
     service::{
-        events::OrderEvent,
+        events::{OrderEvent, OrderEvents},
         orders,
         viewer::{Rights, Viewer, rights_of},
     },
@@ -39,16 +39,30 @@ enum Scope {
 /// One subscription to order events: whose events it hears and on whose authority. The
 /// authority is the access token the connection was opened with, so rights are checked
 /// again for every event delivered, not only when the subscription starts.
-pub struct OrderFeed {
+struct OrderFeed {
     user_id: i32,
     grant: AccessGrant,
     scope: Scope,
 }
 
-/// Opens `viewer`'s feed of order events: all orders for an admin, the viewer's own
-/// otherwise, or only order `only` (NOT_FOUND for someone else's, as everywhere else).
-/// `grant` is the access token of the connection, needed to check rights later on.
-pub async fn open_feed(
+/// The orders `viewer` may hear of, each as its change commits: all orders for an admin,
+/// the viewer's own otherwise, or only order `only` (NOT_FOUND for someone else's, as
+/// everywhere else). `grant` is the access token of the connection, by which rights are
+/// checked again for every event; the stream ends with an error when they are gone or the
+/// token expires (see [`OrderFeed::deliver`]).
+pub async fn subscribe(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    grant: Option<&AccessGrant>,
+    only: Option<i32>,
+    events: &OrderEvents,
+) -> AppResult<impl Stream<Item = AppResult<order::Model>> + Send + use<>> {
+    let feed = open_feed(db, viewer, grant, only).await?;
+    Ok(feed.deliver(db.clone(), events.subscribe()))
+}
+
+/// Opens `viewer`'s feed: whose events it follows, and the grant it checks them against.
+async fn open_feed(
     db: &DatabaseConnection,
     viewer: &Viewer,
     grant: Option<&AccessGrant>,
@@ -108,7 +122,7 @@ impl OrderFeed {
     /// than going quiet, when the subscriber's rights are gone (UNAUTHENTICATED or
     /// FORBIDDEN) and when the access token expires, on a timer even if no event comes:
     /// the client then subscribes again on a connection with a fresh token.
-    pub fn deliver(
+    fn deliver(
         self,
         db: DatabaseConnection,
         mut events: broadcast::Receiver<OrderEvent>,
@@ -148,7 +162,7 @@ impl OrderFeed {
                     // next change commits before this one is read, the subscriber must
                     // still hear every status, not the latest one twice.
                     Ok(Some(mut order)) => {
-                        order.status = event.status.as_str().to_owned();
+                        order.status = event.status;
                         yield Ok(order);
                     }
                     Ok(None) => {}

@@ -3,7 +3,10 @@
 //! the change committed. Delivery happens later, by the worker in `mail`.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::outbox_message;
+use entity::{
+    outbox_message::{self, DeliveryState, MessageKind},
+    user,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
@@ -17,10 +20,6 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const DEAD: &str = "dead";
-
 /// What a message announces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -28,27 +27,20 @@ pub enum Notice {
     /// A new account.
     Welcome,
     /// An order changed status (PAID is the order confirmation).
-    OrderStatus { from: String, to: String },
+    OrderStatus { from: OrderStatus, to: OrderStatus },
     /// A password-reset link; the plain token lives here only until the message is sent.
     PasswordReset { token: String },
 }
 
 impl Notice {
     /// The kind whose payload holds a secret (the reset token).
-    const SECRET_KIND: &'static str = "password_reset";
+    const SECRET_KIND: MessageKind = MessageKind::PasswordReset;
 
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> MessageKind {
         match self {
-            Self::Welcome => "welcome",
-            Self::OrderStatus { .. } => "order_status",
+            Self::Welcome => MessageKind::Welcome,
+            Self::OrderStatus { .. } => MessageKind::OrderStatus,
             Self::PasswordReset { .. } => Self::SECRET_KIND,
-        }
-    }
-
-    pub fn order_status(from: OrderStatus, to: OrderStatus) -> Self {
-        Self::OrderStatus {
-            from: from.as_str().into(),
-            to: to.as_str().into(),
         }
     }
 
@@ -56,6 +48,25 @@ impl Notice {
     pub fn of(row: &outbox_message::Model) -> AppResult<Self> {
         serde_json::from_str(&row.payload).map_err(AppError::internal)
     }
+}
+
+/// Who a message goes to, as their account is when it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub username: String,
+    pub email: String,
+}
+
+/// The recipient of a message to `user_id`.
+pub async fn recipient(db: &DatabaseConnection, user_id: i32) -> AppResult<Recipient> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {user_id} is gone")))?;
+    Ok(Recipient {
+        username: user.username,
+        email: user.email,
+    })
 }
 
 /// Writes a message row on `db`, which should be the transaction of the change.
@@ -67,12 +78,12 @@ pub async fn enqueue(
 ) -> AppResult<()> {
     let now = Utc::now();
     outbox_message::ActiveModel {
-        kind: Set(notice.kind().into()),
+        kind: Set(notice.kind()),
         user_id: Set(user_id),
         order_id: Set(order_id),
         payload: Set(serde_json::to_string(&notice).map_err(AppError::internal)?),
         message_id: Set(format!("<{:032x}@shop.mail>", rand::random::<u128>())),
-        status: Set(PENDING.into()),
+        status: Set(DeliveryState::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -99,7 +110,7 @@ pub async fn claim(
     let mut due = outbox_message::Entity::find()
         .select_only()
         .column(outbox_message::Column::Id)
-        .filter(outbox_message::Column::Status.eq(PENDING))
+        .filter(outbox_message::Column::Status.eq(DeliveryState::Pending))
         .filter(outbox_message::Column::NextAttemptAt.lte(now))
         .filter(
             outbox_message::Column::LockedUntil
@@ -137,7 +148,10 @@ pub async fn claim(
 pub async fn delivered(db: &DatabaseConnection, id: i32) -> AppResult<()> {
     let secret = outbox_message::Column::Kind.eq(Notice::SECRET_KIND);
     outbox_message::Entity::update_many()
-        .col_expr(outbox_message::Column::Status, Expr::value(SENT))
+        .col_expr(
+            outbox_message::Column::Status,
+            Expr::value(DeliveryState::Sent),
+        )
         .col_expr(
             outbox_message::Column::Payload,
             Expr::case(secret, "{}")
@@ -188,7 +202,10 @@ pub async fn failed(
         )
         .filter(outbox_message::Column::Id.eq(row.id));
     update = if dead {
-        update.col_expr(outbox_message::Column::Status, Expr::value(DEAD))
+        update.col_expr(
+            outbox_message::Column::Status,
+            Expr::value(DeliveryState::Dead),
+        )
     } else {
         update.col_expr(
             outbox_message::Column::NextAttemptAt,
@@ -202,19 +219,19 @@ pub async fn failed(
 /// How many messages wait for delivery, and how many were given up on. One statement, on
 /// the status index: sent messages, however many, are never read.
 pub async fn counts(db: &DatabaseConnection) -> AppResult<(u64, u64)> {
-    let rows: Vec<(String, i64)> = outbox_message::Entity::find()
+    let rows: Vec<(DeliveryState, i64)> = outbox_message::Entity::find()
         .select_only()
         .column(outbox_message::Column::Status)
         .column_as(outbox_message::Column::Id.count(), "count")
-        .filter(outbox_message::Column::Status.is_in([PENDING, DEAD]))
+        .filter(outbox_message::Column::Status.is_in([DeliveryState::Pending, DeliveryState::Dead]))
         .group_by(outbox_message::Column::Status)
         .into_tuple()
         .all(db)
         .await?;
-    let count = |status: &str| {
+    let count = |state: DeliveryState| {
         rows.iter()
-            .find(|(s, _)| s == status)
+            .find(|(s, _)| *s == state)
             .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
     };
-    Ok((count(PENDING), count(DEAD)))
+    Ok((count(DeliveryState::Pending), count(DeliveryState::Dead)))
 }

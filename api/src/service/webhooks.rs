@@ -11,7 +11,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{order, payment, webhook_event};
+use entity::{
+    order,
+    payment::{self, PaymentKind, PaymentStatus},
+    webhook_event,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set, TryInsertResult,
@@ -26,7 +30,7 @@ use crate::{
         Payments, Receipt,
         stripe::{self, WebhookSecret},
     },
-    service::orders::{self, CHARGE, REFUND, SUCCEEDED},
+    service::orders,
 };
 
 /// What a delivery did.
@@ -222,13 +226,13 @@ async fn is_unpaid_cancellation(
     order: &order::Model,
 ) -> AppResult<bool> {
     let current = order::Entity::find_by_id(order.id).one(txn).await?;
-    if current.is_none_or(|o| o.status != OrderStatus::Cancelled.as_str()) {
+    if current.is_none_or(|o| o.status != OrderStatus::Cancelled) {
         return Ok(false);
     }
     let charged = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order.id))
-        .filter(payment::Column::Kind.eq(CHARGE))
-        .filter(payment::Column::Status.eq(SUCCEEDED))
+        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
+        .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
         .one(txn)
         .await?
         .is_some();
@@ -262,7 +266,7 @@ async fn payment_failed(
     if !claim(&txn, event, now).await? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = if orders::release_in(&txn, order.id).await? {
+    let outcome = if orders::release(&txn, order.id).await? {
         Outcome::Applied
     } else {
         Outcome::AlreadySettled
@@ -284,7 +288,7 @@ async fn charge_refunded(
         return Ok(Outcome::Ignored);
     };
     let Some(charge_row) = payment::Entity::find()
-        .filter(payment::Column::Kind.eq(CHARGE))
+        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
         .filter(payment::Column::Reference.eq(payment_intent))
         .one(db)
         .await?
@@ -302,15 +306,15 @@ async fn charge_refunded(
     }
     let refund_row = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(charge_row.order_id))
-        .filter(payment::Column::Kind.eq(REFUND))
+        .filter(payment::Column::Kind.eq(PaymentKind::Refund))
         .one(&txn)
         .await?;
     let outcome = match refund_row {
-        Some(row) if row.status == SUCCEEDED => Outcome::AlreadySettled,
+        Some(row) if row.status == PaymentStatus::Succeeded => Outcome::AlreadySettled,
         Some(row) => {
             let reference = row.reference.clone().or(refund_id);
             let mut row: payment::ActiveModel = row.into();
-            row.status = Set(SUCCEEDED.into());
+            row.status = Set(PaymentStatus::Succeeded);
             row.reference = Set(reference);
             row.updated_at = Set(now);
             row.update(&txn).await?;
@@ -321,11 +325,11 @@ async fn charge_refunded(
                 "a charge was refunded outside the shop; recording it");
             payment::Entity::insert(payment::ActiveModel {
                 order_id: Set(charge_row.order_id),
-                kind: Set(REFUND.into()),
+                kind: Set(PaymentKind::Refund),
                 gateway: Set(charge_row.gateway.clone()),
                 reference: Set(refund_id),
                 amount_cents: Set(charge_row.amount_cents),
-                status: Set(SUCCEEDED.into()),
+                status: Set(PaymentStatus::Succeeded),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
@@ -356,7 +360,7 @@ mod tests {
             id: 1,
             number: "ORD-1".into(),
             user_id: 1,
-            status: OrderStatus::Pending.as_str().into(),
+            status: OrderStatus::Pending,
             total_cents,
             currency: currency.into(),
             ship_full_name: "Ann".into(),

@@ -1,0 +1,115 @@
+//! What a checkout is given besides the address: how to pay, and a key that makes
+//! repeating it safe.
+
+use crate::{
+    domain::{bounded, required},
+    error::AppError,
+};
+
+/// The most characters a payment token or an idempotency key may have.
+const MAX_CHARS: usize = 255;
+
+/// The token of a payment method, as the payment form produced it (e.g. `tok_visa`):
+/// handed to the gateway as it is, trimmed; 1 to 255 characters, none of them control
+/// characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentToken(String);
+
+impl PaymentToken {
+    /// Parses the token the client sent as `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, AppError> {
+        required(field, raw, MAX_CHARS).map(Self)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// The client's key for one purchase attempt (trimmed, at most 255 characters): a checkout
+/// repeated with the same key answers the same order and charges once. It remembers the
+/// field it came in, so that a conflict about it later names the same field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    key: String,
+    field: &'static str,
+}
+
+impl IdempotencyKey {
+    /// Parses the key the client sent as `field`, if any: an absent or blank key is none.
+    pub fn parse(field: &'static str, raw: Option<&str>) -> Result<Option<Self>, AppError> {
+        let Some(raw) = raw else {
+            return Ok(None);
+        };
+        let key = bounded(field, raw, MAX_CHARS, false)?;
+        Ok((!key.is_empty()).then_some(Self { key, field }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    /// The input field the key came in.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field a BAD_USER_INPUT names, or `None` for any other outcome.
+    fn field_of<T>(parsed: Result<T, AppError>) -> Option<String> {
+        match parsed {
+            Err(AppError::BadUserInput { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_payment_token_is_trimmed_and_holds_1_to_255_characters() {
+        let token =
+            PaymentToken::parse("paymentToken", "  tok_visa ").map(PaymentToken::into_string);
+        assert_eq!(token.ok().as_deref(), Some("tok_visa"));
+        assert!(PaymentToken::parse("paymentToken", &"t".repeat(255)).is_ok());
+        for bad in ["", "   ", &"t".repeat(256), "tok\u{0}visa", "tok\nvisa"] {
+            assert_eq!(
+                field_of(PaymentToken::parse("paymentToken", bad)).as_deref(),
+                Some("paymentToken"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_absent_or_blank_idempotency_key_is_no_key() {
+        for none in [None, Some(""), Some("   ")] {
+            assert_eq!(
+                IdempotencyKey::parse("idempotencyKey", none).ok(),
+                Some(None)
+            );
+        }
+    }
+
+    #[test]
+    fn an_idempotency_key_is_trimmed_holds_at_most_255_characters_and_keeps_its_field() {
+        let key = IdempotencyKey::parse("idempotencyKey", Some(" k-1 "))
+            .ok()
+            .flatten();
+        assert_eq!(key.as_ref().map(IdempotencyKey::as_str), Some("k-1"));
+        assert_eq!(key.map(|key| key.field()), Some("idempotencyKey"));
+        let longest = "k".repeat(255);
+        assert!(matches!(
+            IdempotencyKey::parse("idempotencyKey", Some(&longest)),
+            Ok(Some(_))
+        ));
+        for bad in ["k".repeat(256), "k\u{7}".into(), "\u{202E}k".into()] {
+            assert_eq!(
+                field_of(IdempotencyKey::parse("idempotencyKey", Some(&bad))).as_deref(),
+                Some("idempotencyKey"),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The status machine: one conditional transition, and the two ways an order is moved
+//! on purpose (fulfilment by an admin, cancellation by its owner or an admin).
+
+use chrono::Utc;
+use entity::{order, payment::PaymentStatus};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
+};
+
+use super::{
+    find_visible,
+    ledger::{mark_paid, record_refund, settle_charge, settle_refund},
+    release::{release_cart, restock},
+    reload,
+};
+use crate::{
+    db,
+    domain::OrderStatus,
+    error::{AppError, AppResult},
+    payments::Payments,
+    service::{
+        events::{self, OrderEvent},
+        outbox::{self, Notice},
+        run_to_completion,
+        viewer::{Viewer, require_admin},
+    },
+};
+
+/// Moves an order from `from` to `to` if it is still in `from`. Answers whether it moved.
+/// The move writes its outbox message on the same connection, so when `db` is the
+/// transaction of the change, the announcement commits or rolls back with it.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    id: i32,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> AppResult<bool> {
+    let moved = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to))
+        .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(from))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if moved != 1 {
+        return Ok(false);
+    }
+    let order = reload(db, id).await?;
+    if from == OrderStatus::Pending {
+        release_cart(db, id).await?;
+    }
+    outbox::enqueue(
+        db,
+        order.user_id,
+        Some(id),
+        Notice::OrderStatus { from, to },
+    )
+    .await?;
+    events::notify(
+        db,
+        OrderEvent {
+            order_id: id,
+            user_id: order.user_id,
+            status: to,
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Cancels an order (its owner or an admin) while it is PENDING or PAID: the stock goes
+/// back and a paid order is refunded, exactly once however many cancellations race. It
+/// runs to the end even if the caller goes away: a cancellation dropped between asking for
+/// the refund and recording it would leave the refund to the sweeper.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
+    run_to_completion(async move { cancel_now(&db, &payments, &viewer, id).await }).await
+}
+
+async fn cancel_now(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    let order = find_visible(db, viewer, id).await?;
+    // A PENDING order may have been charged by a checkout that died (or lost the
+    // gateway's answer) before recording it. Ask the gateway first: if it did charge,
+    // the order is PAID and the cancellation below refunds it.
+    if order.status == OrderStatus::Pending {
+        match payments.gateway.find_charge(&order.number).await {
+            Ok(Some(receipt)) => {
+                db::write(db, async |txn| mark_paid(txn, id, &receipt).await).await?;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "cannot tell whether order {} was charged: {err}",
+                    order.number
+                )));
+            }
+        }
+    }
+    let txn = db::begin_write(db).await?;
+    let mut cancelled_from = None;
+    for from in OrderStatus::CANCELLABLE {
+        if transition(&txn, id, from, OrderStatus::Cancelled).await? {
+            cancelled_from = Some(from);
+            break;
+        }
+    }
+    let Some(from) = cancelled_from else {
+        let current = reload(&txn, id).await?;
+        return Err(AppError::conflict(
+            "id",
+            format!("an order that is {} cannot be cancelled", current.status),
+        ));
+    };
+    restock(&txn, id).await?;
+    if from == OrderStatus::Paid {
+        record_refund(&txn, &order, payments.gateway.name()).await?;
+    } else {
+        settle_charge(&txn, id, PaymentStatus::Failed, None).await?;
+    }
+    txn.commit().await?;
+    if from == OrderStatus::Paid {
+        settle_refund(db, payments, id).await?;
+    }
+    reload(db, id).await
+}
+
+/// Moves an order forward in fulfilment (admin): PAID -> SHIPPED -> DELIVERED only.
+pub async fn update_status(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    status: OrderStatus,
+) -> AppResult<order::Model> {
+    require_admin(db, viewer).await?;
+    let current = reload(db, id).await?;
+    let conflict = |current: OrderStatus| {
+        AppError::conflict(
+            "status",
+            format!("an order that is {current} cannot become {status}"),
+        )
+    };
+    let Some(from) = status.fulfilment_predecessor() else {
+        return Err(conflict(current.status));
+    };
+    let txn = db::begin_write(db).await?;
+    if !transition(&txn, id, from, status).await? {
+        return Err(conflict(reload(&txn, id).await?.status));
+    }
+    txn.commit().await?;
+    reload(db, id).await
+}

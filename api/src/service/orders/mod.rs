@@ -1,0 +1,101 @@
+//! Orders after checkout: history, fulfilment, cancellation with refund and restock, and
+//! the sweeper that settles orders whose payment outcome was lost.
+//!
+//! Every status change is a conditional update (`... WHERE status = <expected>`), so of
+//! two racing changes exactly one applies; stock moves only in the transaction of the
+//! change that won.
+//!
+//! This file answers questions about orders; the changes are split by concern:
+//! - `lifecycle`: the status machine (a transition, fulfilment, cancellation);
+//! - `ledger`: the payment rows of an order (its charge, its refund, late payments);
+//! - `release`: what a PENDING order holds (stock, the cart) and how it lets go;
+//! - `sweeper`: settling what a crash or a lost gateway answer left behind.
+
+mod ledger;
+mod lifecycle;
+mod release;
+mod sweeper;
+
+use entity::{order, order_item};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+};
+
+use crate::{
+    domain::OrderStatus,
+    error::{AppError, AppResult},
+    service::{
+        pagination::{Page, PageArgs, page_by_id},
+        viewer::{Viewer, current_user, require_admin},
+    },
+};
+
+pub use ledger::{cancel_after_late_payment, mark_paid, owe_refund_of_late_payment, settle_refund};
+pub use lifecycle::{cancel, transition, update_status};
+pub use release::{release, release_cart, restock};
+pub use sweeper::{Swept, sweep};
+
+/// The caller's own orders, newest first.
+pub async fn list_own(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    args: &PageArgs,
+) -> AppResult<Page<order::Model>> {
+    let user_id = viewer.user_id()?;
+    let query = order::Entity::find().filter(order::Column::UserId.eq(user_id));
+    page_by_id(db, query, order::Column::Id, Order::Desc, args, |o| o.id).await
+}
+
+/// Every order, newest first, optionally of one status (admin).
+pub async fn list_all(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    status: Option<OrderStatus>,
+    args: &PageArgs,
+) -> AppResult<Page<order::Model>> {
+    require_admin(db, viewer).await?;
+    let mut query = order::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(order::Column::Status.eq(status));
+    }
+    page_by_id(db, query, order::Column::Id, Order::Desc, args, |o| o.id).await
+}
+
+/// An order its owner or an admin asks for. Anyone else gets NOT_FOUND, exactly as for an
+/// order that does not exist, so order ids cannot be probed.
+pub async fn find_visible(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<order::Model> {
+    let user_id = viewer.user_id()?;
+    let order = order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    if order.user_id == user_id || current_user(db, viewer).await?.is_admin {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound("order"))
+    }
+}
+
+/// The lines of many orders (for the DataLoader).
+pub async fn items_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[i32],
+) -> AppResult<Vec<order_item::Model>> {
+    Ok(order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_item::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// An order as it is now.
+pub async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Model> {
+    order::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("order"))
+}

@@ -1,0 +1,79 @@
+//! What a PENDING order holds while its payment is under way (the stock of its lines, and
+//! its buyer's cart, claimed by the checkout) and how it lets go of them: all of it when
+//! the payment fails, the cart's bought lines when it succeeds.
+
+use entity::{cart, cart_item, payment::PaymentStatus, product};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+
+use super::{items_of, ledger::settle_charge, lifecycle::transition, reload};
+use crate::{domain::OrderStatus, error::AppResult};
+
+/// Puts the units of an order's lines back on the shelf, in product order.
+pub async fn restock(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> {
+    let mut items = items_of(txn, &[order_id]).await?;
+    items.sort_by_key(|item| item.product_id);
+    for item in items {
+        product::Entity::update_many()
+            .col_expr(
+                product::Column::Stock,
+                Expr::col(product::Column::Stock).add(item.quantity),
+            )
+            .filter(product::Column::Id.eq(item.product_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Frees the cart that the checkout of `order_id` held.
+pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
+    cart::Entity::update_many()
+        .col_expr(
+            cart::Column::CheckoutOrderId,
+            Expr::value(Option::<i32>::None),
+        )
+        .filter(cart::Column::CheckoutOrderId.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes what an order bought from its buyer's cart, in the transaction that marks it
+/// paid; saved lines and products added since stay.
+pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
+    let order = reload(db, order_id).await?;
+    let Some(cart) = cart::Entity::find()
+        .filter(cart::Column::UserId.eq(order.user_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let bought: Vec<i32> = items_of(db, &[order_id])
+        .await?
+        .into_iter()
+        .map(|item| item.product_id)
+        .collect();
+    cart_item::Entity::delete_many()
+        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::SavedForLater.eq(false))
+        .filter(cart_item::Column::ProductId.is_in(bought))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Cancels a PENDING order whose payment did not happen, and gives its stock back, in the
+/// caller's transaction (a webhook commits the event it applied with it; the sweeper runs
+/// it on its own with [`db::write`](crate::db::write)). Answers whether this call did it.
+pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
+    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
+        return Ok(false);
+    }
+    restock(txn, order_id).await?;
+    settle_charge(txn, order_id, PaymentStatus::Failed, None).await?;
+    Ok(true)
+}
