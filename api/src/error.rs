@@ -1,5 +1,7 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
+use crate::domain::OrderStatus;
+
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -90,6 +92,18 @@ pub enum Refusal {
     /// A category to delete still has products.
     #[error("the category still has products")]
     CategoryHasProducts,
+    /// A new cart line would take the cart past `max` different products.
+    #[error("a cart holds at most {max} different products")]
+    CartFull { max: u64 },
+    /// An earlier checkout with this idempotency key failed after claiming the key.
+    #[error("a checkout with this key failed; retry")]
+    CheckoutKeyFailed,
+    /// Only PENDING and PAID orders can be cancelled.
+    #[error("an order that is {0} cannot be cancelled")]
+    NotCancellable(OrderStatus),
+    /// Fulfilment moves forward one step at a time (PAID -> SHIPPED -> DELIVERED).
+    #[error("an order that is {from} cannot become {to}")]
+    NotNextStatus { from: OrderStatus, to: OrderStatus },
 }
 
 impl Refusal {
@@ -103,12 +117,16 @@ impl Refusal {
             | Self::SkuTaken
             | Self::SlugTaken(_)
             | Self::CategoryHasSubcategories
-            | Self::CategoryHasProducts => ErrorCode::Conflict,
+            | Self::CategoryHasProducts
+            | Self::CheckoutKeyFailed
+            | Self::NotCancellable(_)
+            | Self::NotNextStatus { .. } => ErrorCode::Conflict,
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
             | Self::AddressBookFull { .. }
-            | Self::CategoryCycle => ErrorCode::BadUserInput,
+            | Self::CategoryCycle
+            | Self::CartFull { .. } => ErrorCode::BadUserInput,
         }
     }
 }

@@ -27,31 +27,22 @@ impl PaymentToken {
 }
 
 /// The client's key for one purchase attempt (trimmed, at most 255 characters): a checkout
-/// repeated with the same key answers the same order and charges once. It remembers the
-/// field it came in, so that a conflict about it later names the same field.
+/// repeated with the same key answers the same order and charges once.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    key: String,
-    field: &'static str,
-}
+pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     /// Parses the key the client sent as `field`, if any: an absent or blank key is none.
-    pub fn parse(field: &'static str, raw: Option<&str>) -> Result<Option<Self>, AppError> {
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, AppError> {
         let Some(raw) = raw else {
             return Ok(None);
         };
         let key = bounded(field, raw, MAX_CHARS, false)?;
-        Ok((!key.is_empty()).then_some(Self { key, field }))
+        Ok((!key.is_empty()).then_some(Self(key)))
     }
 
     pub fn as_str(&self) -> &str {
-        &self.key
-    }
-
-    /// The input field the key came in.
-    pub fn field(&self) -> &'static str {
-        self.field
+        &self.0
     }
 }
 
@@ -93,12 +84,11 @@ mod tests {
     }
 
     #[test]
-    fn an_idempotency_key_is_trimmed_holds_at_most_255_characters_and_keeps_its_field() {
+    fn an_idempotency_key_is_trimmed_and_holds_at_most_255_characters() {
         let key = IdempotencyKey::parse("idempotencyKey", Some(" k-1 "))
             .ok()
             .flatten();
         assert_eq!(key.as_ref().map(IdempotencyKey::as_str), Some("k-1"));
-        assert_eq!(key.map(|key| key.field()), Some("idempotencyKey"));
         let longest = "k".repeat(255);
         assert!(matches!(
             IdempotencyKey::parse("idempotencyKey", Some(&longest)),

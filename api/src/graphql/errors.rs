@@ -272,6 +272,10 @@ fn refused_field(refusal: Refusal) -> &'static str {
         Refusal::SlugTaken(_) => "slug",
         Refusal::CategoryCycle => "parentId",
         Refusal::CategoryHasSubcategories | Refusal::CategoryHasProducts => "id",
+        Refusal::CartFull { .. } => "productId",
+        Refusal::CheckoutKeyFailed => "idempotencyKey",
+        Refusal::NotCancellable(_) => "id",
+        Refusal::NotNextStatus { .. } => "status",
     }
 }
 

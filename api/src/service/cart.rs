@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::{
     db::{self, WriteTransaction},
     domain::{GlobalId, Money, NodeKind, Quantity},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Refusal},
     service::viewer::Viewer,
 };
 
@@ -224,10 +224,7 @@ pub async fn add(
                 .count(&txn)
                 .await?;
             if count >= MAX_LINES {
-                return Err(AppError::bad_input(
-                    "productId",
-                    format!("a cart holds at most {MAX_LINES} different products"),
-                ));
+                return Err(Refusal::CartFull { max: MAX_LINES }.into());
             }
             cart_item::ActiveModel {
                 cart_id: Set(cart.id),

@@ -31,7 +31,7 @@ use crate::{
         GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken, PostalAddress,
         new_order_number,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{CartLine, checkout_in_progress, lines},
@@ -179,10 +179,9 @@ async fn attempt(
             // unique index, or the stock and the cart lines that request had just taken.
             return match find_by_key(db, user_id, key).await? {
                 Some(existing) => replayed(settled(db, existing).await),
-                None if matches!(err, AppError::Conflict { field: None, .. }) => Err(
-                    AppError::conflict(key.field(), "a checkout with this key failed; retry")
-                        .into(),
-                ),
+                None if matches!(err, AppError::Conflict { field: None, .. }) => {
+                    Err(AppError::from(Refusal::CheckoutKeyFailed).into())
+                }
                 None => Err(err.into()),
             };
         }

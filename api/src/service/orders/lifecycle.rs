@@ -16,7 +16,7 @@ use super::{
 use crate::{
     db,
     domain::OrderStatus,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Refusal},
     payments::Payments,
     service::{
         events::{self, OrderEvent},
@@ -117,10 +117,7 @@ async fn cancel_now(
     }
     let Some(from) = cancelled_from else {
         let current = reload(&txn, id).await?;
-        return Err(AppError::conflict(
-            "id",
-            format!("an order that is {} cannot be cancelled", current.status),
-        ));
+        return Err(Refusal::NotCancellable(current.status).into());
     };
     restock(&txn, id).await?;
     if from == OrderStatus::Paid {
@@ -144,12 +141,7 @@ pub async fn update_status(
 ) -> AppResult<order::Model> {
     require_admin(db, viewer).await?;
     let current = reload(db, id).await?;
-    let conflict = |current: OrderStatus| {
-        AppError::conflict(
-            "status",
-            format!("an order that is {current} cannot become {status}"),
-        )
-    };
+    let conflict = |from: OrderStatus| AppError::from(Refusal::NotNextStatus { from, to: status });
     let Some(from) = status.fulfilment_predecessor() else {
         return Err(conflict(current.status));
     };
