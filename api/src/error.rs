@@ -1,7 +1,6 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
-use crate::domain::OrderStatus;
-
+use entity::order_status::OrderStatus;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type AppResult<T> = Result<T, AppError>;

@@ -11,10 +11,10 @@ use sea_orm::{
     EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 
-use super::{lifecycle::transition, release::empty_bought_lines, reload};
+use super::reload;
 use crate::{
     db,
-    domain::{Currency, Money, OrderStatus},
+    domain::{Currency, Money},
     error::{AppError, AppResult},
     payments::{Payments, Receipt, RefundRequest},
 };
@@ -36,29 +36,6 @@ pub(super) async fn settle_charge(
     }
     update.exec(db).await?;
     Ok(())
-}
-
-/// Marks a PENDING order PAID with its charge and takes what it bought out of the cart, in
-/// the caller's transaction (a webhook commits the event it applied with it; others run it
-/// on its own with [`db::write`](crate::db::write)). Answers false when the order had
-/// already left PENDING (cancelled or expired meanwhile): the caller must then refund.
-pub async fn mark_paid(
-    txn: &DatabaseTransaction,
-    order_id: i32,
-    receipt: &Receipt,
-) -> AppResult<bool> {
-    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
-        return Ok(false);
-    }
-    settle_charge(
-        txn,
-        order_id,
-        PaymentStatus::Succeeded,
-        Some(&receipt.reference),
-    )
-    .await?;
-    empty_bought_lines(txn, order_id).await?;
-    Ok(true)
 }
 
 /// Records that an order's charge must be refunded, once: the ledger's unique

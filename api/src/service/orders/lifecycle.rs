@@ -1,23 +1,25 @@
-//! The status machine: one conditional transition, and the two ways an order is moved
-//! on purpose (fulfilment by an admin, cancellation by its owner or an admin).
+//! The status machine: one conditional transition; the two ends of a payment (PAID, or
+//! released back to stock); and the two ways an order is moved on purpose (fulfilment by
+//! an admin, cancellation by its owner or an admin).
 
 use chrono::Utc;
 use entity::{order, payment::PaymentStatus};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, sea_query::Expr,
 };
 
 use super::{
     find_visible,
-    ledger::{mark_paid, record_refund, settle_charge, settle_refund},
-    release::{release_cart, restock},
+    ledger::{record_refund, settle_charge, settle_refund},
+    release::{empty_bought_lines, release_cart, restock},
     reload,
 };
 use crate::{
     db,
     domain::OrderStatus,
     error::{AppError, AppResult, Refusal},
-    payments::Payments,
+    payments::{Payments, Receipt},
     service::{
         events::{self, OrderEvent},
         outbox::{self, Notice},
@@ -66,6 +68,41 @@ pub async fn transition(
         },
     )
     .await?;
+    Ok(true)
+}
+
+/// Marks a PENDING order PAID with its charge and takes what it bought out of the cart, in
+/// the caller's transaction (a webhook commits the event it applied with it; others run it
+/// on its own with [`db::write`](crate::db::write)). Answers false when the order had
+/// already left PENDING (cancelled or expired meanwhile): the caller must then refund.
+pub async fn mark_paid(
+    txn: &DatabaseTransaction,
+    order_id: i32,
+    receipt: &Receipt,
+) -> AppResult<bool> {
+    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
+        return Ok(false);
+    }
+    settle_charge(
+        txn,
+        order_id,
+        PaymentStatus::Succeeded,
+        Some(&receipt.reference),
+    )
+    .await?;
+    empty_bought_lines(txn, order_id).await?;
+    Ok(true)
+}
+
+/// Cancels a PENDING order whose payment did not happen, and gives its stock back, in the
+/// caller's transaction (a webhook commits the event it applied with it; the sweeper runs
+/// it on its own with [`db::write`](crate::db::write)). Answers whether this call did it.
+pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
+    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
+        return Ok(false);
+    }
+    restock(txn, order_id).await?;
+    settle_charge(txn, order_id, PaymentStatus::Failed, None).await?;
     Ok(true)
 }
 

@@ -30,9 +30,9 @@ use crate::{
     },
 };
 
-pub use ledger::{cancel_after_late_payment, mark_paid, owe_refund_of_late_payment, settle_refund};
-pub use lifecycle::{cancel, transition, update_status};
-pub use release::{release, release_cart, restock};
+pub use ledger::{cancel_after_late_payment, owe_refund_of_late_payment, settle_refund};
+pub use lifecycle::{cancel, mark_paid, release, transition, update_status};
+pub use release::{release_cart, restock};
 pub use sweeper::{Swept, sweep};
 
 /// The caller's own orders, newest first.

@@ -2,14 +2,14 @@
 //! its buyer's cart, claimed by the checkout) and how it lets go of them: all of it when
 //! the payment fails, the cart's bought lines when it succeeds.
 
-use entity::{cart, cart_item, payment::PaymentStatus, product};
+use entity::{cart, cart_item, product};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{items_of, ledger::settle_charge, lifecycle::transition, reload};
-use crate::{domain::OrderStatus, error::AppResult};
+use super::{items_of, reload};
+use crate::error::AppResult;
 
 /// Puts the units of an order's lines back on the shelf, in product order.
 pub async fn restock(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> {
@@ -64,16 +64,4 @@ pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32)
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Cancels a PENDING order whose payment did not happen, and gives its stock back, in the
-/// caller's transaction (a webhook commits the event it applied with it; the sweeper runs
-/// it on its own with [`db::write`](crate::db::write)). Answers whether this call did it.
-pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
-    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
-        return Ok(false);
-    }
-    restock(txn, order_id).await?;
-    settle_charge(txn, order_id, PaymentStatus::Failed, None).await?;
-    Ok(true)
 }
