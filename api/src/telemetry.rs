@@ -22,10 +22,9 @@ use crate::error::AppResult;
 pub const GRAPHQL_REQUESTS: &str = "shop_graphql_requests_total";
 /// Seconds a GraphQL operation took, by `operation`.
 pub const GRAPHQL_DURATION: &str = "shop_graphql_request_duration_seconds";
-/// Checkouts, by how they ended (`outcome`).
-pub const CHECKOUTS: &str = "shop_checkouts_total";
-/// Attempts refused by throttling, by `scope`.
-pub const THROTTLED: &str = "shop_throttled_total";
+/// Checkouts, by how they ended (`outcome`), and attempts refused by throttling, by
+/// `scope`: recorded by the services, so their names live there.
+pub use crate::service::{checkout::CHECKOUTS, throttle::THROTTLED};
 /// Outbox delivery attempts, by `outcome`.
 pub const OUTBOX_DELIVERIES: &str = "shop_outbox_deliveries_total";
 /// Outbox messages waiting (`pending`) or given up on (`dead`), by `state`.

@@ -10,10 +10,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::{
-    error::{AppError, AppResult},
-    telemetry,
-};
+use crate::error::{AppError, AppResult};
+
+/// The counter of attempts refused by throttling, by `scope`. The server's telemetry
+/// describes it to the exporter; the name lives here, where it is recorded.
+pub const THROTTLED: &str = "shop_throttled_total";
 
 /// How far back failures count.
 pub const WINDOW_MINUTES: i64 = 15;
@@ -145,7 +146,7 @@ pub async fn begin_limited(
             let frees_at = earlier[earlier.len() - limit] + window;
             let retry_after_secs = (frees_at - now).num_seconds().max(1) as u64;
             // A run of these is someone guessing passwords (or flooding an inbox).
-            metrics::counter!(telemetry::THROTTLED, "scope" => limits.name).increment(1);
+            metrics::counter!(THROTTLED, "scope" => limits.name).increment(1);
             return Err(AppError::RateLimited { retry_after_secs });
         }
     }

@@ -14,8 +14,10 @@ mod password;
 mod quantity;
 mod search;
 mod slug;
-#[cfg(test)]
-pub(crate) mod strategies;
+/// Proptest strategies for client input, shared by the property tests of this crate and
+/// (through the `testing` feature) of the server's GraphQL scalars.
+#[cfg(any(test, feature = "testing"))]
+pub mod strategies;
 mod text;
 mod username;
 

@@ -38,8 +38,11 @@ use crate::{
         orders, run_to_completion,
         viewer::Viewer,
     },
-    telemetry,
 };
+
+/// The counter of checkouts, by how they ended (`outcome`). The server's telemetry
+/// describes it to the exporter; the name lives here, where it is recorded.
+pub const CHECKOUTS: &str = "shop_checkouts_total";
 
 /// A checkout, parsed: where to ship, how to pay, and the client's key for repeating it.
 pub struct Checkout {
@@ -144,7 +147,7 @@ pub async fn checkout(
             Ok((order, outcome)) => (outcome, Ok(order)),
             Err(Stopped { outcome, error }) => (outcome, Err(error)),
         };
-        metrics::counter!(telemetry::CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
+        metrics::counter!(CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
         result
     })
     .await
