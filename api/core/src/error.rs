@@ -198,6 +198,17 @@ impl ErrorCode {
     }
 }
 
+/// What tests of a parser check: the input field its BAD_USER_INPUT names.
+#[cfg(any(test, feature = "testing"))]
+impl AppError {
+    pub fn bad_input_field(&self) -> Option<&str> {
+        match self {
+            Self::BadUserInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
 impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -33,14 +33,7 @@ pub fn patch<'a, R: Deref, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{domain::Sku, error::AppError};
-
-    fn field_of(err: AppError) -> String {
-        match err {
-            AppError::BadUserInput { field, .. } => field,
-            other => panic!("not a field error: {other:?}"),
-        }
-    }
+    use crate::domain::Sku;
 
     #[test]
     fn an_optional_value_is_parsed_only_when_given_and_a_refusal_names_the_field() {
@@ -48,7 +41,7 @@ mod tests {
         let sku = optional(Some("ab-1"), "sku", Sku::parse).expect("valid");
         assert_eq!(sku.map(|sku| sku.to_string()).as_deref(), Some("AB-1"));
         let err = optional(Some("a b"), "sku", Sku::parse).expect_err("invalid");
-        assert_eq!(field_of(err), "sku");
+        assert_eq!(err.bad_input_field(), Some("sku"));
     }
 
     #[test]
@@ -61,9 +54,7 @@ mod tests {
         let parsed = patch(&set, "sku", Sku::parse).expect("valid");
         assert_eq!(parsed, Patch::Set(Sku::parse("X1", "sku").expect("valid")));
         let bad = MaybeUndefined::Value("a b".to_owned());
-        assert_eq!(
-            field_of(patch(&bad, "sku", Sku::parse).expect_err("invalid")),
-            "sku"
-        );
+        let err = patch(&bad, "sku", Sku::parse).expect_err("invalid");
+        assert_eq!(err.bad_input_field(), Some("sku"));
     }
 }

@@ -39,13 +39,6 @@ impl PostalAddress {
 mod tests {
     use super::*;
 
-    fn field_of(err: AppError) -> String {
-        match err {
-            AppError::BadUserInput { field, .. } => field,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
     #[test]
     fn trims_parts_and_drops_an_empty_second_line() {
         let address =
@@ -57,25 +50,25 @@ mod tests {
     #[test]
     fn names_the_field_that_is_empty_too_long_or_has_control_characters() {
         let err = PostalAddress::parse("Ann", "", None, "Town", "1", "NL").expect_err("empty");
-        assert_eq!(field_of(err), "line1");
+        assert_eq!(err.bad_input_field(), Some("line1"));
         let long = "x".repeat(21);
         let err = PostalAddress::parse("Ann", "1", None, "Town", &long, "NL").expect_err("long");
-        assert_eq!(field_of(err), "postalCode");
+        assert_eq!(err.bad_input_field(), Some("postalCode"));
         let err = PostalAddress::parse("Ann", "1", None, "To\u{0}wn", "1", "NL").expect_err("nul");
-        assert_eq!(field_of(err), "city");
+        assert_eq!(err.bad_input_field(), Some("city"));
     }
 
     #[test]
     fn names_the_field_that_is_invisible_or_flips_the_text_direction() {
         let err = PostalAddress::parse("\u{200B}\u{200B}", "1", None, "Town", "1", "NL")
             .expect_err("zero-width");
-        assert_eq!(field_of(err), "fullName");
+        assert_eq!(err.bad_input_field(), Some("fullName"));
         let err = PostalAddress::parse("Ann", "1", Some("\u{FEFF}"), "Town", "1", "NL")
             .expect_err("zero-width second line");
-        assert_eq!(field_of(err), "line2");
+        assert_eq!(err.bad_input_field(), Some("line2"));
         let err = PostalAddress::parse("Ann", "1 \u{202E}daoR", None, "Town", "1", "NL")
             .expect_err("override");
-        assert_eq!(field_of(err), "line1");
+        assert_eq!(err.bad_input_field(), Some("line1"));
     }
 }
 

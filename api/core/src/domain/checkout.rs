@@ -50,14 +50,6 @@ impl IdempotencyKey {
 mod tests {
     use super::*;
 
-    /// The field a BAD_USER_INPUT names, or `None` for any other outcome.
-    fn field_of<T>(parsed: Result<T, AppError>) -> Option<String> {
-        match parsed {
-            Err(AppError::BadUserInput { field, .. }) => Some(field),
-            _ => None,
-        }
-    }
-
     #[test]
     fn a_payment_token_is_trimmed_and_holds_1_to_255_characters() {
         let token =
@@ -66,7 +58,10 @@ mod tests {
         assert!(PaymentToken::parse("paymentToken", &"t".repeat(255)).is_ok());
         for bad in ["", "   ", &"t".repeat(256), "tok\u{0}visa", "tok\nvisa"] {
             assert_eq!(
-                field_of(PaymentToken::parse("paymentToken", bad)).as_deref(),
+                PaymentToken::parse("paymentToken", bad)
+                    .err()
+                    .as_ref()
+                    .and_then(AppError::bad_input_field),
                 Some("paymentToken"),
                 "{bad:?}"
             );
@@ -96,7 +91,10 @@ mod tests {
         ));
         for bad in ["k".repeat(256), "k\u{7}".into(), "\u{202E}k".into()] {
             assert_eq!(
-                field_of(IdempotencyKey::parse("idempotencyKey", Some(&bad))).as_deref(),
+                IdempotencyKey::parse("idempotencyKey", Some(&bad))
+                    .err()
+                    .as_ref()
+                    .and_then(AppError::bad_input_field),
                 Some("idempotencyKey"),
                 "{bad:?}"
             );
