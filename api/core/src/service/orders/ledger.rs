@@ -117,9 +117,11 @@ pub async fn cancel_after_late_payment(
     order: &order::Model,
     receipt: &Receipt,
 ) -> AppResult<()> {
-    let txn = db::begin_write(db).await?;
-    owe_refund_of_late_payment(&txn, order, receipt, payments.gateway.name()).await?;
-    txn.commit().await?;
+    let gateway = payments.gateway.name();
+    db::write(db, async |txn| {
+        owe_refund_of_late_payment(txn, order, receipt, gateway).await
+    })
+    .await?;
     settle_refund(db, payments, order.id).await?;
     Ok(())
 }
