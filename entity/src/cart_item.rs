@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// One product in a cart, either to buy now or saved for later. A product appears at most
-/// once per cart.
+/// One variant of a product in a cart, either to buy now or saved for later. A variant
+/// appears at most once per cart; `product_id` is its product's, kept for the joins.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cart_items")]
 pub struct Model {
@@ -9,6 +9,7 @@ pub struct Model {
     pub id: i32,
     pub cart_id: i32,
     pub product_id: i32,
+    pub variant_id: i32,
     pub quantity: i32,
     pub saved_for_later: bool,
     pub created_at: DateTimeUtc,
@@ -31,6 +32,13 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Product,
+    #[sea_orm(
+        belongs_to = "super::product_variant::Entity",
+        from = "Column::VariantId",
+        to = "super::product_variant::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Variant,
 }
 
 impl Related<super::product::Entity> for Entity {

@@ -14,6 +14,7 @@ pub mod outbox_message;
 pub mod password_reset;
 pub mod payment;
 pub mod product;
+pub mod product_variant;
 pub mod refresh_token;
 pub mod user;
 pub mod webhook_event;

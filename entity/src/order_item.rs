@@ -1,6 +1,7 @@
 use sea_orm::entity::prelude::*;
 
-/// One line of an order, with the product's name and price as they were at checkout.
+/// One line of an order, with the product's name, the variant's title, SKU and price as
+/// they were at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_items")]
 pub struct Model {
@@ -10,7 +11,12 @@ pub struct Model {
     /// Products that orders refer to cannot be deleted (the foreign key restricts it);
     /// they are archived instead.
     pub product_id: i32,
+    /// Like products, variants that orders refer to are archived, not deleted; `None` only
+    /// where a variant is gone after all.
+    pub variant_id: Option<i32>,
     pub product_name: String,
+    pub variant_title: String,
+    pub sku: Option<String>,
     pub unit_price_cents: i64,
     pub quantity: i32,
     pub line_total_cents: i64,

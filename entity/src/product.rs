@@ -1,7 +1,9 @@
 use sea_orm::entity::prelude::*;
 
-/// A product of the catalog. Money is integer minor units (cents); `stock` never goes
-/// below zero (a CHECK constraint backs the conditional updates that take it).
+/// A product of the catalog. What is bought is one of its variants; `price_cents`,
+/// `stock` and `sku` sum up its active variants (the lowest price, the total stock, the
+/// first variant's SKU) and change in the same transaction as they do, so that browsing
+/// filters and sorts one indexed table.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "products")]
 pub struct Model {
@@ -17,6 +19,10 @@ pub struct Model {
     pub price_cents: i64,
     pub stock: i32,
     pub category_id: Option<i32>,
+    /// A JSON array of `{"name", "values"}`: the options its variants choose from, in
+    /// display order; `[]` for a product with a single variant.
+    #[sea_orm(column_type = "Text")]
+    pub options: String,
     /// A JSON array of http(s) URLs.
     #[sea_orm(column_type = "Text")]
     pub image_urls: String,

@@ -11,6 +11,7 @@ mod m20261124_000005_create_notifications;
 mod m20261124_000006_index_archived_products_for_search_counts;
 mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
+mod m20261202_120000_give_products_variants;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_index_archived_products_for_search_counts::Migration),
             Box::new(m20261202_043000_create_write_probes::Migration),
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
+            Box::new(m20261202_120000_give_products_variants::Migration),
         ]
     }
 }

@@ -27,9 +27,14 @@ pub enum AppError {
         field: Option<&'static str>,
         message: String,
     },
-    /// OUT_OF_STOCK with `extensions.productId` (global ID) and `extensions.available`.
+    /// OUT_OF_STOCK with `extensions.productId` and `extensions.variantId` (global IDs)
+    /// and `extensions.available`, the variant's stock.
     #[error("only {available} left of this product")]
-    OutOfStock { product_id: String, available: i32 },
+    OutOfStock {
+        product_id: String,
+        variant_id: String,
+        available: i32,
+    },
     /// PAYMENT_DECLINED: the gateway refused; nothing was charged, stock and cart unchanged.
     #[error("the payment was declined: {0}")]
     PaymentDeclined(String),
@@ -49,7 +54,7 @@ pub enum AppError {
 /// A rule checked against stored data that refused one value of a command: services say
 /// which rule, the API says which input field held the value. Each message is what the
 /// client reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Another account has this username, in any case.
     #[error("this username is already taken")]
@@ -76,9 +81,40 @@ pub enum Refusal {
     /// Demoting this admin would leave the shop without one.
     #[error("the last admin cannot be demoted")]
     LastAdmin,
-    /// Another product has this SKU.
+    /// Another variant (of this product or another) has this SKU.
     #[error("another product has this SKU")]
     SkuTaken,
+    /// A variant's options do not name exactly one known value of each of its product's
+    /// options; the message says which.
+    #[error("{0}")]
+    OptionsMismatch(String),
+    /// Another active variant of the product has this combination of values.
+    #[error("another variant of this product has these options")]
+    CombinationTaken,
+    /// New options would take away a value that an active variant has.
+    #[error("{option} {value:?} is used by a variant; change or delete that variant first")]
+    OptionValueInUse { option: String, value: String },
+    /// New options would leave two active variants with the same combination.
+    #[error("without this option two variants would be the same; delete one first")]
+    OptionsWouldMergeVariants,
+    /// A product keeps at least one variant.
+    #[error("the last variant of a product cannot be deleted; delete the product instead")]
+    LastVariant,
+    /// The product already has `max` active variants.
+    #[error("a product has at most {max} variants")]
+    TooManyVariants { max: u64 },
+    /// A product with several variants has no single price, stock or SKU to change.
+    #[error("this product has several variants; change it on the variant")]
+    ProductHasVariants(VariantAttribute),
+    /// A compare-at ("was") price must be above the price.
+    #[error("must be greater than the price")]
+    CompareAtNotAbovePrice,
+    /// A product with several variants was named where one variant must be.
+    #[error("this product has several variants; say which one with variantId")]
+    VariantRequired,
+    /// The variant named is not one of the product named with it.
+    #[error("this variant is not one of the product's")]
+    VariantNotOfProduct,
     /// Another row of the same kind (the `&str`: "product", "category") has this slug.
     #[error("another {0} has this slug")]
     SlugTaken(&'static str),
@@ -105,15 +141,28 @@ pub enum Refusal {
     NotNextStatus { from: OrderStatus, to: OrderStatus },
 }
 
+/// What a variant has and a product with several variants does not have just one of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VariantAttribute {
+    Price,
+    Stock,
+    Sku,
+    CompareAtPrice,
+}
+
 impl Refusal {
     /// CONFLICT when the value clashes with stored data, BAD_USER_INPUT when it is wrong.
-    pub fn code(self) -> ErrorCode {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::UsernameTaken
             | Self::EmailTaken
             | Self::UsernameOrEmailTaken
             | Self::LastAdmin
             | Self::SkuTaken
+            | Self::CombinationTaken
+            | Self::OptionValueInUse { .. }
+            | Self::OptionsWouldMergeVariants
+            | Self::LastVariant
             | Self::SlugTaken(_)
             | Self::CategoryHasSubcategories
             | Self::CategoryHasProducts
@@ -125,7 +174,13 @@ impl Refusal {
             | Self::ResetTokenInvalid
             | Self::AddressBookFull { .. }
             | Self::CategoryCycle
-            | Self::CartFull { .. } => ErrorCode::BadUserInput,
+            | Self::CartFull { .. }
+            | Self::OptionsMismatch(_)
+            | Self::TooManyVariants { .. }
+            | Self::ProductHasVariants(_)
+            | Self::CompareAtNotAbovePrice
+            | Self::VariantRequired
+            | Self::VariantNotOfProduct => ErrorCode::BadUserInput,
         }
     }
 }

@@ -11,6 +11,7 @@ use super::{
     ids::node_id,
     input::{optional, patch},
     money::{Decimal, MoneyValue},
+    variants::{PriceRange, ProductOptionObject, ProductVariant, options_of},
 };
 use crate::{
     domain::{
@@ -127,20 +128,20 @@ impl Product {
     async fn description(&self) -> &str {
         &self.0.description
     }
-    /// The stock-keeping unit, upper-cased; unique when present.
+    /// The first variant's stock-keeping unit, upper-cased.
     async fn sku(&self) -> Option<&str> {
         self.0.sku.as_deref()
     }
-    /// The current unit price.
+    /// The lowest current price of its variants.
     async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
         let price = Money::from_cents(self.0.price_cents);
         Ok(MoneyValue::new(price, ctx.currency()?.clone()))
     }
-    /// Units available to buy now.
+    /// Units available to buy now, all variants together.
     async fn stock(&self) -> i32 {
         self.0.stock
     }
-    /// Whether at least one unit is available.
+    /// Whether at least one unit of some variant is available.
     async fn in_stock(&self) -> bool {
         self.0.stock > 0
     }
@@ -166,6 +167,32 @@ impl Product {
     /// Whether the product was removed from the catalog while orders still refer to it.
     async fn archived(&self) -> bool {
         self.0.archived
+    }
+    /// The ways the product varies, e.g. Size and Colour; empty for a single-variant
+    /// product.
+    async fn options(&self) -> Vec<ProductOptionObject> {
+        options_of(&self.0)
+    }
+    /// What is bought: at least one variant, in display order.
+    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<ProductVariant>> {
+        let variants = ctx.request()?.variants.load_one(self.0.id).await?;
+        Ok(variants
+            .unwrap_or_default()
+            .into_iter()
+            .map(ProductVariant)
+            .collect())
+    }
+    /// The lowest and highest price of its variants.
+    async fn price_range(&self, ctx: &Context<'_>) -> Result<PriceRange> {
+        let variants = ctx.request()?.variants.load_one(self.0.id).await?;
+        if let Some(range) = PriceRange::of(&variants.unwrap_or_default(), ctx)? {
+            return Ok(range);
+        }
+        let price = MoneyValue::new(
+            Money::from_cents(self.0.price_cents),
+            ctx.currency()?.clone(),
+        );
+        Ok(PriceRange::single(price))
     }
     /// When the product was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -205,7 +232,12 @@ fn id_of_kind(id: &ID, field: &str, kind: NodeKind) -> AppResult<Option<i32>> {
     Ok((id.kind == kind).then_some(id.id))
 }
 
-fn required_id(id: &ID, field: &str, kind: NodeKind, what: &'static str) -> AppResult<i32> {
+pub(super) fn required_id(
+    id: &ID,
+    field: &str,
+    kind: NodeKind,
+    what: &'static str,
+) -> AppResult<i32> {
     GlobalId::parse_kind(id, field, kind, what)
 }
 
@@ -215,7 +247,7 @@ fn category_id(id: &(impl AsRef<str> + ?Sized), field: &str) -> AppResult<i32> {
 }
 
 /// A price given as the input `field`.
-fn price(price: &Decimal, field: &str) -> AppResult<Money> {
+pub(super) fn price(price: &Decimal, field: &str) -> AppResult<Money> {
     Money::parse_price(&price.0, field)
 }
 
@@ -327,6 +359,8 @@ pub struct CreateProductInput {
     stock: i32,
     /// Unique; letters, digits, '-', '_' and '.'.
     sku: Option<String>,
+    /// The "was" price of its one variant; must be above `price`.
+    compare_at_price: Option<Decimal>,
     /// Made from the name when left out.
     slug: Option<String>,
     /// The product's category.
@@ -342,11 +376,11 @@ pub struct UpdateProductInput {
     name: Option<String>,
     /// Up to 10,000 characters of plain text.
     description: Option<String>,
-    /// From "0" to "1000000.00", at most two decimals.
+    /// From "0" to "1000000.00", at most two decimals. Of a product with one variant only.
     price: Option<Decimal>,
-    /// Whole units from 0 to 1,000,000.
+    /// Whole units from 0 to 1,000,000. Of a product with one variant only.
     stock: Option<i32>,
-    /// A new unique SKU; null removes it.
+    /// A new unique SKU; null removes it. Of a product with one variant only.
     sku: MaybeUndefined<String>,
     /// A new unique slug.
     slug: Option<String>,
@@ -519,6 +553,7 @@ impl CatalogMutation {
             name: ProductName::parse(&input.name, "name")?,
             description: ProductDescription::parse(&input.description, "description")?,
             price: price(&input.price, "price")?,
+            compare_at: optional(input.compare_at_price.as_ref(), "compareAtPrice", price)?,
             stock: Stock::parse(input.stock, "stock")?,
             sku: optional(input.sku.as_deref(), "sku", Sku::parse)?,
             slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,

@@ -11,6 +11,7 @@ use crate::{
 
 use super::loaders::{
     AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, UserById,
+    VariantById, VariantsByProduct,
 };
 
 /// What one request knows beyond the schema's shared data: who is calling, from where,
@@ -24,6 +25,8 @@ pub struct RequestContext {
     pub(super) users: DataLoader<UserById>,
     pub(super) products: DataLoader<ProductById>,
     pub(super) order_items: DataLoader<ItemsByOrder>,
+    pub(super) variants: DataLoader<VariantsByProduct>,
+    pub(super) variant: DataLoader<VariantById>,
 }
 
 impl RequestContext {
@@ -36,7 +39,9 @@ impl RequestContext {
             children: DataLoader::new(ChildrenByCategory(db.clone()), tokio::spawn),
             users: DataLoader::new(UserById(db.clone()), tokio::spawn),
             products: DataLoader::new(ProductById(db.clone()), tokio::spawn),
-            order_items: DataLoader::new(ItemsByOrder(db), tokio::spawn),
+            order_items: DataLoader::new(ItemsByOrder(db.clone()), tokio::spawn),
+            variants: DataLoader::new(VariantsByProduct(db.clone()), tokio::spawn),
+            variant: DataLoader::new(VariantById(db), tokio::spawn),
         }
     }
 }

@@ -21,7 +21,7 @@ use async_graphql::{
 };
 use futures_util::stream::{BoxStream, StreamExt};
 
-use crate::error::{AppError, ErrorCode, Refusal};
+use crate::error::{AppError, ErrorCode, Refusal, VariantAttribute};
 
 pub struct ErrorCodes;
 
@@ -228,12 +228,14 @@ fn describe(error: &AppError) -> Described {
         AppError::Conflict {
             field: Some(field), ..
         } => extras.push(("field", (*field).into())),
-        AppError::Refused(refusal) => extras.push(("field", refused_field(*refusal).into())),
+        AppError::Refused(refusal) => extras.push(("field", refused_field(refusal).into())),
         AppError::OutOfStock {
             product_id,
+            variant_id,
             available,
         } => {
             extras.push(("productId", product_id.clone().into()));
+            extras.push(("variantId", variant_id.clone().into()));
             extras.push(("available", (*available).into()));
         }
         AppError::RateLimited { retry_after_secs } => {
@@ -258,7 +260,7 @@ fn describe(error: &AppError) -> Described {
 /// The input field a service's refusal is about, as the schema spells it: services say
 /// which rule refused, only the API knows what the client called the value. Each rule is
 /// reported on one field wherever it applies.
-fn refused_field(refusal: Refusal) -> &'static str {
+fn refused_field(refusal: &Refusal) -> &'static str {
     match refusal {
         Refusal::UsernameTaken | Refusal::UsernameOrEmailTaken => "username",
         Refusal::EmailTaken => "email",
@@ -269,6 +271,18 @@ fn refused_field(refusal: Refusal) -> &'static str {
         Refusal::AddressBookFull { .. } => "input",
         Refusal::LastAdmin => "isAdmin",
         Refusal::SkuTaken => "sku",
+        Refusal::OptionsMismatch(_) | Refusal::CombinationTaken => "selectedOptions",
+        Refusal::OptionValueInUse { .. } | Refusal::OptionsWouldMergeVariants => "options",
+        Refusal::LastVariant => "id",
+        Refusal::TooManyVariants { .. } => "productId",
+        Refusal::ProductHasVariants(attribute) => match attribute {
+            VariantAttribute::Price => "price",
+            VariantAttribute::Stock => "stock",
+            VariantAttribute::Sku => "sku",
+            VariantAttribute::CompareAtPrice => "compareAtPrice",
+        },
+        Refusal::CompareAtNotAbovePrice => "compareAtPrice",
+        Refusal::VariantRequired | Refusal::VariantNotOfProduct => "variantId",
         Refusal::SlugTaken(_) => "slug",
         Refusal::CategoryCycle => "parentId",
         Refusal::CategoryHasSubcategories | Refusal::CategoryHasProducts => "id",

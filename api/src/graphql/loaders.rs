@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{address, category, order_item, product, user};
+use entity::{address, category, order_item, product, product_variant, user};
 use sea_orm::DatabaseConnection;
 
-use crate::service::{accounts, categories, orders, products};
+use crate::service::{accounts, categories, orders, products, variants};
 
 /// The address book of each user.
 pub struct AddressesByUser(pub DatabaseConnection);
@@ -94,5 +94,37 @@ impl Loader<i32> for ItemsByOrder {
             by_order.entry(item.order_id).or_default().push(item);
         }
         Ok(by_order)
+    }
+}
+
+/// The active variants of each product, in display order.
+pub struct VariantsByProduct(pub DatabaseConnection);
+
+impl Loader<i32> for VariantsByProduct {
+    type Value = Vec<product_variant::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let mut by_product: HashMap<i32, Self::Value> = HashMap::new();
+        for variant in variants::of_products(&self.0, ids).await? {
+            by_product
+                .entry(variant.product_id)
+                .or_default()
+                .push(variant);
+        }
+        Ok(by_product)
+    }
+}
+
+/// Variants by id, archived ones included: what an order line refers to.
+pub struct VariantById(pub DatabaseConnection);
+
+impl Loader<i32> for VariantById {
+    type Value = product_variant::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let found = variants::by_ids(&self.0, ids).await?;
+        Ok(found.into_iter().map(|v| (v.id, v)).collect())
     }
 }

@@ -16,6 +16,7 @@ mod node;
 mod request_metrics;
 mod request_span;
 mod shopping;
+mod variants;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
@@ -53,6 +54,7 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     catalog::CatalogMutation,
+    variants::VariantMutation,
     shopping::ShoppingMutation,
 );
 

@@ -34,6 +34,7 @@ impl From<Money> for Decimal {
     }
 }
 
+#[derive(Clone)]
 pub struct MoneyValue {
     amount: Money,
     currency: Currency,

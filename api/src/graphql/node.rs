@@ -7,10 +7,11 @@ use super::{
     catalog::{Category, Product},
     context::ContextExt,
     shopping::Order,
+    variants::ProductVariant,
 };
 use crate::{
     domain::{GlobalId, IdOrSlug, NodeKind},
-    service::{accounts, categories, orders, products},
+    service::{accounts, categories, orders, products, variants},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -25,6 +26,7 @@ pub enum Node {
     Address(Address),
     Category(Category),
     Product(Product),
+    ProductVariant(ProductVariant),
     Order(Order),
 }
 
@@ -55,6 +57,9 @@ impl NodeQuery {
             NodeKind::Product => products::find_visible(db, viewer, &IdOrSlug::Id(id.id))
                 .await?
                 .map(|product| Node::Product(Product::from(product))),
+            NodeKind::ProductVariant => variants::find_visible(db, viewer, id.id)
+                .await?
+                .map(|variant| Node::ProductVariant(ProductVariant(variant))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
             // exactly as `order(id:)` does.
             NodeKind::Order => Some(Node::Order(Order(

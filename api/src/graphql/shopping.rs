@@ -13,6 +13,7 @@ use super::{
     guards::{AdminGuard, LoggedInGuard},
     ids::node_id,
     money::MoneyValue,
+    variants::ProductVariant,
 };
 use crate::{
     auth::AccessGrant,
@@ -27,8 +28,29 @@ use crate::{
     },
 };
 
-fn product_id(id: &ID) -> AppResult<i32> {
-    GlobalId::parse_kind(id, "productId", NodeKind::Product, "product")
+/// The variant a cart mutation is about: `variantId`, or `productId` of a product with
+/// one variant.
+fn target(product_id: Option<ID>, variant_id: Option<ID>) -> AppResult<cart::Target> {
+    let product_id = product_id
+        .map(|id| GlobalId::parse_kind(&id, "productId", NodeKind::Product, "product"))
+        .transpose()?;
+    match variant_id {
+        Some(id) => Ok(cart::Target::Variant {
+            variant_id: GlobalId::parse_kind(
+                &id,
+                "variantId",
+                NodeKind::ProductVariant,
+                "variant",
+            )?,
+            product_id,
+        }),
+        None => product_id.map(cart::Target::OnlyVariantOf).ok_or_else(|| {
+            AppError::bad_input(
+                "variantId",
+                "give variantId, or productId of a product with one variant",
+            )
+        }),
+    }
 }
 
 pub struct Cart(pub CartView);
@@ -61,18 +83,22 @@ impl Cart {
 
 pub struct CartItem(CartLine);
 
-/// One product in a cart, with how many units of it.
+/// One variant of a product in a cart, with how many units of it.
 #[Object]
 impl CartItem {
     /// The product, with its current price and stock.
     async fn product(&self) -> Product {
         Product::from(self.0.product.clone())
     }
+    /// The variant, with its current price and stock.
+    async fn variant(&self) -> ProductVariant {
+        ProductVariant(self.0.variant.clone())
+    }
     /// Units of the product, 1 to 999.
     async fn quantity(&self) -> i32 {
         self.0.item.quantity
     }
-    /// Quantity times the current price.
+    /// Quantity times the variant's current price.
     async fn line_total(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
         Ok(MoneyValue::new(self.0.total(), ctx.currency()?.clone()))
     }
@@ -178,6 +204,22 @@ impl OrderItem {
     async fn product_name(&self) -> &str {
         &self.item.product_name
     }
+    /// The variant as it is now (archived if it was removed from its product).
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Option<ProductVariant>> {
+        let Some(variant) = self.item.variant_id else {
+            return Ok(None);
+        };
+        let variant = ctx.request()?.variant.load_one(variant).await?;
+        Ok(variant.map(ProductVariant))
+    }
+    /// The variant's title when it was bought, e.g. "M / Red".
+    async fn variant_title(&self) -> &str {
+        &self.item.variant_title
+    }
+    /// The variant's SKU when it was bought.
+    async fn sku(&self) -> Option<&str> {
+        self.item.sku.as_deref()
+    }
     /// The unit price when it was bought.
     async fn unit_price(&self) -> Result<MoneyValue> {
         recorded(self.item.unit_price_cents, &self.currency)
@@ -281,17 +323,19 @@ pub struct ShoppingMutation;
 
 #[Object]
 impl ShoppingMutation {
-    /// Puts units of a product in the cart (adding to a line already there).
+    /// Puts units of a variant in the cart (adding to a line already there).
     #[graphql(guard = "LoggedInGuard")]
     async fn add_to_cart(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the product to add.")] product_id: ID,
+        #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
+        product_id: Option<ID>,
+        #[graphql(desc = "The variant.")] variant_id: Option<ID>,
         #[graphql(default = 1, desc = "Units to add; the line may hold 1 to 999.")] quantity: i32,
     ) -> Result<Cart> {
-        let product_id = self::product_id(&product_id)?;
+        let target = target(product_id, variant_id)?;
         let quantity = Quantity::parse(quantity)?;
-        let view = cart::add(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
+        let view = cart::add(ctx.db()?, ctx.viewer()?, target, quantity).await?;
         Ok(Cart(view))
     }
 
@@ -300,47 +344,56 @@ impl ShoppingMutation {
     async fn update_cart_item(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
+        #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
+        product_id: Option<ID>,
+        #[graphql(desc = "The variant.")] variant_id: Option<ID>,
         #[graphql(desc = "The line's new quantity, 0 to 999; 0 removes it.")] quantity: i32,
     ) -> Result<Cart> {
-        let product_id = self::product_id(&product_id)?;
+        let target = target(product_id, variant_id)?;
         let quantity = Quantity::parse_allowing_zero(quantity)?;
-        let view = cart::update(ctx.db()?, ctx.viewer()?, product_id, quantity).await?;
+        let view = cart::update(ctx.db()?, ctx.viewer()?, target, quantity).await?;
         Ok(Cart(view))
     }
 
-    /// Takes a product out of the cart or the saved list.
+    /// Takes a variant out of the cart or the saved list.
     #[graphql(guard = "LoggedInGuard")]
     async fn remove_from_cart(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the product to take out.")] product_id: ID,
+        #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
+        product_id: Option<ID>,
+        #[graphql(desc = "The variant.")] variant_id: Option<ID>,
     ) -> Result<Cart> {
-        let view = cart::remove(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        let target = target(product_id, variant_id)?;
+        let view = cart::remove(ctx.db()?, ctx.viewer()?, target).await?;
         Ok(Cart(view))
     }
 
-    /// Moves a product from the cart to "saved for later".
+    /// Moves a variant from the cart to "saved for later".
     #[graphql(guard = "LoggedInGuard")]
     async fn save_for_later(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The ID of a product in the cart.")] product_id: ID,
+        #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
+        product_id: Option<ID>,
+        #[graphql(desc = "The variant.")] variant_id: Option<ID>,
     ) -> Result<Cart> {
-        let view =
-            cart::save_for_later(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        let target = target(product_id, variant_id)?;
+        let view = cart::save_for_later(ctx.db()?, ctx.viewer()?, target).await?;
         Ok(Cart(view))
     }
 
-    /// Moves a saved product back into the cart.
+    /// Moves a saved variant back into the cart.
     #[graphql(guard = "LoggedInGuard")]
     async fn move_to_cart(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The ID of a saved product.")] product_id: ID,
+        #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
+        product_id: Option<ID>,
+        #[graphql(desc = "The variant.")] variant_id: Option<ID>,
     ) -> Result<Cart> {
-        let view =
-            cart::move_to_cart(ctx.db()?, ctx.viewer()?, self::product_id(&product_id)?).await?;
+        let target = target(product_id, variant_id)?;
+        let view = cart::move_to_cart(ctx.db()?, ctx.viewer()?, target).await?;
         Ok(Cart(view))
     }
 

@@ -114,6 +114,16 @@ impl ImageUrls {
     pub fn as_slice(&self) -> &[String] {
         &self.0
     }
+
+    /// The URLs as a row holds them: a JSON array.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The URLs a row holds. A row only ever holds what [`ImageUrls::to_stored`] wrote.
+    pub fn from_stored(stored: &str) -> Vec<String> {
+        serde_json::from_str(stored).unwrap_or_default()
+    }
 }
 
 /// The URLs [`ImageUrls::parse`] makes of `raw`, for the tests.

@@ -11,6 +11,7 @@ pub enum NodeKind {
     Address,
     Category,
     Product,
+    ProductVariant,
     Order,
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
@@ -23,6 +24,7 @@ impl NodeKind {
             Self::Address => "Address",
             Self::Category => "Category",
             Self::Product => "Product",
+            Self::ProductVariant => "ProductVariant",
             Self::Order => "Order",
             Self::OrderAddress => "OrderAddress",
         }
@@ -34,6 +36,7 @@ impl NodeKind {
             "Address" => Some(Self::Address),
             "Category" => Some(Self::Category),
             "Product" => Some(Self::Product),
+            "ProductVariant" => Some(Self::ProductVariant),
             "Order" => Some(Self::Order),
             "OrderAddress" => Some(Self::OrderAddress),
             _ => None,
@@ -135,11 +138,12 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 6] = [
+    const KINDS: [NodeKind; 7] = [
         NodeKind::User,
         NodeKind::Address,
         NodeKind::Category,
         NodeKind::Product,
+        NodeKind::ProductVariant,
         NodeKind::Order,
         NodeKind::OrderAddress,
     ];

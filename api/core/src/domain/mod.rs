@@ -9,6 +9,7 @@ mod email;
 mod global_id;
 mod lookup;
 mod money;
+mod options;
 mod order_number;
 mod password;
 mod quantity;
@@ -35,6 +36,9 @@ pub use money::{Currency, Money, PriceBounds};
 // Stored as it is spelled in `orders.status`, so the type is the entity's; its life-cycle
 // rules sit with it there.
 pub use entity::order_status::OrderStatus;
+pub use options::{
+    MAX_OPTIONS, MAX_VALUES, ProductOption, ProductOptions, SelectedOption, Selection,
+};
 pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
 pub use quantity::Quantity;

@@ -2,7 +2,7 @@
 //! database, so it follows the user across devices and server processes.
 
 use chrono::Utc;
-use entity::{cart, cart_item, product};
+use entity::{cart, cart_item, product, product_variant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
@@ -12,7 +12,7 @@ use crate::{
     db::{self, WriteTransaction},
     domain::{GlobalId, Money, NodeKind, Quantity},
     error::{AppError, AppResult, Refusal},
-    service::viewer::Viewer,
+    service::{variants, viewer::Viewer},
 };
 
 /// The most lines (in the cart and saved for later together) one cart may hold.
@@ -26,21 +26,63 @@ pub fn checkout_in_progress() -> AppError {
     )
 }
 
-/// A cart line with its product as it is now.
+/// A cart line with its product and variant as they are now.
 #[derive(Clone, Debug)]
 pub struct CartLine {
     pub item: cart_item::Model,
     pub product: product::Model,
+    pub variant: product_variant::Model,
 }
 
 impl CartLine {
-    /// The line's total at the product's current price.
+    /// The line's total at the variant's current price.
     pub fn total(&self) -> Money {
         Money::from_cents(
-            self.product
+            self.variant
                 .price_cents
                 .saturating_mul(i64::from(self.item.quantity)),
         )
+    }
+}
+
+/// Which variant a cart operation is about, as the client named it: the variant itself
+/// (perhaps with its product, which must then be its own), or a product that has exactly
+/// one variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Variant {
+        variant_id: i32,
+        product_id: Option<i32>,
+    },
+    OnlyVariantOf(i32),
+}
+
+impl Target {
+    /// The variant named, archived or not: NOT_FOUND when there is none.
+    async fn resolve(self, db: &impl ConnectionTrait) -> AppResult<product_variant::Model> {
+        match self {
+            Self::Variant {
+                variant_id,
+                product_id,
+            } => {
+                let variant = product_variant::Entity::find_by_id(variant_id)
+                    .one(db)
+                    .await?
+                    .ok_or(AppError::NotFound("variant"))?;
+                if product_id.is_some_and(|product| product != variant.product_id) {
+                    return Err(Refusal::VariantNotOfProduct.into());
+                }
+                Ok(variant)
+            }
+            Self::OnlyVariantOf(product_id) => {
+                let mut active = variants::of_products(db, &[product_id]).await?;
+                match (active.pop(), active.is_empty()) {
+                    (Some(only), true) => Ok(only),
+                    (Some(_), false) => Err(Refusal::VariantRequired.into()),
+                    (None, _) => Err(AppError::NotFound("product")),
+                }
+            }
+        }
     }
 }
 
@@ -99,7 +141,7 @@ async fn find_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<
         .await?)
 }
 
-/// Loads every line of `cart` with its product.
+/// Loads every line of `cart` with its product and variant.
 pub async fn lines(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<Vec<CartLine>> {
     let rows = cart_item::Entity::find()
         .filter(cart_item::Column::CartId.eq(cart_id))
@@ -107,9 +149,23 @@ pub async fn lines(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<Vec<Car
         .order_by_asc(cart_item::Column::Id)
         .all(db)
         .await?;
+    let variant_ids: Vec<i32> = rows.iter().map(|(item, _)| item.variant_id).collect();
+    let mut variants: std::collections::HashMap<i32, product_variant::Model> =
+        variants::by_ids(db, &variant_ids)
+            .await?
+            .into_iter()
+            .map(|variant| (variant.id, variant))
+            .collect();
     Ok(rows
         .into_iter()
-        .filter_map(|(item, product)| product.map(|product| CartLine { item, product }))
+        .filter_map(|(item, product)| {
+            let variant = variants.remove(&item.variant_id)?;
+            product.map(|product| CartLine {
+                item,
+                product,
+                variant,
+            })
+        })
         .collect())
 }
 
@@ -121,19 +177,28 @@ async fn view(db: &impl ConnectionTrait, cart: cart::Model) -> AppResult<CartVie
     Ok(CartView { cart, items, saved })
 }
 
-/// A product that can be put in a cart: it exists and is not archived.
-async fn buyable(db: &impl ConnectionTrait, product_id: i32) -> AppResult<product::Model> {
-    match product::Entity::find_by_id(product_id).one(db).await? {
-        Some(product) if !product.archived => Ok(product),
+/// The variant named, if it can be put in a cart: neither it nor its product archived.
+async fn buyable(
+    db: &impl ConnectionTrait,
+    target: Target,
+) -> AppResult<(product::Model, product_variant::Model)> {
+    let variant = target.resolve(db).await?;
+    match product::Entity::find_by_id(variant.product_id)
+        .one(db)
+        .await?
+    {
+        Some(product) if !product.archived && !variant.archived => Ok((product, variant)),
+        Some(_) if variant.archived => Err(AppError::NotFound("variant")),
         _ => Err(AppError::NotFound("product")),
     }
 }
 
-fn ensure_stock(product: &product::Model, quantity: i32) -> AppResult<()> {
-    if quantity > product.stock {
+fn ensure_stock(variant: &product_variant::Model, quantity: i32) -> AppResult<()> {
+    if quantity > variant.stock {
         return Err(AppError::OutOfStock {
-            product_id: GlobalId::new(NodeKind::Product, product.id).to_string(),
-            available: product.stock,
+            product_id: GlobalId::new(NodeKind::Product, variant.product_id).to_string(),
+            variant_id: GlobalId::new(NodeKind::ProductVariant, variant.id).to_string(),
+            available: variant.stock,
         });
     }
     Ok(())
@@ -142,13 +207,25 @@ fn ensure_stock(product: &product::Model, quantity: i32) -> AppResult<()> {
 async fn find_line(
     db: &impl ConnectionTrait,
     cart_id: i32,
-    product_id: i32,
+    variant_id: i32,
 ) -> AppResult<Option<cart_item::Model>> {
     Ok(cart_item::Entity::find()
         .filter(cart_item::Column::CartId.eq(cart_id))
-        .filter(cart_item::Column::ProductId.eq(product_id))
+        .filter(cart_item::Column::VariantId.eq(variant_id))
         .one(db)
         .await?)
+}
+
+/// The line of the cart holding the variant named: NOT_FOUND when there is none.
+async fn line_of(
+    db: &impl ConnectionTrait,
+    cart_id: i32,
+    target: Target,
+) -> AppResult<cart_item::Model> {
+    let variant = target.resolve(db).await?;
+    find_line(db, cart_id, variant.id)
+        .await?
+        .ok_or(AppError::NotFound("cart item"))
 }
 
 /// Opens a write transaction on the caller's cart. Dropping the transaction (on any
@@ -196,21 +273,21 @@ async fn commit(txn: WriteTransaction, cart: cart::Model) -> AppResult<CartView>
     Ok(view)
 }
 
-/// Puts `quantity` more units of a product in the cart (a saved line moves back to the
+/// Puts `quantity` more units of a variant in the cart (a saved line moves back to the
 /// cart). More than the stock is OUT_OF_STOCK; more than 999 on one line BAD_USER_INPUT.
 pub async fn add(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
     quantity: Quantity,
 ) -> AppResult<CartView> {
     let (txn, cart) = open(db, viewer).await?;
-    let product = buyable(&txn, product_id).await?;
+    let (product, variant) = buyable(&txn, target).await?;
     let now = Utc::now();
-    match find_line(&txn, cart.id, product_id).await? {
+    match find_line(&txn, cart.id, variant.id).await? {
         Some(line) => {
             let total = Quantity::parse(line.quantity.saturating_add(quantity.get()))?;
-            ensure_stock(&product, total.get())?;
+            ensure_stock(&variant, total.get())?;
             let mut line = line.into_active_model();
             line.quantity = Set(total.get());
             line.saved_for_later = Set(false);
@@ -218,7 +295,7 @@ pub async fn add(
             line.update(&txn).await?;
         }
         None => {
-            ensure_stock(&product, quantity.get())?;
+            ensure_stock(&variant, quantity.get())?;
             let count = cart_item::Entity::find()
                 .filter(cart_item::Column::CartId.eq(cart.id))
                 .count(&txn)
@@ -228,7 +305,8 @@ pub async fn add(
             }
             cart_item::ActiveModel {
                 cart_id: Set(cart.id),
-                product_id: Set(product_id),
+                product_id: Set(product.id),
+                variant_id: Set(variant.id),
                 quantity: Set(quantity.get()),
                 saved_for_later: Set(false),
                 created_at: Set(now),
@@ -246,18 +324,16 @@ pub async fn add(
 pub async fn update(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
     quantity: Option<Quantity>,
 ) -> AppResult<CartView> {
     let Some(quantity) = quantity else {
-        return remove(db, viewer, product_id).await;
+        return remove(db, viewer, target).await;
     };
     let (txn, cart) = open(db, viewer).await?;
-    let line = find_line(&txn, cart.id, product_id)
-        .await?
-        .ok_or(AppError::NotFound("cart item"))?;
-    let product = buyable(&txn, product_id).await?;
-    ensure_stock(&product, quantity.get())?;
+    let line = line_of(&txn, cart.id, target).await?;
+    let (_, variant) = buyable(&txn, target).await?;
+    ensure_stock(&variant, quantity.get())?;
     let mut line = line.into_active_model();
     line.quantity = Set(quantity.get());
     line.updated_at = Set(Utc::now());
@@ -265,22 +341,15 @@ pub async fn update(
     commit(txn, cart).await
 }
 
-/// Takes a product out of the cart (or the saved list).
+/// Takes a variant out of the cart (or the saved list).
 pub async fn remove(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
 ) -> AppResult<CartView> {
     let (txn, cart) = open(db, viewer).await?;
-    let removed = cart_item::Entity::delete_many()
-        .filter(cart_item::Column::CartId.eq(cart.id))
-        .filter(cart_item::Column::ProductId.eq(product_id))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if removed == 0 {
-        return Err(AppError::NotFound("cart item"));
-    }
+    let line = line_of(&txn, cart.id, target).await?;
+    cart_item::Entity::delete_by_id(line.id).exec(&txn).await?;
     commit(txn, cart).await
 }
 
@@ -288,17 +357,17 @@ pub async fn remove(
 async fn set_saved(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
     saved: bool,
 ) -> AppResult<CartView> {
     let (txn, cart) = open(db, viewer).await?;
-    let line = find_line(&txn, cart.id, product_id)
-        .await?
-        .filter(|line| line.saved_for_later != saved)
-        .ok_or(AppError::NotFound("cart item"))?;
+    let line = line_of(&txn, cart.id, target).await?;
+    if line.saved_for_later == saved {
+        return Err(AppError::NotFound("cart item"));
+    }
     if !saved {
-        let product = buyable(&txn, product_id).await?;
-        ensure_stock(&product, line.quantity)?;
+        let (_, variant) = buyable(&txn, target).await?;
+        ensure_stock(&variant, line.quantity)?;
     }
     let mut line = line.into_active_model();
     line.saved_for_later = Set(saved);
@@ -307,20 +376,20 @@ async fn set_saved(
     commit(txn, cart).await
 }
 
-/// Moves a product from the cart to "saved for later".
+/// Moves a variant from the cart to "saved for later".
 pub async fn save_for_later(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
 ) -> AppResult<CartView> {
-    set_saved(db, viewer, product_id, true).await
+    set_saved(db, viewer, target, true).await
 }
 
-/// Moves a saved product back into the cart.
+/// Moves a saved variant back into the cart.
 pub async fn move_to_cart(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    product_id: i32,
+    target: Target,
 ) -> AppResult<CartView> {
-    set_saved(db, viewer, product_id, false).await
+    set_saved(db, viewer, target, false).await
 }

@@ -1,8 +1,8 @@
 //! Checkout: the cart becomes an order, stock is taken, and the payment is made.
 //!
-//! 1. One write transaction takes the stock of every line with a conditional update
-//!    (`stock = stock - q WHERE stock >= q`, in product order so two carts never
-//!    deadlock), and writes the PENDING order with its price, name and address snapshots
+//! 1. One write transaction takes the stock of every line with conditional updates
+//!    (`stock = stock - q WHERE stock >= q`, of the product's total and then of the
+//!    variant, in product order so two carts never deadlock), and writes the PENDING order with its price, name and address snapshots
 //!    and a pending charge in the ledger. Either all of it commits or none of it.
 //! 2. The gateway is asked to charge, outside any transaction, with the order number as
 //!    idempotency key.
@@ -17,7 +17,7 @@ use chrono::Utc;
 use entity::{
     cart, order, order_item,
     payment::{self, PaymentKind, PaymentStatus},
-    product,
+    product, product_variant,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -35,7 +35,7 @@ use crate::{
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{CartLine, checkout_in_progress, lines},
-        orders, run_to_completion,
+        orders, run_to_completion, variants,
         viewer::Viewer,
     },
 };
@@ -234,9 +234,10 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
     Ok(order)
 }
 
-fn out_of_stock(product_id: i32, available: i32) -> AppError {
+fn out_of_stock(line: &CartLine, available: i32) -> AppError {
     AppError::OutOfStock {
-        product_id: GlobalId::new(NodeKind::Product, product_id).to_string(),
+        product_id: GlobalId::new(NodeKind::Product, line.product.id).to_string(),
+        variant_id: GlobalId::new(NodeKind::ProductVariant, line.variant.id).to_string(),
         available,
     }
 }
@@ -281,12 +282,12 @@ pub async fn reserve(
         return Err(AppError::bad_input("cart", "the cart is empty"));
     }
     // A fixed order of row locks: carts {A, B} and {B, A} cannot deadlock.
-    buying.sort_by_key(|line| line.product.id);
+    buying.sort_by_key(|line| (line.product.id, line.variant.id));
 
     let mut total = Money::default();
     for line in &buying {
-        if line.product.archived {
-            return Err(out_of_stock(line.product.id, 0));
+        if line.product.archived || line.variant.archived {
+            return Err(out_of_stock(line, 0));
         }
         take_stock(&txn, line).await?;
         total = total
@@ -323,8 +324,11 @@ pub async fn reserve(
     order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
         order_id: Set(order.id),
         product_id: Set(line.product.id),
+        variant_id: Set(Some(line.variant.id)),
         product_name: Set(line.product.name.clone()),
-        unit_price_cents: Set(line.product.price_cents),
+        variant_title: Set(variants::title(&line.variant)),
+        sku: Set(line.variant.sku.clone()),
+        unit_price_cents: Set(line.variant.price_cents),
         quantity: Set(line.item.quantity),
         line_total_cents: Set(line.total().cents()),
         ..Default::default()
@@ -348,31 +352,51 @@ pub async fn reserve(
     Ok(order)
 }
 
-/// Takes a line's units from stock, or fails with what is left. The condition in the
-/// update, not an earlier read, decides: no concurrent buyer can make stock negative.
+/// Takes a line's units from stock, or fails with what is left. The conditions in the
+/// updates, not an earlier read, decide: no concurrent buyer can make stock negative. The
+/// product's total goes first: every writer of a variant's stock takes its product's row
+/// before the variant's, so two of them never wait on each other in a circle.
 async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()> {
     let quantity = line.item.quantity;
-    let taken = product::Entity::update_many()
+    let now = Utc::now();
+    let product_taken = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,
             Expr::col(product::Column::Stock).sub(quantity),
         )
-        .col_expr(product::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(product::Column::UpdatedAt, Expr::value(now))
         .filter(product::Column::Id.eq(line.product.id))
         .filter(product::Column::Archived.eq(false))
         .filter(product::Column::Stock.gte(quantity))
         .exec(txn)
         .await?
         .rows_affected;
-    if taken == 1 {
+    let variant_taken = product_taken == 1
+        && product_variant::Entity::update_many()
+            .col_expr(
+                product_variant::Column::Stock,
+                Expr::col(product_variant::Column::Stock).sub(quantity),
+            )
+            .col_expr(product_variant::Column::UpdatedAt, Expr::value(now))
+            .filter(product_variant::Column::Id.eq(line.variant.id))
+            .filter(product_variant::Column::Archived.eq(false))
+            .filter(product_variant::Column::Stock.gte(quantity))
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+    if variant_taken {
         return Ok(());
     }
-    let available = product::Entity::find_by_id(line.product.id)
+    let available = match product_variant::Entity::find_by_id(line.variant.id)
+        .find_also_related(product::Entity)
         .one(txn)
         .await?
-        .filter(|product| !product.archived)
-        .map_or(0, |product| product.stock);
-    Err(out_of_stock(line.product.id, available))
+    {
+        Some((variant, Some(product))) if !variant.archived && !product.archived => variant.stock,
+        _ => 0,
+    };
+    Err(out_of_stock(line, available))
 }
 
 /// Steps 2 and 3: charges the order and settles it either way.

@@ -1,25 +1,35 @@
 //! A deterministic demo catalog, so a fresh checkout shows a real-looking shop.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, TimeZone, Utc};
-use entity::{category, product, user};
+use entity::{category, product, product_variant, user};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
+    QuerySelect, Set,
 };
 
 use crate::{
     auth::Auth,
     db,
-    domain::{Email, Password, Slug, Username},
+    domain::{
+        Email, ImageUrls, Password, ProductOptions, SelectedOption, Selection, Slug, Username,
+    },
     error::{AppError, AppResult},
     service::accounts::{self, NewUser},
 };
 
-/// (root, [(subcategory, nouns, price range in whole units)])
+/// (root, [(subcategory, nouns, price range in whole units, sizes)]); products of a
+/// subcategory with sizes come in every size and two colours.
 type Tree = [(
     &'static str,
-    &'static [(&'static str, &'static [&'static str], (i64, i64))],
+    &'static [(
+        &'static str,
+        &'static [&'static str],
+        (i64, i64),
+        &'static [&'static str],
+    )],
 )];
 
 const TREE: &Tree = &[
@@ -30,21 +40,25 @@ const TREE: &Tree = &[
                 "Laptops",
                 &["Laptop", "Ultrabook", "Notebook", "Chromebook"],
                 (299, 2499),
+                &[],
             ),
             (
                 "Phones",
                 &["Smartphone", "Phone Case", "Charger", "Screen Protector"],
                 (9, 1199),
+                &[],
             ),
             (
                 "Audio",
                 &["Headphones", "Earbuds", "Speaker", "Soundbar"],
                 (19, 599),
+                &[],
             ),
             (
                 "Cameras",
                 &["Camera", "Lens", "Tripod", "Camera Bag"],
                 (29, 1899),
+                &[],
             ),
         ],
     ),
@@ -55,16 +69,19 @@ const TREE: &Tree = &[
                 "Kitchen",
                 &["Chef Knife", "Frying Pan", "Kettle", "Coffee Grinder"],
                 (12, 249),
+                &[],
             ),
             (
                 "Furniture",
                 &["Desk", "Bookshelf", "Armchair", "Side Table"],
                 (49, 899),
+                &[],
             ),
             (
                 "Lighting",
                 &["Desk Lamp", "Floor Lamp", "Pendant Light", "String Lights"],
                 (15, 299),
+                &[],
             ),
         ],
     ),
@@ -75,16 +92,19 @@ const TREE: &Tree = &[
                 "Tops",
                 &["T-Shirt", "Hoodie", "Sweater", "Flannel Shirt"],
                 (12, 129),
+                &["S", "M", "L", "XL"],
             ),
             (
                 "Bottoms",
                 &["Jeans", "Chinos", "Shorts", "Joggers"],
                 (19, 149),
+                &["28", "30", "32", "34", "36"],
             ),
             (
                 "Shoes",
                 &["Sneakers", "Running Shoes", "Boots", "Sandals"],
                 (29, 229),
+                &["40", "41", "42", "43", "44", "45"],
             ),
         ],
     ),
@@ -95,11 +115,13 @@ const TREE: &Tree = &[
                 "Camping",
                 &["Tent", "Sleeping Bag", "Backpack", "Headlamp"],
                 (15, 499),
+                &[],
             ),
             (
                 "Fitness",
                 &["Yoga Mat", "Kettlebell", "Resistance Band", "Jump Rope"],
                 (8, 199),
+                &[],
             ),
             (
                 "Cycling",
@@ -110,6 +132,7 @@ const TREE: &Tree = &[
                     "Water Bottle",
                 ],
                 (9, 249),
+                &[],
             ),
         ],
     ),
@@ -120,6 +143,7 @@ const TREE: &Tree = &[
                 "Fiction",
                 &["Novel", "Short Story Collection", "Mystery", "Fantasy Saga"],
                 (8, 39),
+                &[],
             ),
             (
                 "Science",
@@ -130,11 +154,13 @@ const TREE: &Tree = &[
                     "Math Puzzles",
                 ],
                 (12, 69),
+                &[],
             ),
             (
                 "Cooking",
                 &["Cookbook", "Baking Guide", "Spice Atlas", "Grill Manual"],
                 (14, 59),
+                &[],
             ),
         ],
     ),
@@ -191,34 +217,33 @@ pub async fn seed_catalog(db: &DatabaseConnection, product_count: u32) -> AppRes
     for (root_name, subcategories) in TREE {
         let root = insert_category(&txn, root_name, None, epoch).await?;
         categories += 1;
-        for (name, nouns, prices) in subcategories.iter() {
+        for (name, nouns, prices, sizes) in subcategories.iter() {
             let leaf = insert_category(&txn, name, Some(root.id), epoch).await?;
             categories += 1;
-            leaves.push((leaf.id, *nouns, *prices));
+            leaves.push((leaf.id, *nouns, *prices, *sizes));
         }
     }
 
-    let mut batch = Vec::with_capacity(500);
+    let mut products = Vec::with_capacity(500);
+    let mut variants_by_slug = Vec::with_capacity(product_count as usize);
     for i in 0..product_count {
-        let (category_id, nouns, (low, high)) = leaves[i as usize % leaves.len()];
+        let (category_id, nouns, (low, high), sizes) = leaves[i as usize % leaves.len()];
         let noun = nouns[rng.random_range(0..nouns.len())];
+        let colour = COLORS[rng.random_range(0..COLORS.len())];
         let name = format!(
             "{} {} {} {}",
             ADJECTIVES[rng.random_range(0..ADJECTIVES.len())],
-            COLORS[rng.random_range(0..COLORS.len())],
+            colour,
             MATERIALS[rng.random_range(0..MATERIALS.len())],
             noun
         );
         let slug = Slug::from_name(&name, "product").with_suffix(i + 1);
         let whole = rng.random_range(low..=high);
         let cents = [99, 49, 0, 95][rng.random_range(0..4)];
-        let stock = if rng.random_ratio(1, 12) {
-            0
-        } else {
-            rng.random_range(1..=250)
-        };
+        let sku = format!("DEMO-{:06}", i + 1);
+        let plan = DemoVariants::plan(&mut rng, sku, whole * 100 + cents, colour, sizes);
         let created = epoch + Duration::minutes(i64::from(i) * 7);
-        batch.push(product::ActiveModel {
+        products.push(product::ActiveModel {
             name: Set(name.clone()),
             slug: Set(slug.to_string()),
             description: Set(format!(
@@ -227,30 +252,179 @@ pub async fn seed_catalog(db: &DatabaseConnection, product_count: u32) -> AppRes
                 MATERIALS[rng.random_range(0..MATERIALS.len())].to_lowercase(),
                 COLORS[rng.random_range(0..COLORS.len())].to_lowercase(),
             )),
-            sku: Set(Some(format!("DEMO-{:06}", i + 1))),
-            price_cents: Set(whole * 100 + cents),
-            stock: Set(stock),
+            sku: Set(plan
+                .variants
+                .first()
+                .and_then(|variant| variant.sku.clone())),
+            price_cents: Set(plan.lowest_price()),
+            stock: Set(plan.total_stock()),
             category_id: Set(Some(category_id)),
+            options: Set(plan.options.to_stored()),
             image_urls: Set(format!("[\"https://picsum.photos/seed/{slug}/640/480\"]")),
             archived: Set(false),
             created_at: Set(created),
             updated_at: Set(created),
             ..Default::default()
         });
-        if batch.len() == 500 {
-            product::Entity::insert_many(std::mem::take(&mut batch))
+        variants_by_slug.push((slug.to_string(), created, plan.variants));
+        if products.len() == 500 {
+            product::Entity::insert_many(std::mem::take(&mut products))
                 .exec(&txn)
                 .await?;
         }
     }
-    if !batch.is_empty() {
-        product::Entity::insert_many(batch).exec(&txn).await?;
+    if !products.is_empty() {
+        product::Entity::insert_many(products).exec(&txn).await?;
+    }
+
+    // Bulk inserts do not say which ids they gave: read them back by slug.
+    let ids: HashMap<String, i32> = product::Entity::find()
+        .select_only()
+        .column(product::Column::Slug)
+        .column(product::Column::Id)
+        .into_tuple::<(String, i32)>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut variants = Vec::with_capacity(500);
+    for (slug, created, planned) in variants_by_slug {
+        let product_id = *ids
+            .get(&slug)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("demo product {slug} vanished")))?;
+        for (position, variant) in (0..).zip(planned) {
+            variants.push(product_variant::ActiveModel {
+                product_id: Set(product_id),
+                position: Set(position),
+                selected_options: Set(variant.selection.to_stored()),
+                sku: Set(variant.sku),
+                price_cents: Set(variant.price_cents),
+                compare_at_cents: Set(variant.compare_at_cents),
+                stock: Set(variant.stock),
+                image_urls: Set(ImageUrls::default().to_stored()),
+                archived: Set(false),
+                created_at: Set(created),
+                updated_at: Set(created),
+                ..Default::default()
+            });
+            if variants.len() == 500 {
+                product_variant::Entity::insert_many(std::mem::take(&mut variants))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+    }
+    if !variants.is_empty() {
+        product_variant::Entity::insert_many(variants)
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(Seeded::Catalog {
         categories,
         products: product_count,
     })
+}
+
+/// One variant a demo product will have.
+struct DemoVariant {
+    selection: Selection,
+    sku: Option<String>,
+    price_cents: i64,
+    compare_at_cents: Option<i64>,
+    stock: i32,
+}
+
+/// The options and variants of a demo product: one "Default" variant, or, for clothing,
+/// every size in two colours, some of them sold out.
+struct DemoVariants {
+    options: ProductOptions,
+    variants: Vec<DemoVariant>,
+}
+
+impl DemoVariants {
+    fn plan(rng: &mut StdRng, sku: String, price_cents: i64, colour: &str, sizes: &[&str]) -> Self {
+        // One in four products is on sale: its compare-at price is a fifth higher.
+        let compare_at = rng
+            .random_ratio(1, 4)
+            .then_some(price_cents + price_cents / 5 + 100);
+        let mut stock = || {
+            if rng.random_ratio(1, 6) {
+                0
+            } else {
+                rng.random_range(1..=60)
+            }
+        };
+        if sizes.is_empty() {
+            return Self {
+                options: ProductOptions::default(),
+                variants: vec![DemoVariant {
+                    selection: Selection::default(),
+                    sku: Some(sku),
+                    price_cents,
+                    compare_at_cents: compare_at,
+                    stock: stock(),
+                }],
+            };
+        }
+        let other = COLORS
+            .iter()
+            .find(|other| **other != colour)
+            .copied()
+            .unwrap_or("Black");
+        let raw = [
+            (
+                "Size".to_owned(),
+                sizes.iter().map(|size| (*size).to_owned()).collect(),
+            ),
+            (
+                "Colour".to_owned(),
+                vec![colour.to_owned(), other.to_owned()],
+            ),
+        ];
+        // Our own names and values: they always parse.
+        let options = ProductOptions::parse(&raw, "demo options").unwrap_or_default();
+        let mut variants = Vec::new();
+        for (index, size) in sizes.iter().enumerate() {
+            // The largest sizes take more cloth.
+            let extra = if index + 2 > sizes.len() { 200 } else { 0 };
+            for colour in [colour, other] {
+                let picks = [
+                    SelectedOption {
+                        name: "Size".into(),
+                        value: (*size).into(),
+                    },
+                    SelectedOption {
+                        name: "Colour".into(),
+                        value: colour.into(),
+                    },
+                ];
+                let Ok(selection) = options.select(&picks) else {
+                    continue;
+                };
+                variants.push(DemoVariant {
+                    selection,
+                    sku: Some(format!("{sku}-{size}-{}", colour.to_uppercase())),
+                    price_cents: price_cents + extra,
+                    compare_at_cents: compare_at.map(|was| was + extra),
+                    stock: stock(),
+                });
+            }
+        }
+        Self { options, variants }
+    }
+
+    fn lowest_price(&self) -> i64 {
+        self.variants
+            .iter()
+            .map(|variant| variant.price_cents)
+            .min()
+            .unwrap_or_default()
+    }
+
+    fn total_stock(&self) -> i32 {
+        self.variants.iter().map(|variant| variant.stock).sum()
+    }
 }
 
 async fn insert_category(

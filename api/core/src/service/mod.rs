@@ -17,6 +17,7 @@ pub mod products;
 pub mod sessions;
 mod slugs;
 pub mod throttle;
+pub mod variants;
 mod viewer;
 pub mod webhooks;
 

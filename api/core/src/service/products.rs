@@ -1,7 +1,7 @@
 //! Products: admins create, change and remove them; everyone reads the visible ones.
 
 use chrono::Utc;
-use entity::{category, product};
+use entity::{category, product, product_variant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, Set,
@@ -9,20 +9,28 @@ use sea_orm::{
 
 use crate::{
     db,
-    domain::{IdOrSlug, ImageUrls, Money, ProductDescription, ProductName, Sku, Slug, Stock},
-    error::{AppError, AppResult, Refusal},
+    domain::{
+        IdOrSlug, ImageUrls, Money, ProductDescription, ProductName, ProductOptions, Selection,
+        Sku, Slug, Stock,
+    },
+    error::{AppError, AppResult, Refusal, VariantAttribute},
     service::{
         Patch,
         slugs::{ensure_slug_free, slug_for_new},
+        variants::{
+            self, VariantChanges,
+            admin::{ensure_compare_at_above, ensure_sku_free},
+        },
         viewer::{Viewer, require_admin, viewer_is_admin},
     },
 };
 
-/// A new product.
+/// A new product, with the price, stock and SKU of its one variant.
 pub struct NewProduct {
     pub name: ProductName,
     pub description: ProductDescription,
     pub price: Money,
+    pub compare_at: Option<Money>,
     pub stock: Stock,
     pub sku: Option<Sku>,
     /// Made from the name when `None`.
@@ -31,7 +39,8 @@ pub struct NewProduct {
     pub image_urls: ImageUrls,
 }
 
-/// Changes to a product; fields left as `None`/`Keep` stay as they are.
+/// Changes to a product; fields left as `None`/`Keep` stay as they are. Price, stock and
+/// SKU are those of its only variant; a product with several has none of its own.
 #[derive(Default)]
 pub struct ProductChanges {
     pub name: Option<ProductName>,
@@ -45,13 +54,9 @@ pub struct ProductChanges {
     pub archived: Option<bool>,
 }
 
-fn encode_images(urls: &ImageUrls) -> AppResult<String> {
-    serde_json::to_string(urls.as_slice()).map_err(AppError::internal)
-}
-
 /// The image URLs of a stored product.
 pub fn image_urls(product: &product::Model) -> Vec<String> {
-    serde_json::from_str(&product.image_urls).unwrap_or_default()
+    ImageUrls::from_stored(&product.image_urls)
 }
 
 async fn ensure_category(db: &impl ConnectionTrait, id: i32) -> AppResult<()> {
@@ -61,22 +66,8 @@ async fn ensure_category(db: &impl ConnectionTrait, id: i32) -> AppResult<()> {
     }
 }
 
-async fn ensure_sku_free(
-    db: &impl ConnectionTrait,
-    sku: &Sku,
-    except: Option<i32>,
-) -> AppResult<()> {
-    let mut query = product::Entity::find().filter(product::Column::Sku.eq(sku.to_string()));
-    if let Some(id) = except {
-        query = query.filter(product::Column::Id.ne(id));
-    }
-    if query.one(db).await?.is_some() {
-        return Err(Refusal::SkuTaken.into());
-    }
-    Ok(())
-}
-
-/// Creates a product (admin). Every rule is checked before anything is written.
+/// Creates a product (admin) with one variant, "Default". Every rule is checked before
+/// anything is written.
 pub async fn create(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -92,17 +83,35 @@ pub async fn create(
     if let Some(sku) = &input.sku {
         ensure_sku_free(&txn, sku, None).await?;
     }
+    ensure_compare_at_above(input.price, input.compare_at)?;
     let slug = slug_for_new::<product::Entity>(&txn, input.slug, input.name.as_str()).await?;
     let now = Utc::now();
     let created = product::ActiveModel {
         name: Set(input.name.into_string()),
         slug: Set(slug.to_string()),
         description: Set(input.description.into_string()),
-        sku: Set(input.sku.map(|sku| sku.to_string())),
+        sku: Set(input.sku.as_ref().map(Sku::to_string)),
         price_cents: Set(input.price.cents()),
         stock: Set(input.stock.units()),
         category_id: Set(input.category_id),
-        image_urls: Set(encode_images(&input.image_urls)?),
+        options: Set(ProductOptions::default().to_stored()),
+        image_urls: Set(input.image_urls.to_stored()),
+        archived: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    product_variant::ActiveModel {
+        product_id: Set(created.id),
+        position: Set(0),
+        selected_options: Set(Selection::default().to_stored()),
+        sku: Set(input.sku.map(|sku| sku.to_string())),
+        price_cents: Set(input.price.cents()),
+        compare_at_cents: Set(input.compare_at.map(Money::cents)),
+        stock: Set(input.stock.units()),
+        image_urls: Set(ImageUrls::default().to_stored()),
         archived: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
@@ -122,57 +131,74 @@ pub async fn update(
     changes: ProductChanges,
 ) -> AppResult<product::Model> {
     require_admin(db, viewer).await?;
-    let txn = db::begin_write(db).await?;
-    let current = product::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("product"))?;
-    if let Patch::Set(category) = changes.category_id {
-        ensure_category(&txn, category).await?;
-    }
-    if let Patch::Set(sku) = &changes.sku {
-        ensure_sku_free(&txn, sku, Some(id)).await?;
-    }
-    if let Some(slug) = &changes.slug {
-        ensure_slug_free::<product::Entity>(&txn, slug, Some(id)).await?;
-    }
+    db::write(db, async |txn| {
+        let current = variants::lock_product(txn, id).await?;
+        if let Patch::Set(category) = changes.category_id {
+            ensure_category(txn, category).await?;
+        }
+        if let Some(slug) = &changes.slug {
+            ensure_slug_free::<product::Entity>(txn, slug, Some(id)).await?;
+        }
+        change_only_variant(txn, id, &changes).await?;
+        let current = product::Entity::find_by_id(current.id)
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound("product"))?;
 
-    let mut active = current.into_active_model();
-    if let Some(name) = changes.name {
-        active.name = Set(name.into_string());
-    }
-    if let Some(description) = changes.description {
-        active.description = Set(description.into_string());
-    }
-    if let Some(price) = changes.price {
-        active.price_cents = Set(price.cents());
-    }
-    if let Some(stock) = changes.stock {
-        active.stock = Set(stock.units());
-    }
-    match changes.sku {
-        Patch::Keep => {}
-        Patch::Clear => active.sku = Set(None),
-        Patch::Set(sku) => active.sku = Set(Some(sku.to_string())),
-    }
-    if let Some(slug) = changes.slug {
-        active.slug = Set(slug.to_string());
-    }
-    match changes.category_id {
-        Patch::Keep => {}
-        Patch::Clear => active.category_id = Set(None),
-        Patch::Set(category) => active.category_id = Set(Some(category)),
-    }
-    if let Some(images) = changes.image_urls {
-        active.image_urls = Set(encode_images(&images)?);
-    }
-    if let Some(archived) = changes.archived {
-        active.archived = Set(archived);
-    }
-    active.updated_at = Set(Utc::now());
-    let updated = active.update(&txn).await?;
-    txn.commit().await?;
-    Ok(updated)
+        let mut active = current.into_active_model();
+        if let Some(name) = changes.name {
+            active.name = Set(name.into_string());
+        }
+        if let Some(description) = changes.description {
+            active.description = Set(description.into_string());
+        }
+        if let Some(slug) = changes.slug {
+            active.slug = Set(slug.to_string());
+        }
+        match changes.category_id {
+            Patch::Keep => {}
+            Patch::Clear => active.category_id = Set(None),
+            Patch::Set(category) => active.category_id = Set(Some(category)),
+        }
+        if let Some(images) = changes.image_urls {
+            active.image_urls = Set(images.to_stored());
+        }
+        if let Some(archived) = changes.archived {
+            active.archived = Set(archived);
+        }
+        active.updated_at = Set(Utc::now());
+        Ok(active.update(txn).await?)
+    })
+    .await
+}
+
+/// Applies a product's price, stock and SKU changes to its only variant; a product with
+/// several variants has none of its own to change.
+async fn change_only_variant(
+    txn: &impl ConnectionTrait,
+    product_id: i32,
+    changes: &ProductChanges,
+) -> AppResult<()> {
+    let touched = [
+        (changes.price.is_some(), VariantAttribute::Price),
+        (changes.stock.is_some(), VariantAttribute::Stock),
+        (changes.sku != Patch::Keep, VariantAttribute::Sku),
+    ];
+    let Some(&(_, first)) = touched.iter().find(|(given, _)| *given) else {
+        return Ok(());
+    };
+    let variants = variants::of_products(txn, &[product_id]).await?;
+    let [only] = variants.as_slice() else {
+        return Err(Refusal::ProductHasVariants(first).into());
+    };
+    let variant_changes = VariantChanges {
+        price: changes.price,
+        stock: changes.stock,
+        sku: changes.sku.clone(),
+        ..Default::default()
+    };
+    variants::admin::apply(txn, only.id, variant_changes).await?;
+    Ok(())
 }
 
 /// Removes a product (admin). One that orders still refer to cannot be removed without

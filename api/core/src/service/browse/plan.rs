@@ -1,10 +1,11 @@
 //! A listing turned into SQL: which products match, in which order, between which
 //! cursors, and whether SQLite's cheaper search plan applies.
 
-use entity::product;
+use entity::{product, product_variant};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, Select, sea_query::ExprTrait,
+    QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use super::{
@@ -137,11 +138,27 @@ async fn matching(
         let ids = categories::with_descendants(db, category).await?;
         matching = matching.filter(product::Column::CategoryId.is_in(ids));
     }
-    if let Some(min) = filter.prices.min {
-        matching = matching.filter(product::Column::PriceCents.gte(min.cents()));
-    }
+    // A product matches when one of its active variants' prices is within the bounds. Its
+    // row holds the lowest: enough for an upper bound alone, which the price index serves;
+    // a lower bound asks the variants.
     if let Some(max) = filter.prices.max {
         matching = matching.filter(product::Column::PriceCents.lte(max.cents()));
+    }
+    if let Some(min) = filter.prices.min {
+        let mut priced = Query::select()
+            .expr(Expr::val(1))
+            .from(product_variant::Entity)
+            .and_where(
+                Expr::col((product_variant::Entity, product_variant::Column::ProductId))
+                    .equals((product::Entity, product::Column::Id)),
+            )
+            .and_where(product_variant::Column::Archived.eq(false))
+            .and_where(product_variant::Column::PriceCents.gte(min.cents()))
+            .to_owned();
+        if let Some(max) = filter.prices.max {
+            priced.and_where(product_variant::Column::PriceCents.lte(max.cents()));
+        }
+        matching = matching.filter(Expr::exists(priced));
     }
     Ok(match filter.in_stock {
         Some(true) => matching.filter(product::Column::Stock.gt(0)),

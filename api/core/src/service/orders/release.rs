@@ -2,26 +2,51 @@
 //! its buyer's cart, claimed by the checkout) and how it lets go of them: all of it when
 //! the payment fails, the cart's bought lines when it succeeds.
 
-use entity::{cart, cart_item, product};
+use entity::{cart, cart_item, product, product_variant};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use super::{items_of, reload};
 use crate::error::AppResult;
 
-/// Puts the units of an order's lines back on the shelf, in product order.
+/// Puts the units of an order's lines back on the shelf, in product order: on the
+/// variant, and on its product's total while the variant is active (an archived variant's
+/// stock is not for sale). The product's row goes first, as in checkout.
 pub async fn restock(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> {
     let mut items = items_of(txn, &[order_id]).await?;
-    items.sort_by_key(|item| item.product_id);
+    items.sort_by_key(|item| (item.product_id, item.variant_id));
     for item in items {
+        let Some(variant_id) = item.variant_id else {
+            tracing::warn!(
+                order_id,
+                item = item.id,
+                "order line without a variant: not restocked"
+            );
+            continue;
+        };
+        let variant_active = Query::select()
+            .expr(Expr::val(1))
+            .from(product_variant::Entity)
+            .and_where(product_variant::Column::Id.eq(variant_id))
+            .and_where(product_variant::Column::Archived.eq(false))
+            .to_owned();
         product::Entity::update_many()
             .col_expr(
                 product::Column::Stock,
                 Expr::col(product::Column::Stock).add(item.quantity),
             )
             .filter(product::Column::Id.eq(item.product_id))
+            .filter(Expr::exists(variant_active))
+            .exec(txn)
+            .await?;
+        product_variant::Entity::update_many()
+            .col_expr(
+                product_variant::Column::Stock,
+                Expr::col(product_variant::Column::Stock).add(item.quantity),
+            )
+            .filter(product_variant::Column::Id.eq(variant_id))
             .exec(txn)
             .await?;
     }
@@ -42,7 +67,7 @@ pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult
 }
 
 /// Removes what an order bought from its buyer's cart, in the transaction that marks it
-/// paid; saved lines and products added since stay.
+/// paid; saved lines and variants added since stay.
 pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
     let order = reload(db, order_id).await?;
     let Some(cart) = cart::Entity::find()
@@ -55,12 +80,12 @@ pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32)
     let bought: Vec<i32> = items_of(db, &[order_id])
         .await?
         .into_iter()
-        .map(|item| item.product_id)
+        .filter_map(|item| item.variant_id)
         .collect();
     cart_item::Entity::delete_many()
         .filter(cart_item::Column::CartId.eq(cart.id))
         .filter(cart_item::Column::SavedForLater.eq(false))
-        .filter(cart_item::Column::ProductId.is_in(bought))
+        .filter(cart_item::Column::VariantId.is_in(bought))
         .exec(db)
         .await?;
     Ok(())
