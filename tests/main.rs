@@ -34,3 +34,4 @@ mod sessions;
 mod stripe;
 mod subscriptions;
 mod throttle;
+mod upgrade;
