@@ -48,6 +48,10 @@ const KNOWN_ADMIN_MUTATIONS: &[&str] = &[
     "updateProduct",
     "deleteProduct",
     "setAdmin",
+    "setProductOptions",
+    "createProductVariant",
+    "updateProductVariant",
+    "deleteProductVariant",
 ];
 
 const TYPE_REF: &str = "fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }";
@@ -221,7 +225,11 @@ async fn snapshot(app: &TestApp, admin: &Session) -> Value {
               users(first: 100) { totalCount nodes { id username email isAdmin } }
               products(first: 100, filter: { includeArchived: true }) {
                 totalCount
-                nodes { id name slug description sku price { amount } stock category { id } imageUrls archived createdAt updatedAt }
+                nodes {
+                  id name slug description sku price { amount } stock category { id } imageUrls archived createdAt updatedAt
+                  options { name values }
+                  variants { id title sku selectedOptions { name value } price { amount } compareAtPrice { amount } stock imageUrls }
+                }
               }
               categories { id name slug description parent { id } children { id name slug description } }
             }",

@@ -19,7 +19,7 @@ use crate::support::{Gql, Session};
 
 /// Splits the answers of concurrent checkouts into the orders made and the errors, after
 /// checking that each answer is one or the other, never both, never several errors.
-fn outcomes(responses: &[Gql]) -> (Vec<&Value>, Vec<&Value>) {
+pub fn outcomes(responses: &[Gql]) -> (Vec<&Value>, Vec<&Value>) {
     let mut orders = Vec::new();
     let mut errors = Vec::new();
     for response in responses {

@@ -34,3 +34,5 @@ mod sessions;
 mod stripe;
 mod subscriptions;
 mod throttle;
+mod upgrade;
+mod variants;

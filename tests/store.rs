@@ -4,6 +4,8 @@
 
 use std::ops::Deref;
 
+use base64::{Engine, engine::general_purpose::STANDARD};
+
 use entity::{cart_item, order, order_item, payment, product};
 use futures_util::future::join_all;
 use sea_orm::{EntityTrait, QueryOrder};
@@ -17,6 +19,18 @@ pub const CART_FIELDS: &str = "items { product { id name price { amount currency
 
 /// Every field of an order a test may look at.
 pub const ORDER_FIELDS: &str = "id number status user { id } total { amount currencyCode } placedAt updatedAt shippingAddress { id fullName line1 line2 city postalCode country } items { product { id name price { amount } } productName unitPrice { amount currencyCode } quantity lineTotal { amount currencyCode } }";
+
+/// Every field of a variant a test may look at.
+pub const VARIANT_FIELDS: &str = "id title sku selectedOptions { name value } price { amount currencyCode } compareAtPrice { amount } stock inStock imageUrls";
+
+/// A product with its options, variants and price range: the variant tests' view of it.
+pub const PRODUCT_VARIANT_FIELDS: &str = "id name sku price { amount currencyCode } stock inStock imageUrls archived updatedAt options { name values } variants { id title sku selectedOptions { name value } price { amount currencyCode } compareAtPrice { amount } stock inStock imageUrls } priceRange { min { amount } max { amount } }";
+
+/// The fields of a cart whose lines are told apart by variant.
+pub const CART_VARIANT_FIELDS: &str = "items { product { id } variant { id title price { amount } } quantity lineTotal { amount } } savedItems { product { id } variant { id title price { amount } } quantity lineTotal { amount } } totalQuantity subtotal { amount }";
+
+/// The fields of an order whose lines name their variant.
+pub const ORDER_VARIANT_FIELDS: &str = "id number status total { amount } items { product { id } variant { id title } productName variantTitle sku unitPrice { amount } quantity lineTotal { amount } }";
 
 /// The payment token the test gateway charges.
 pub const VISA: &str = "tok_visa";
@@ -56,6 +70,11 @@ pub fn missing_product() -> String {
     GlobalId::new(NodeKind::Product, 999_999).to_string()
 }
 
+/// The global ID of a product variant that does not exist.
+pub fn missing_variant() -> String {
+    STANDARD.encode("ProductVariant:999999")
+}
+
 /// The global ID of an order that does not exist.
 pub fn missing_order() -> String {
     GlobalId::new(NodeKind::Order, 999_999).to_string()
@@ -91,6 +110,44 @@ pub fn text(value: &Value) -> &str {
     value
         .as_str()
         .unwrap_or_else(|| panic!("expected a string, got {value}"))
+}
+
+/// What a cart operation names: a product (of one variant), a variant, both or neither.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Line<'a> {
+    pub product: Option<&'a str>,
+    pub variant: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    /// The line of a product's only variant, named by the product.
+    pub fn product(product: &'a str) -> Self {
+        Self {
+            product: Some(product),
+            variant: None,
+        }
+    }
+
+    /// The line of a variant.
+    pub fn variant(variant: &'a str) -> Self {
+        Self {
+            product: None,
+            variant: Some(variant),
+        }
+    }
+
+    /// A variant named together with its product (or another one).
+    pub fn both(product: &'a str, variant: &'a str) -> Self {
+        Self {
+            product: Some(product),
+            variant: Some(variant),
+        }
+    }
+
+    /// No product and no variant.
+    pub fn neither() -> Self {
+        Self::default()
+    }
 }
 
 impl Shop {
@@ -135,16 +192,49 @@ impl Shop {
         product: &str,
         quantity: Option<i32>,
     ) -> Gql {
-        let (declaration, argument) = match quantity {
-            Some(_) => (", $quantity: Int!", ", quantity: $quantity"),
-            None => ("", ""),
+        self.cart_call(who, field, Line::product(product), quantity, CART_FIELDS)
+            .await
+    }
+
+    /// The cart mutation `field` (`addToCart`, `updateCartItem`, ...) on `line`, with
+    /// `quantity` when given, answering `fields` of the cart. Only the IDs `line` holds
+    /// are sent.
+    pub async fn cart_call(
+        &self,
+        who: &Session,
+        field: &str,
+        line: Line<'_>,
+        quantity: Option<i32>,
+        fields: &str,
+    ) -> Gql {
+        let mut declarations = Vec::new();
+        let mut arguments = Vec::new();
+        if line.product.is_some() {
+            declarations.push("$product: ID!");
+            arguments.push("productId: $product");
+        }
+        if line.variant.is_some() {
+            declarations.push("$variant: ID!");
+            arguments.push("variantId: $variant");
+        }
+        if quantity.is_some() {
+            declarations.push("$quantity: Int!");
+            arguments.push("quantity: $quantity");
+        }
+        let declarations = if declarations.is_empty() {
+            String::new()
+        } else {
+            format!("({})", declarations.join(", "))
+        };
+        let arguments = if arguments.is_empty() {
+            String::new()
+        } else {
+            format!("({})", arguments.join(", "))
         };
         self.gql_as(
             who,
-            &format!(
-                "mutation($product: ID!{declaration}) {{ {field}(productId: $product{argument}) {{ {CART_FIELDS} }} }}"
-            ),
-            json!({ "product": product, "quantity": quantity }),
+            &format!("mutation{declarations} {{ {field}{arguments} {{ {fields} }} }}"),
+            json!({ "product": line.product, "variant": line.variant, "quantity": quantity }),
         )
         .await
     }
@@ -193,10 +283,21 @@ impl Shop {
 
     /// `checkout` with the test address.
     pub async fn checkout(&self, who: &Session, token: &str, key: Option<&str>) -> Gql {
+        self.checkout_selecting(who, token, key, ORDER_FIELDS).await
+    }
+
+    /// `checkout` with the test address, answering `fields` of the order.
+    pub async fn checkout_selecting(
+        &self,
+        who: &Session,
+        token: &str,
+        key: Option<&str>,
+        fields: &str,
+    ) -> Gql {
         self.gql_as(
             who,
             &format!(
-                "mutation($input: CheckoutInput!) {{ checkout(input: $input) {{ {ORDER_FIELDS} }} }}"
+                "mutation($input: CheckoutInput!) {{ checkout(input: $input) {{ {fields} }} }}"
             ),
             json!({ "input": {
                 "shippingAddress": address(),
@@ -241,6 +342,105 @@ impl Shop {
             json!({ "id": id, "status": status }),
         )
         .await
+    }
+
+    /// The admin's `setProductOptions`, answering the product's
+    /// [`PRODUCT_VARIANT_FIELDS`].
+    pub async fn set_options(&self, product: &str, options: Value) -> Gql {
+        self.gql_as(
+            &self.admin,
+            &format!(
+                "mutation($product: ID!, $options: [ProductOptionInput!]!) {{ setProductOptions(productId: $product, options: $options) {{ {PRODUCT_VARIANT_FIELDS} }} }}"
+            ),
+            json!({ "product": product, "options": options }),
+        )
+        .await
+    }
+
+    /// The admin's `createProductVariant` (`input` is a `CreateVariantInput`), answering
+    /// the variant's [`VARIANT_FIELDS`] and its product's id.
+    pub async fn try_variant(&self, product: &str, input: Value) -> Gql {
+        self.gql_as(
+            &self.admin,
+            &format!(
+                "mutation($product: ID!, $input: CreateVariantInput!) {{ createProductVariant(productId: $product, input: $input) {{ {VARIANT_FIELDS} product {{ id }} }} }}"
+            ),
+            json!({ "product": product, "input": input }),
+        )
+        .await
+    }
+
+    /// A variant the admin creates, which must succeed; answers its global ID.
+    pub async fn variant(&self, product: &str, input: Value) -> String {
+        let response = self.try_variant(product, input).await;
+        text(&response.data()["createProductVariant"]["id"]).to_owned()
+    }
+
+    /// The admin's `updateProductVariant` (`changes` is an `UpdateVariantInput`).
+    pub async fn change_variant(&self, variant: &str, changes: Value) -> Gql {
+        self.gql_as(
+            &self.admin,
+            &format!(
+                "mutation($id: ID!, $input: UpdateVariantInput!) {{ updateProductVariant(id: $id, input: $input) {{ {VARIANT_FIELDS} }} }}"
+            ),
+            json!({ "id": variant, "input": changes }),
+        )
+        .await
+    }
+
+    /// The admin's `deleteProductVariant`.
+    pub async fn delete_variant(&self, variant: &str) -> Gql {
+        self.gql_as(
+            &self.admin,
+            "mutation($id: ID!) { deleteProductVariant(id: $id) }",
+            json!({ "id": variant }),
+        )
+        .await
+    }
+
+    /// A product as the admin reads it, with [`PRODUCT_VARIANT_FIELDS`].
+    pub async fn product_view(&self, product: &str) -> Value {
+        self.gql_as(
+            &self.admin,
+            &format!("query($id: ID) {{ product(id: $id) {{ {PRODUCT_VARIANT_FIELDS} }} }}"),
+            json!({ "id": product }),
+        )
+        .await
+        .data()["product"]
+            .clone()
+    }
+
+    /// The IDs of a product's variants, in their order.
+    pub async fn variant_ids(&self, product: &str) -> Vec<String> {
+        self.product_view(product).await["variants"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no variants of {product}"))
+            .iter()
+            .map(|variant| text(&variant["id"]).to_owned())
+            .collect()
+    }
+
+    /// A variant as the admin reads it through `node(id:)`, with [`VARIANT_FIELDS`]; null
+    /// when there is none.
+    pub async fn variant_view(&self, variant: &str) -> Value {
+        self.gql_as(
+            &self.admin,
+            &format!(
+                "query($id: ID!) {{ node(id: $id) {{ ... on ProductVariant {{ {VARIANT_FIELDS} }} }} }}"
+            ),
+            json!({ "id": variant }),
+        )
+        .await
+        .data()["node"]
+            .clone()
+    }
+
+    /// A variant's stock, as the API tells it to an admin.
+    pub async fn variant_stock(&self, variant: &str) -> i64 {
+        let view = self.variant_view(variant).await;
+        view["stock"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no stock in {view}"))
     }
 
     /// A product's stock as stored.
@@ -298,6 +498,21 @@ pub fn lines(list: &Value) -> Vec<(String, i64)> {
         .map(|line| {
             (
                 text(&line["product"]["id"]).to_owned(),
+                line["quantity"].as_i64().expect("a quantity"),
+            )
+        })
+        .collect()
+}
+
+/// The variant IDs and quantities of a cart's `items` (or `savedItems`) list, selected
+/// with [`CART_VARIANT_FIELDS`].
+pub fn variant_lines(list: &Value) -> Vec<(String, i64)> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("expected a list of cart lines, got {list}"))
+        .iter()
+        .map(|line| {
+            (
+                text(&line["variant"]["id"]).to_owned(),
                 line["quantity"].as_i64().expect("a quantity"),
             )
         })

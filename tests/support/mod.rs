@@ -75,7 +75,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// A running server on a fresh database, with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let database = TestDatabase::create().await;
+    spawn_app_on(TestDatabase::create().await, adjust).await
+}
+
+/// A running server on a database the test prepared itself (e.g. built by an earlier
+/// release's migrations and filled the way that release stored data), with the
+/// configuration adjusted first. The server applies the migrations still missing as it
+/// starts, as a deployed shop does after an upgrade.
+pub async fn spawn_app_on(database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     // Mail without SMTP goes to .eml files: into a folder of this test's own.
     let mail_dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::with_database(database.url());
