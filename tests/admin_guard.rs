@@ -223,7 +223,7 @@ async fn snapshot(app: &TestApp, admin: &Session) -> Value {
             admin,
             "{
               users(first: 100) { totalCount nodes { id username email isAdmin } }
-              products(first: 100, filter: { includeArchived: true }) {
+              products(first: 50, filter: { includeArchived: true }) {
                 totalCount
                 nodes {
                   id name slug description sku price { amount } stock category { id } imageUrls archived createdAt updatedAt

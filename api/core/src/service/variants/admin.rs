@@ -92,6 +92,9 @@ pub async fn create(
     require_admin(db, viewer).await?;
     db::write(db, async |txn| {
         let product = lock_product(txn, product_id).await?;
+        if product.archived {
+            return Err(AppError::NotFound("product"));
+        }
         let selection =
             ProductOptions::from_stored(&product.options).select(&input.selected_options)?;
         let active = of_products(txn, &[product_id]).await?;

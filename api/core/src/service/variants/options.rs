@@ -10,7 +10,7 @@ use super::{lock_product, of_products, selection, sync_product};
 use crate::{
     db,
     domain::{ProductOptions, Selection},
-    error::AppResult,
+    error::{AppError, AppResult},
     service::viewer::{Viewer, require_admin},
 };
 
@@ -27,6 +27,9 @@ pub async fn set_options(
     require_admin(db, viewer).await?;
     db::write(db, async |txn| {
         let product = lock_product(txn, product_id).await?;
+        if product.archived {
+            return Err(AppError::NotFound("product"));
+        }
         let current = ProductOptions::from_stored(&product.options);
         let variants = of_products(txn, &[product_id]).await?;
         let selections: Vec<Selection> = variants.iter().map(selection).collect();
