@@ -49,6 +49,9 @@ json_query() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[
 # A product list page: 20 products with their category, as a storefront's grid shows it.
 list='{ products(first: 20) { edges { cursor node { id name slug price { amount currencyCode } inStock category { name slug } } } pageInfo { hasNextPage endCursor } } }'
 json_query "$list" > "$work/list.txt"
+# The same page with each product's variants, as a grid with size and colour swatches.
+list_variants='{ products(first: 20) { edges { cursor node { id name slug price { amount currencyCode } inStock category { name slug } variants { id title price { amount } inStock selectedOptions { name value } } } } pageInfo { hasNextPage endCursor } } }'
+json_query "$list_variants" > "$work/list-variants.txt"
 
 # Product pages by slug: 200 different slugs from the catalog.
 gql "$(json_query '{ products(first: 100, sortKey: PRICE) { nodes { slug } } }')" |
@@ -77,6 +80,7 @@ json_query '{ __typename }' > "$work/typename.txt"
 echo "shop bench: $db_kind, $products products, $connections connections, ${seconds}s each, $(nproc) cores"
 run typename "$work/typename.txt"
 run list "$work/list.txt"
+run "list with variants" "$work/list-variants.txt"
 run slug "$work/slug.txt"
 run search "$work/search.txt"
 
