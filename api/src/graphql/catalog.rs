@@ -1,29 +1,23 @@
-//! The catalog: categories and products, browsed by everyone and managed by admins.
+//! The catalog: categories, products and their variants, as everyone browses them.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{category, product};
+use entity::{category, product, product_variant};
 
 use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
-    guards::AdminGuard,
     ids::node_id,
-    input::{optional, patch},
     money::{Decimal, MoneyValue},
-    variants::{PriceRange, ProductOptionObject, ProductVariant, options_of},
 };
 use crate::{
-    domain::{
-        CategoryDescription, CategoryName, GlobalId, IdOrSlug, ImageUrls, Money, NodeKind,
-        PriceBounds, ProductDescription, ProductName, Search, Sku, Slug, Stock,
-    },
-    error::AppResult,
+    domain::{GlobalId, IdOrSlug, Money, NodeKind, PriceBounds, ProductOptions, Search},
+    error::{AppError, AppResult},
     service::{
         browse::{self, Listed, ProductFilter, ProductListing, SortKey},
-        categories::{self, CategoryChanges, NewCategory},
+        categories,
         pagination::{Page, PageArgs},
-        products::{self, NewProduct, ProductChanges},
+        products, variants,
     },
 };
 
@@ -232,25 +226,6 @@ fn id_of_kind(id: &ID, field: &str, kind: NodeKind) -> AppResult<Option<i32>> {
     Ok((id.kind == kind).then_some(id.id))
 }
 
-pub(super) fn required_id(
-    id: &ID,
-    field: &str,
-    kind: NodeKind,
-    what: &'static str,
-) -> AppResult<i32> {
-    GlobalId::parse_kind(id, field, kind, what)
-}
-
-/// The ID of a category given as the input `field`; one of another kind is NOT_FOUND.
-fn category_id(id: &(impl AsRef<str> + ?Sized), field: &str) -> AppResult<i32> {
-    GlobalId::parse_kind(id.as_ref(), field, NodeKind::Category, "category")
-}
-
-/// A price given as the input `field`.
-pub(super) fn price(price: &Decimal, field: &str) -> AppResult<Money> {
-    Money::parse_price(&price.0, field)
-}
-
 /// Which products to list.
 #[derive(InputObject, Default)]
 #[graphql(name = "ProductFilter")]
@@ -318,78 +293,6 @@ impl From<ProductSortKey> for SortKey {
             ProductSortKey::Relevance => Self::Relevance,
         }
     }
-}
-
-/// A new category.
-#[derive(InputObject)]
-pub struct CreateCategoryInput {
-    /// 1 to 100 characters.
-    name: String,
-    /// Made from the name when left out.
-    slug: Option<String>,
-    /// Up to 2,000 characters.
-    description: Option<String>,
-    /// The category to put it under; a root when left out.
-    parent_id: Option<ID>,
-}
-
-/// Changes to a category; fields left out stay as they are.
-#[derive(InputObject)]
-pub struct UpdateCategoryInput {
-    /// 1 to 100 characters.
-    name: Option<String>,
-    /// A new unique slug.
-    slug: Option<String>,
-    /// Up to 2,000 characters; null removes it.
-    description: MaybeUndefined<String>,
-    /// The new parent; null makes it a root. Not the category itself or one below it.
-    parent_id: MaybeUndefined<ID>,
-}
-
-/// A new product.
-#[derive(InputObject)]
-pub struct CreateProductInput {
-    /// 1 to 200 characters.
-    name: String,
-    /// Up to 10,000 characters of plain text.
-    description: String,
-    /// From "0" to "1000000.00", at most two decimals.
-    price: Decimal,
-    /// Whole units from 0 to 1,000,000.
-    stock: i32,
-    /// Unique; letters, digits, '-', '_' and '.'.
-    sku: Option<String>,
-    /// The "was" price of its one variant; must be above `price`.
-    compare_at_price: Option<Decimal>,
-    /// Made from the name when left out.
-    slug: Option<String>,
-    /// The product's category.
-    category_id: Option<ID>,
-    /// Up to 20 absolute http(s) URLs.
-    image_urls: Option<Vec<String>>,
-}
-
-/// Changes to a product; fields left out stay as they are.
-#[derive(InputObject)]
-pub struct UpdateProductInput {
-    /// 1 to 200 characters.
-    name: Option<String>,
-    /// Up to 10,000 characters of plain text.
-    description: Option<String>,
-    /// From "0" to "1000000.00", at most two decimals. Of a product with one variant only.
-    price: Option<Decimal>,
-    /// Whole units from 0 to 1,000,000. Of a product with one variant only.
-    stock: Option<i32>,
-    /// A new unique SKU; null removes it. Of a product with one variant only.
-    sku: MaybeUndefined<String>,
-    /// A new unique slug.
-    slug: Option<String>,
-    /// The new category; null leaves the product without one.
-    category_id: MaybeUndefined<ID>,
-    /// Replaces all image URLs.
-    image_urls: Option<Vec<String>>,
-    /// Archive (hide from browsing) or restore the product.
-    archived: Option<bool>,
 }
 
 #[derive(Default)]
@@ -481,127 +384,128 @@ impl CatalogQuery {
     }
 }
 
-#[derive(Default)]
-pub struct CatalogMutation;
+/// One way a product varies, with the values its variants choose from.
+#[derive(SimpleObject)]
+#[graphql(name = "ProductOption")]
+pub struct ProductOptionObject {
+    /// The option's name, e.g. "Size".
+    name: String,
+    /// Its values in display order, e.g. ["S", "M", "L"].
+    values: Vec<String>,
+}
 
+/// The options of a product as the API shows them.
+pub fn options_of(product: &entity::product::Model) -> Vec<ProductOptionObject> {
+    ProductOptions::from_stored(&product.options)
+        .as_slice()
+        .iter()
+        .map(|option| ProductOptionObject {
+            name: option.name.clone(),
+            values: option.values.clone(),
+        })
+        .collect()
+}
+
+/// The value a variant has for one option.
+#[derive(SimpleObject)]
+#[graphql(name = "SelectedOption")]
+pub struct SelectedOptionObject {
+    /// The option's name, e.g. "Size".
+    name: String,
+    /// The variant's value of it, e.g. "M".
+    value: String,
+}
+
+/// The lowest and highest price of a product's variants.
+#[derive(SimpleObject)]
+pub struct PriceRange {
+    /// The cheapest variant's price.
+    min: MoneyValue,
+    /// The dearest variant's price.
+    max: MoneyValue,
+}
+
+impl PriceRange {
+    pub fn single(price: MoneyValue) -> Self {
+        Self {
+            min: price.clone(),
+            max: price,
+        }
+    }
+
+    pub fn of(variants: &[product_variant::Model], ctx: &Context<'_>) -> AppResult<Option<Self>> {
+        let prices = variants.iter().map(|variant| variant.price_cents);
+        let (Some(min), Some(max)) = (prices.clone().min(), prices.max()) else {
+            return Ok(None);
+        };
+        let currency = ctx.currency()?;
+        Ok(Some(Self {
+            min: MoneyValue::new(Money::from_cents(min), currency.clone()),
+            max: MoneyValue::new(Money::from_cents(max), currency.clone()),
+        }))
+    }
+}
+
+pub struct ProductVariant(pub product_variant::Model);
+
+/// One buyable version of a product (a size, a colour) with its own price, stock and SKU.
 #[Object]
-impl CatalogMutation {
-    /// Creates a category (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn create_category(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The category to create.")] input: CreateCategoryInput,
-    ) -> Result<Category> {
-        let input = NewCategory {
-            parent_id: optional(input.parent_id.as_deref(), "parentId", category_id)?,
-            name: CategoryName::parse(&input.name, "name")?,
-            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
-            description: optional(
-                input.description.as_deref(),
-                "description",
-                CategoryDescription::parse,
-            )?,
+impl ProductVariant {
+    /// The variant's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::ProductVariant, self.0.id)
+    }
+    /// The product it is a variant of.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
+        let product = ctx.request()?.products.load_one(self.0.product_id).await?;
+        product.map(Product::from).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("variant {} has no product", self.0.id)).into()
+        })
+    }
+    /// Its option values joined, e.g. "M / Red"; "Default" for a product without options.
+    async fn title(&self) -> String {
+        variants::title(&self.0)
+    }
+    /// The stock-keeping unit, upper-cased; unique when present.
+    async fn sku(&self) -> Option<&str> {
+        self.0.sku.as_deref()
+    }
+    /// One value per option of the product, in the product's option order.
+    async fn selected_options(&self) -> Vec<SelectedOptionObject> {
+        variants::selection(&self.0)
+            .as_slice()
+            .iter()
+            .map(|pick| SelectedOptionObject {
+                name: pick.name.clone(),
+                value: pick.value.clone(),
+            })
+            .collect()
+    }
+    /// The current unit price.
+    async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
+        let price = Money::from_cents(self.0.price_cents);
+        Ok(MoneyValue::new(price, ctx.currency()?.clone()))
+    }
+    /// The "was" price, when set; always above `price`.
+    async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<MoneyValue>> {
+        let Some(cents) = self.0.compare_at_cents else {
+            return Ok(None);
         };
-        let category = categories::create(ctx.db()?, ctx.viewer()?, input).await?;
-        Ok(Category(category))
+        Ok(Some(MoneyValue::new(
+            Money::from_cents(cents),
+            ctx.currency()?.clone(),
+        )))
     }
-
-    /// Changes a category (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn update_category(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the category to change.")] id: ID,
-        #[graphql(desc = "The changes.")] input: UpdateCategoryInput,
-    ) -> Result<Category> {
-        let id = required_id(&id, "id", NodeKind::Category, "category")?;
-        let changes = CategoryChanges {
-            parent_id: patch(&input.parent_id, "parentId", category_id)?,
-            name: optional(input.name.as_deref(), "name", CategoryName::parse)?,
-            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
-            description: patch(
-                &input.description,
-                "description",
-                CategoryDescription::parse,
-            )?,
-        };
-        let category = categories::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
-        Ok(Category(category))
+    /// Units available to buy now.
+    async fn stock(&self) -> i32 {
+        self.0.stock
     }
-
-    /// Deletes a category without subcategories or products (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn delete_category(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the category to delete.")] id: ID,
-    ) -> Result<bool> {
-        let id = required_id(&id, "id", NodeKind::Category, "category")?;
-        Ok(categories::delete(ctx.db()?, ctx.viewer()?, id).await?)
+    /// Whether at least one unit is available.
+    async fn in_stock(&self) -> bool {
+        self.0.stock > 0 && !self.0.archived
     }
-
-    /// Creates a product (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn create_product(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The product to create.")] input: CreateProductInput,
-    ) -> Result<Product> {
-        let input = NewProduct {
-            category_id: optional(input.category_id.as_deref(), "categoryId", category_id)?,
-            name: ProductName::parse(&input.name, "name")?,
-            description: ProductDescription::parse(&input.description, "description")?,
-            price: price(&input.price, "price")?,
-            compare_at: optional(input.compare_at_price.as_ref(), "compareAtPrice", price)?,
-            stock: Stock::parse(input.stock, "stock")?,
-            sku: optional(input.sku.as_deref(), "sku", Sku::parse)?,
-            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
-            image_urls: ImageUrls::parse(
-                input.image_urls.as_deref().unwrap_or_default(),
-                "imageUrls",
-            )?,
-        };
-        let product = products::create(ctx.db()?, ctx.viewer()?, input).await?;
-        Ok(Product::from(product))
-    }
-
-    /// Changes a product (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn update_product(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the product to change.")] id: ID,
-        #[graphql(desc = "The changes.")] input: UpdateProductInput,
-    ) -> Result<Product> {
-        let id = required_id(&id, "id", NodeKind::Product, "product")?;
-        let changes = ProductChanges {
-            category_id: patch(&input.category_id, "categoryId", category_id)?,
-            name: optional(input.name.as_deref(), "name", ProductName::parse)?,
-            description: optional(
-                input.description.as_deref(),
-                "description",
-                ProductDescription::parse,
-            )?,
-            price: optional(input.price.as_ref(), "price", price)?,
-            stock: optional(input.stock, "stock", Stock::parse)?,
-            sku: patch(&input.sku, "sku", Sku::parse)?,
-            slug: optional(input.slug.as_deref(), "slug", Slug::parse)?,
-            image_urls: optional(input.image_urls.as_deref(), "imageUrls", ImageUrls::parse)?,
-            archived: input.archived,
-        };
-        let product = products::update(ctx.db()?, ctx.viewer()?, id, changes).await?;
-        Ok(Product::from(product))
-    }
-
-    /// Removes a product, or archives it when orders refer to it (admin).
-    #[graphql(guard = "AdminGuard")]
-    async fn delete_product(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The ID of the product to delete.")] id: ID,
-    ) -> Result<bool> {
-        let id = required_id(&id, "id", NodeKind::Product, "product")?;
-        Ok(products::delete(ctx.db()?, ctx.viewer()?, id).await?)
+    /// The variant's own image URLs in display order; empty: the product's images show it.
+    async fn image_urls(&self) -> Vec<String> {
+        variants::image_urls(&self.0)
     }
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod catalog;
+mod catalog_admin;
 mod connection;
 mod context;
 mod documents;
@@ -16,7 +17,7 @@ mod node;
 mod request_metrics;
 mod request_span;
 mod shopping;
-mod variants;
+mod variant_admin;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
@@ -53,8 +54,8 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     account::AccountMutation,
-    catalog::CatalogMutation,
-    variants::VariantMutation,
+    catalog_admin::CatalogMutation,
+    variant_admin::VariantMutation,
     shopping::ShoppingMutation,
 );
 

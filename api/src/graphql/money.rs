@@ -2,7 +2,10 @@
 
 use async_graphql::{InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
 
-use crate::domain::{Currency, Money};
+use crate::{
+    domain::{Currency, Money},
+    error::AppResult,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decimal(pub String);
@@ -112,4 +115,9 @@ mod properties {
             prop_assert_eq!(price.cents(), units * 100);
         }
     }
+}
+
+/// A price given as the input `field`.
+pub fn price(price: &Decimal, field: &str) -> AppResult<Money> {
+    Money::parse_price(&price.0, field)
 }

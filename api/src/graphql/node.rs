@@ -4,10 +4,9 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
     account::{Address, User},
-    catalog::{Category, Product},
+    catalog::{Category, Product, ProductVariant},
     context::ContextExt,
     shopping::Order,
-    variants::ProductVariant,
 };
 use crate::{
     domain::{GlobalId, IdOrSlug, NodeKind},

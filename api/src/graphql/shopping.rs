@@ -7,13 +7,12 @@ use futures_util::StreamExt;
 
 use super::{
     account::{Address, AddressInput, User},
-    catalog::Product,
+    catalog::{Product, ProductVariant},
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
     ids::node_id,
     money::MoneyValue,
-    variants::ProductVariant,
 };
 use crate::{
     auth::AccessGrant,

@@ -1,147 +1,20 @@
-//! Variants: a product's options and the sizes and colours that are bought.
+//! Admins give products options and variants: the sizes and colours that are bought.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use entity::product_variant;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 
 use super::{
-    catalog::{Product, price, required_id},
+    catalog::{Product, ProductVariant},
     context::ContextExt,
     guards::AdminGuard,
-    ids::node_id,
+    ids::required_id,
     input::{optional, patch},
-    money::{Decimal, MoneyValue},
+    money::{Decimal, price},
 };
 use crate::{
     domain::{ImageUrls, Money, NodeKind, ProductOptions, SelectedOption, Sku, Stock},
-    error::{AppError, AppResult},
+    error::AppResult,
     service::variants::{self, NewVariant, VariantChanges},
 };
-
-/// One way a product varies, with the values its variants choose from.
-#[derive(SimpleObject)]
-#[graphql(name = "ProductOption")]
-pub struct ProductOptionObject {
-    /// The option's name, e.g. "Size".
-    name: String,
-    /// Its values in display order, e.g. ["S", "M", "L"].
-    values: Vec<String>,
-}
-
-/// The options of a product as the API shows them.
-pub fn options_of(product: &entity::product::Model) -> Vec<ProductOptionObject> {
-    ProductOptions::from_stored(&product.options)
-        .as_slice()
-        .iter()
-        .map(|option| ProductOptionObject {
-            name: option.name.clone(),
-            values: option.values.clone(),
-        })
-        .collect()
-}
-
-/// The value a variant has for one option.
-#[derive(SimpleObject)]
-#[graphql(name = "SelectedOption")]
-pub struct SelectedOptionObject {
-    /// The option's name, e.g. "Size".
-    name: String,
-    /// The variant's value of it, e.g. "M".
-    value: String,
-}
-
-/// The lowest and highest price of a product's variants.
-#[derive(SimpleObject)]
-pub struct PriceRange {
-    /// The cheapest variant's price.
-    min: MoneyValue,
-    /// The dearest variant's price.
-    max: MoneyValue,
-}
-
-impl PriceRange {
-    pub fn single(price: MoneyValue) -> Self {
-        Self {
-            min: price.clone(),
-            max: price,
-        }
-    }
-
-    pub fn of(variants: &[product_variant::Model], ctx: &Context<'_>) -> AppResult<Option<Self>> {
-        let prices = variants.iter().map(|variant| variant.price_cents);
-        let (Some(min), Some(max)) = (prices.clone().min(), prices.max()) else {
-            return Ok(None);
-        };
-        let currency = ctx.currency()?;
-        Ok(Some(Self {
-            min: MoneyValue::new(Money::from_cents(min), currency.clone()),
-            max: MoneyValue::new(Money::from_cents(max), currency.clone()),
-        }))
-    }
-}
-
-pub struct ProductVariant(pub product_variant::Model);
-
-/// One buyable version of a product (a size, a colour) with its own price, stock and SKU.
-#[Object]
-impl ProductVariant {
-    /// The variant's globally unique ID.
-    pub async fn id(&self) -> ID {
-        node_id(NodeKind::ProductVariant, self.0.id)
-    }
-    /// The product it is a variant of.
-    async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
-        let product = ctx.request()?.products.load_one(self.0.product_id).await?;
-        product.map(Product::from).ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("variant {} has no product", self.0.id)).into()
-        })
-    }
-    /// Its option values joined, e.g. "M / Red"; "Default" for a product without options.
-    async fn title(&self) -> String {
-        variants::title(&self.0)
-    }
-    /// The stock-keeping unit, upper-cased; unique when present.
-    async fn sku(&self) -> Option<&str> {
-        self.0.sku.as_deref()
-    }
-    /// One value per option of the product, in the product's option order.
-    async fn selected_options(&self) -> Vec<SelectedOptionObject> {
-        variants::selection(&self.0)
-            .as_slice()
-            .iter()
-            .map(|pick| SelectedOptionObject {
-                name: pick.name.clone(),
-                value: pick.value.clone(),
-            })
-            .collect()
-    }
-    /// The current unit price.
-    async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        let price = Money::from_cents(self.0.price_cents);
-        Ok(MoneyValue::new(price, ctx.currency()?.clone()))
-    }
-    /// The "was" price, when set; always above `price`.
-    async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<MoneyValue>> {
-        let Some(cents) = self.0.compare_at_cents else {
-            return Ok(None);
-        };
-        Ok(Some(MoneyValue::new(
-            Money::from_cents(cents),
-            ctx.currency()?.clone(),
-        )))
-    }
-    /// Units available to buy now.
-    async fn stock(&self) -> i32 {
-        self.0.stock
-    }
-    /// Whether at least one unit is available.
-    async fn in_stock(&self) -> bool {
-        self.0.stock > 0 && !self.0.archived
-    }
-    /// The variant's own image URLs in display order; empty: the product's images show it.
-    async fn image_urls(&self) -> Vec<String> {
-        variants::image_urls(&self.0)
-    }
-}
 
 /// An option of a product and its values, in display order.
 #[derive(InputObject)]
