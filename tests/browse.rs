@@ -1464,3 +1464,42 @@ async fn walking_the_category_tree_costs_one_statement_per_level_however_wide_it
         .sum();
     assert_eq!(leaves, 1 + 27);
 }
+
+/// A cursor stays usable after its product leaves the catalog, and the page read from it
+/// says whether anything is still on the other side of it: what is there, not the page.
+#[tokio::test]
+async fn a_cursor_whose_product_was_archived_still_tells_what_is_on_its_other_side() {
+    let app = spawn_app().await;
+    let admin = app.admin("admin").await;
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        let product = create_product(&app, &admin, json!({ "name": name, "price": "1.00" })).await;
+        ids.push(id_of(&product));
+    }
+    let show_only = async |visible: &[usize]| {
+        for (index, id) in ids.iter().enumerate() {
+            let archived = !visible.contains(&index);
+            update_product(&app, &admin, id, json!({ "archived": archived })).await;
+        }
+    };
+    // Cursors at B (the end of the first page) and at C (the start of the last).
+    let first = Page::of(&products(&app, None, json!({ "first": 2 })).await);
+    let last = Page::of(&products(&app, None, json!({ "last": 2 })).await);
+
+    show_only(&[2]).await;
+    let after_b = Page::of(&products(&app, None, json!({ "first": 2, "after": first.end })).await);
+    show_only(&[0, 1]).await;
+    let before_c =
+        Page::of(&products(&app, None, json!({ "last": 2, "before": last.start })).await);
+
+    assert_eq!(after_b.ids, [ids[2].clone()]);
+    assert!(
+        !after_b.has_previous,
+        "A and B, up to the cursor, are archived"
+    );
+    assert_eq!(before_c.ids, [ids[0].clone(), ids[1].clone()]);
+    assert!(
+        !before_c.has_next,
+        "C and D, from the cursor on, are archived"
+    );
+}

@@ -106,15 +106,16 @@ impl Plan {
             .limit(self.window.limit + 1)
     }
 
-    /// The query for anything beyond the cursor on the side that was not read; `None`
-    /// when the read started at an end of the list.
+    /// The query for anything beyond the cursor on the side that was not read (the
+    /// cursor's own row included: a page was read up to it); `None` when the read started
+    /// at an end of the list.
     pub fn beyond(&self) -> Option<Select<product::Entity>> {
         let condition = if self.window.backward {
             let before = self.before.clone()?;
-            self.sorting.after(before).not()
+            self.sorting.before(before).not()
         } else {
             let after = self.after.clone()?;
-            self.sorting.before(after).not()
+            self.sorting.after(after).not()
         };
         Some(self.matching.clone().filter(condition))
     }
