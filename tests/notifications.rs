@@ -389,6 +389,39 @@ async fn a_paid_order_is_confirmed_with_its_number_lines_totals_and_shipping_add
     );
 }
 
+/// A line names the variant bought beside its product, unless the product has only its
+/// "Default" one.
+#[tokio::test]
+async fn a_confirmation_names_the_variant_of_each_line() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_mailing_to(&smtp).await;
+    let admin = app.admin("root").await;
+    let alice = app.register("alice").await;
+    let tee = stock_product(&app, &admin, "Linen Tee", "20.00", 5).await;
+    let tea = stock_product(&app, &admin, "Tea Tin", "3.25", 5).await;
+    app.gql_as(
+        &admin,
+        "mutation($id: ID!) { setProductOptions(productId: $id, options: [{ name: \"Size\", values: [\"M\"] }]) { id } }",
+        json!({ "id": tee }),
+    )
+    .await
+    .data();
+    add_to_cart(&app, &alice, &tee, 1).await;
+
+    let order = buy(&app, &alice, &tea, 1).await;
+
+    let messages = smtp.wait_for(3).await;
+    let mail = about(&messages, &order)[0];
+    let html = unescape_html(&mail.html);
+    for body in [mail.text.as_str(), html.as_str()] {
+        assert!(
+            line_with(body, "Linen Tee").contains("Linen Tee (M)"),
+            "{body}"
+        );
+        assert!(!line_with(body, "Tea Tin").contains("Default"), "{body}");
+    }
+}
+
 #[tokio::test]
 async fn shipping_delivering_and_cancelling_paid_orders_each_mail_the_buyer() {
     let smtp = SmtpServer::start().await;

@@ -16,7 +16,7 @@ use lettre::{
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    domain::{Money, OrderStatus},
+    domain::{DEFAULT_VARIANT_TITLE, Money, OrderStatus},
     error::{AppError, AppResult},
     service::{
         orders,
@@ -282,7 +282,12 @@ async fn order_mail(
         .await?
         .into_iter()
         .map(|item| OrderLine {
-            name: item.product_name,
+            // The lone variant of a product without options needs no name.
+            name: if item.variant_title == DEFAULT_VARIANT_TITLE {
+                item.product_name
+            } else {
+                format!("{} ({})", item.product_name, item.variant_title)
+            },
             quantity: item.quantity,
             unit_price: money(item.unit_price_cents),
             total: money(item.line_total_cents),

@@ -37,7 +37,8 @@ pub use money::{Currency, Money, PriceBounds};
 // rules sit with it there.
 pub use entity::order_status::OrderStatus;
 pub use options::{
-    MAX_OPTIONS, MAX_VALUES, ProductOption, ProductOptions, SelectedOption, Selection,
+    DEFAULT_VARIANT_TITLE, MAX_OPTIONS, MAX_VALUES, ProductOption, ProductOptions, SelectedOption,
+    Selection,
 };
 pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};

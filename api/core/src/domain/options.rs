@@ -17,6 +17,9 @@ pub const MAX_OPTIONS: usize = 3;
 /// The most values one option may have.
 pub const MAX_VALUES: usize = 100;
 
+/// The title of the one variant of a product without options.
+pub const DEFAULT_VARIANT_TITLE: &str = "Default";
+
 /// An option's name or one of its values: 1 to 50 characters.
 type Label = Name<50>;
 
@@ -228,7 +231,7 @@ impl Selection {
     /// What customers read: the values joined, "M / Red"; "Default" without options.
     pub fn title(&self) -> String {
         if self.0.is_empty() {
-            return "Default".into();
+            return DEFAULT_VARIANT_TITLE.into();
         }
         self.0
             .iter()
