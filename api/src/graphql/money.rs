@@ -63,6 +63,11 @@ impl MoneyValue {
     }
 }
 
+/// A price given as the input `field`.
+pub fn price(price: &Decimal, field: &str) -> AppResult<Money> {
+    Money::parse_price(&price.0, field)
+}
+
 #[cfg(test)]
 mod properties {
     use async_graphql::Number;
@@ -115,9 +120,4 @@ mod properties {
             prop_assert_eq!(price.cents(), units * 100);
         }
     }
-}
-
-/// A price given as the input `field`.
-pub fn price(price: &Decimal, field: &str) -> AppResult<Money> {
-    Money::parse_price(&price.0, field)
 }
