@@ -59,6 +59,8 @@ impl NodeQuery {
             NodeKind::ProductVariant => variants::find_visible(db, viewer, id.id)
                 .await?
                 .map(|variant| Node::ProductVariant(ProductVariant(variant))),
+            // Carts are no nodes: a guest's is named by its secret, and a user has one.
+            NodeKind::Cart => None,
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
             // exactly as `order(id:)` does.
             NodeKind::Order => Some(Node::Order(Order(

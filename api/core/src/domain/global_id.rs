@@ -9,6 +9,8 @@ use crate::error::AppError;
 pub enum NodeKind {
     User,
     Address,
+    /// A user's cart (guest carts are named by their secret instead).
+    Cart,
     Category,
     Product,
     ProductVariant,
@@ -22,6 +24,7 @@ impl NodeKind {
         match self {
             Self::User => "User",
             Self::Address => "Address",
+            Self::Cart => "Cart",
             Self::Category => "Category",
             Self::Product => "Product",
             Self::ProductVariant => "ProductVariant",
@@ -34,6 +37,7 @@ impl NodeKind {
         match raw {
             "User" => Some(Self::User),
             "Address" => Some(Self::Address),
+            "Cart" => Some(Self::Cart),
             "Category" => Some(Self::Category),
             "Product" => Some(Self::Product),
             "ProductVariant" => Some(Self::ProductVariant),
@@ -138,9 +142,10 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 7] = [
+    const KINDS: [NodeKind; 8] = [
         NodeKind::User,
         NodeKind::Address,
+        NodeKind::Cart,
         NodeKind::Category,
         NodeKind::Product,
         NodeKind::ProductVariant,

@@ -2,6 +2,7 @@
 //! ("parse, don't validate"); everything behind the edge can trust them.
 
 mod address;
+mod cart_id;
 mod catalog;
 mod checkout;
 mod cursor;
@@ -23,6 +24,7 @@ mod text;
 mod username;
 
 pub use address::PostalAddress;
+pub use cart_id::{CartId, GuestSecret};
 pub use catalog::{
     CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName, Sku,
     Stock,
