@@ -110,7 +110,11 @@ impl MigrationTrait for Migration {
 }
 
 /// Lets `table.column` (an integer column) hold NULL.
-async fn drop_not_null(manager: &SchemaManager<'_>, table: &str, column: &str) -> Result<(), DbErr> {
+async fn drop_not_null(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: &str,
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     if manager.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared(&format!(
@@ -154,7 +158,8 @@ async fn drop_not_null(manager: &SchemaManager<'_>, table: &str, column: &str) -
     .await?;
     db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
         .await?;
-    db.execute_unprepared("PRAGMA writable_schema = OFF").await?;
+    db.execute_unprepared("PRAGMA writable_schema = OFF")
+        .await?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::{
     domain::{
-        CandidatePassword, CartId, Email, GlobalId, GuestSecret, NodeKind, Password,
-        PostalAddress, Username,
+        CandidatePassword, CartId, Email, GlobalId, GuestSecret, NodeKind, Password, PostalAddress,
+        Username,
     },
     error::AppResult,
     service::{

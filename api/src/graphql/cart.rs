@@ -27,7 +27,12 @@ fn target(product_id: Option<ID>, variant_id: Option<ID>) -> AppResult<cart::Tar
         .transpose()?;
     match variant_id {
         Some(id) => Ok(cart::Target::Variant {
-            variant_id: GlobalId::parse_kind(&id, "variantId", NodeKind::ProductVariant, "variant")?,
+            variant_id: GlobalId::parse_kind(
+                &id,
+                "variantId",
+                NodeKind::ProductVariant,
+                "variant",
+            )?,
             product_id,
         }),
         None => product_id.map(cart::Target::OnlyVariantOf).ok_or_else(|| {
@@ -146,8 +151,10 @@ impl CartMutation {
         product_id: Option<ID>,
         #[graphql(desc = "The variant.")] variant_id: Option<ID>,
         #[graphql(default = 1, desc = "Units to add; the line may hold 1 to 999.")] quantity: i32,
-        #[graphql(desc = "A guest's cart (its `id`); the caller's own cart when left out. \
-                          Anonymous callers must give it.")]
+        #[graphql(
+            desc = "A guest's cart (its `id`); the caller's own cart when left out. \
+                          Anonymous callers must give it."
+        )]
         cart_id: Option<ID>,
     ) -> Result<Cart> {
         let viewer = ctx.viewer()?;
@@ -166,8 +173,10 @@ impl CartMutation {
         product_id: Option<ID>,
         #[graphql(desc = "The variant.")] variant_id: Option<ID>,
         #[graphql(desc = "The line's new quantity, 0 to 999; 0 removes it.")] quantity: i32,
-        #[graphql(desc = "A guest's cart (its `id`); the caller's own cart when left out. \
-                          Anonymous callers must give it.")]
+        #[graphql(
+            desc = "A guest's cart (its `id`); the caller's own cart when left out. \
+                          Anonymous callers must give it."
+        )]
         cart_id: Option<ID>,
     ) -> Result<Cart> {
         let viewer = ctx.viewer()?;
@@ -185,8 +194,10 @@ impl CartMutation {
         #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
         product_id: Option<ID>,
         #[graphql(desc = "The variant.")] variant_id: Option<ID>,
-        #[graphql(desc = "A guest's cart (its `id`); the caller's own cart when left out. \
-                          Anonymous callers must give it.")]
+        #[graphql(
+            desc = "A guest's cart (its `id`); the caller's own cart when left out. \
+                          Anonymous callers must give it."
+        )]
         cart_id: Option<ID>,
     ) -> Result<Cart> {
         let viewer = ctx.viewer()?;
@@ -204,8 +215,10 @@ impl CartMutation {
         #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
         product_id: Option<ID>,
         #[graphql(desc = "The variant.")] variant_id: Option<ID>,
-        #[graphql(desc = "A cart of the caller's (its `id`); the caller's own cart when left \
-                          out.")]
+        #[graphql(
+            desc = "A cart of the caller's (its `id`); the caller's own cart when left \
+                          out."
+        )]
         cart_id: Option<ID>,
     ) -> Result<Cart> {
         let viewer = ctx.viewer()?;
@@ -223,8 +236,10 @@ impl CartMutation {
         #[graphql(desc = "The product, when it has one variant; else give `variantId`.")]
         product_id: Option<ID>,
         #[graphql(desc = "The variant.")] variant_id: Option<ID>,
-        #[graphql(desc = "A cart of the caller's (its `id`); the caller's own cart when left \
-                          out.")]
+        #[graphql(
+            desc = "A cart of the caller's (its `id`); the caller's own cart when left \
+                          out."
+        )]
         cart_id: Option<ID>,
     ) -> Result<Cart> {
         let viewer = ctx.viewer()?;

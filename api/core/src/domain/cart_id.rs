@@ -117,7 +117,14 @@ mod tests {
     #[test]
     fn anything_else_is_not_found() {
         let product = GlobalId::new(NodeKind::Product, 7).to_string();
-        for raw in ["", "guest_", "guest_short", "nonsense", &product, "guest_!!!!"] {
+        for raw in [
+            "",
+            "guest_",
+            "guest_short",
+            "nonsense",
+            &product,
+            "guest_!!!!",
+        ] {
             assert!(
                 matches!(CartId::parse(raw), Err(AppError::NotFound("cart"))),
                 "{raw:?}"

@@ -180,7 +180,16 @@ async fn attempt(
     {
         return replayed(settled(db, existing).await);
     }
-    let order = match reserve(db, payments, &buyer, cart_id, &shipping_address, key.as_ref()).await {
+    let order = match reserve_cart(
+        db,
+        payments,
+        &buyer,
+        cart_id,
+        &shipping_address,
+        key.as_ref(),
+    )
+    .await
+    {
         Ok(order) => order,
         Err(err) => {
             let Some(key) = &key else {
@@ -304,8 +313,35 @@ fn out_of_stock(line: &CartLine, available: i32) -> AppError {
     }
 }
 
+/// Step 1 alone, for a user's own cart: the PENDING order a checkout leaves when its
+/// payment never answers (what the sweeper, webhooks and their tests start from).
+pub async fn reserve(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    user_id: i32,
+    address: &PostalAddress,
+    idempotency_key: Option<&IdempotencyKey>,
+) -> AppResult<order::Model> {
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let Some(cart) = cart_row::Entity::find()
+        .filter(cart_row::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+    else {
+        return Err(AppError::bad_input("cart", "the cart is empty"));
+    };
+    let buyer = Buyer::User {
+        id: user_id,
+        email: user.email,
+    };
+    reserve_cart(db, payments, &buyer, cart.id, address, idempotency_key).await
+}
+
 /// Step 1: takes the stock and writes the PENDING order, all or nothing.
-async fn reserve(
+async fn reserve_cart(
     db: &DatabaseConnection,
     payments: &Payments,
     buyer: &Buyer,

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
+    order,
     outbox_message::{self, DeliveryState, MessageKind},
-    order, user,
+    user,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,

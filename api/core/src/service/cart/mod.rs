@@ -276,7 +276,9 @@ async fn open(
         Some(cart) => cart,
         None => find(&txn, viewer, named).await?,
     };
-    let cart = lock(&txn, cart.id).await?.ok_or(AppError::NotFound("cart"))?;
+    let cart = lock(&txn, cart.id)
+        .await?
+        .ok_or(AppError::NotFound("cart"))?;
     if cart.checkout_order_id.is_some() {
         return Err(checkout_in_progress());
     }
