@@ -19,6 +19,7 @@ mod concurrency;
 mod crash;
 mod full_disk;
 mod graphiql;
+mod guests;
 mod http;
 mod http_audit;
 mod limits;
