@@ -31,6 +31,8 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "removeFromCart",
     "saveForLater",
     "moveToCart",
+    "createCart",
+    "mergeCart",
     "checkout",
     "cancelOrder",
 ];

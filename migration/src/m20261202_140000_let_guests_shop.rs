@@ -19,7 +19,7 @@ pub struct Migration;
 ///   cart, whoever's it is. A guest's idempotency key is scoped to that cart: unique with
 ///   it (the users' keys stay unique per user). No foreign key: the cart may be gone
 ///   (merged, expired) while the order stays.
-/// - A mail about a guest's order has no user: `outbox_messages.user_id` may be NULL (its
+/// - A mail about a guest's order has no user: `outbox.user_id` may be NULL (its
 ///   order says where it goes).
 ///
 /// SQLite cannot drop a NOT NULL constraint with ALTER TABLE, and rebuilding `orders` or
@@ -33,7 +33,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         drop_not_null(manager, "carts", "user_id").await?;
         drop_not_null(manager, "orders", "user_id").await?;
-        drop_not_null(manager, "outbox_messages", "user_id").await?;
+        drop_not_null(manager, "outbox", "user_id").await?;
         manager
             .alter_table(
                 Table::alter()
