@@ -33,6 +33,9 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "moveToCart",
     "createCart",
     "mergeCart",
+    "saveCart",
+    "restoreSavedCart",
+    "deleteSavedCart",
     "checkout",
     "cancelOrder",
 ];

@@ -30,6 +30,7 @@ mod password_reset;
 mod persisted_queries;
 mod processes;
 mod request_log;
+mod saved_carts;
 mod schema;
 mod sessions;
 mod stripe;

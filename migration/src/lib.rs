@@ -13,6 +13,7 @@ mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
 mod m20261202_120000_give_products_variants;
 mod m20261202_140000_let_guests_shop;
+mod m20261202_150000_save_carts;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
             Box::new(m20261202_120000_give_products_variants::Migration),
             Box::new(m20261202_140000_let_guests_shop::Migration),
+            Box::new(m20261202_150000_save_carts::Migration),
         ]
     }
 }

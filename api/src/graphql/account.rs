@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{address, order, user};
 
 use super::{
+    cart::SavedCart,
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, CreateAdminGuard, LoggedInGuard},
@@ -57,6 +58,15 @@ impl User {
             .unwrap_or_default()
             .into_iter()
             .map(Address::book)
+            .collect())
+    }
+    /// The user's saved carts, newest first.
+    async fn saved_carts(&self, ctx: &Context<'_>) -> Result<Vec<SavedCart>> {
+        let saved = ctx.request()?.saved_carts.load_one(self.0.id).await?;
+        Ok(saved
+            .unwrap_or_default()
+            .into_iter()
+            .map(SavedCart)
             .collect())
     }
 }

@@ -7,15 +7,15 @@ use super::{
     catalog::{Product, ProductVariant},
     context::ContextExt,
     guards::LoggedInGuard,
-    ids::node_id,
+    ids::{node_id, required_id},
     money::MoneyValue,
 };
 use crate::{
-    domain::{CartId, GlobalId, NodeKind, Quantity},
+    domain::{CartId, GlobalId, NodeKind, Quantity, SavedCartName},
     error::{AppError, AppResult},
     service::{
         Viewer,
-        cart::{self, CartLine, CartView},
+        cart::{self, CartLine, CartView, SavedCartView},
     },
 };
 
@@ -89,6 +89,30 @@ impl Cart {
     }
 }
 
+/// A whole cart a user put aside under a name, to restore another day.
+pub struct SavedCart(pub SavedCartView);
+
+/// A whole cart put aside under a name ("save carts for later"), at current prices.
+#[Object]
+impl SavedCart {
+    /// The saved cart's globally unique ID.
+    pub async fn id(&self) -> ID {
+        node_id(NodeKind::SavedCart, self.0.saved.id)
+    }
+    /// The name it was saved under.
+    async fn name(&self) -> &str {
+        &self.0.saved.name
+    }
+    /// Its lines, at current prices.
+    async fn items(&self) -> Vec<CartItem> {
+        self.0.items.iter().cloned().map(CartItem).collect()
+    }
+    /// When it was saved.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.saved.created_at
+    }
+}
+
 pub struct CartItem(pub CartLine);
 
 /// One variant of a product in a cart, with how many units of it.
@@ -104,7 +128,7 @@ impl CartItem {
     }
     /// Units of the variant, 1 to 999.
     async fn quantity(&self) -> i32 {
-        self.0.item.quantity
+        self.0.quantity
     }
     /// Quantity times the variant's current price.
     async fn line_total(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
@@ -247,6 +271,41 @@ impl CartMutation {
         let target = target(product_id, variant_id)?;
         let view = cart::move_to_cart(ctx.db()?, viewer, named.as_ref(), target).await?;
         Ok(Cart(view))
+    }
+
+    /// Puts the caller's cart aside under a name (users only): its items become a saved
+    /// cart and leave the cart; lines saved for later stay. At most 20 saved carts.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn save_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 100 characters, e.g. \"Birthday party\".")] name: String,
+    ) -> Result<SavedCart> {
+        let name = SavedCartName::parse(&name, "name")?;
+        Ok(SavedCart(cart::save(ctx.db()?, ctx.viewer()?, name).await?))
+    }
+
+    /// Adds a saved cart's lines to the caller's cart (quantities of a variant already
+    /// there add up, to at most 999) and deletes the saved cart.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn restore_saved_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The saved cart's ID.")] id: ID,
+    ) -> Result<Cart> {
+        let id = required_id(&id, "id", NodeKind::SavedCart, "saved cart")?;
+        Ok(Cart(cart::restore(ctx.db()?, ctx.viewer()?, id).await?))
+    }
+
+    /// Deletes one of the caller's saved carts.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn delete_saved_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The saved cart's ID.")] id: ID,
+    ) -> Result<bool> {
+        let id = required_id(&id, "id", NodeKind::SavedCart, "saved cart")?;
+        Ok(cart::delete_saved(ctx.db()?, ctx.viewer()?, id).await?)
     }
 
     /// Moves a guest cart's lines into the caller's cart (users only); the guest cart is

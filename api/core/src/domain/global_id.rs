@@ -15,6 +15,8 @@ pub enum NodeKind {
     Product,
     ProductVariant,
     Order,
+    /// A user's saved cart.
+    SavedCart,
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
 }
@@ -29,6 +31,7 @@ impl NodeKind {
             Self::Product => "Product",
             Self::ProductVariant => "ProductVariant",
             Self::Order => "Order",
+            Self::SavedCart => "SavedCart",
             Self::OrderAddress => "OrderAddress",
         }
     }
@@ -42,6 +45,7 @@ impl NodeKind {
             "Product" => Some(Self::Product),
             "ProductVariant" => Some(Self::ProductVariant),
             "Order" => Some(Self::Order),
+            "SavedCart" => Some(Self::SavedCart),
             "OrderAddress" => Some(Self::OrderAddress),
             _ => None,
         }
@@ -142,7 +146,7 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 8] = [
+    const KINDS: [NodeKind; 9] = [
         NodeKind::User,
         NodeKind::Address,
         NodeKind::Cart,
@@ -150,6 +154,7 @@ mod properties {
         NodeKind::Product,
         NodeKind::ProductVariant,
         NodeKind::Order,
+        NodeKind::SavedCart,
         NodeKind::OrderAddress,
     ];
 

@@ -26,8 +26,8 @@ mod username;
 pub use address::PostalAddress;
 pub use cart_id::{CartId, GuestSecret};
 pub use catalog::{
-    CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName, Sku,
-    Stock,
+    CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName,
+    SavedCartName, Sku, Stock,
 };
 pub use checkout::{IdempotencyKey, PaymentToken};
 pub use cursor::Cursor;

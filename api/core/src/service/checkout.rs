@@ -372,7 +372,7 @@ async fn reserve_cart(
     let mut buying: Vec<CartLine> = lines(&txn, cart.id)
         .await?
         .into_iter()
-        .filter(|line| !line.item.saved_for_later)
+        .filter(|line| !line.saved_for_later)
         .collect();
     if buying.is_empty() {
         return Err(AppError::bad_input("cart", "the cart is empty"));
@@ -427,7 +427,7 @@ async fn reserve_cart(
         variant_title: Set(variants::title(&line.variant)),
         sku: Set(line.variant.sku.clone()),
         unit_price_cents: Set(line.variant.price_cents),
-        quantity: Set(line.item.quantity),
+        quantity: Set(line.quantity),
         line_total_cents: Set(line.total().cents()),
         ..Default::default()
     }))
@@ -455,7 +455,7 @@ async fn reserve_cart(
 /// product's total goes first: every writer of a variant's stock takes its product's row
 /// before the variant's, so two of them never wait on each other in a circle.
 async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()> {
-    let quantity = line.item.quantity;
+    let quantity = line.quantity;
     let now = Utc::now();
     let product_taken = product::Entity::update_many()
         .col_expr(

@@ -4,16 +4,13 @@
 use chrono::{Duration, Utc};
 use entity::{cart, cart_item};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::{
-    CartView, checkout_in_progress, ensure_cart, find_guest, lines::find_line, lock, view,
-};
+use super::{CartView, Poured, checkout_in_progress, ensure_cart, find_guest, lock, pour, view};
 use crate::{
     db,
-    domain::{GuestSecret, Quantity},
+    domain::GuestSecret,
     error::{AppError, AppResult},
     service::viewer::Viewer,
 };
@@ -82,37 +79,16 @@ pub async fn merge(
             .order_by_asc(cart_item::Column::Id)
             .all(txn)
             .await?;
-        let now = Utc::now();
-        for line in moving {
-            match find_line(txn, own.id, line.variant_id).await? {
-                Some(existing) => {
-                    let quantity = existing
-                        .quantity
-                        .saturating_add(line.quantity)
-                        .min(Quantity::MAX);
-                    let saved = existing.saved_for_later && line.saved_for_later;
-                    let mut existing = existing.into_active_model();
-                    existing.quantity = Set(quantity);
-                    existing.saved_for_later = Set(saved);
-                    existing.updated_at = Set(now);
-                    existing.update(txn).await?;
-                }
-                None => {
-                    cart_item::ActiveModel {
-                        cart_id: Set(own.id),
-                        product_id: Set(line.product_id),
-                        variant_id: Set(line.variant_id),
-                        quantity: Set(line.quantity),
-                        saved_for_later: Set(line.saved_for_later),
-                        created_at: Set(line.created_at),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    }
-                    .insert(txn)
-                    .await?;
-                }
-            }
-        }
+        let poured = moving
+            .into_iter()
+            .map(|line| Poured {
+                product_id: line.product_id,
+                variant_id: line.variant_id,
+                quantity: line.quantity,
+                saved_for_later: line.saved_for_later,
+            })
+            .collect();
+        pour(txn, own.id, poured).await?;
         cart::Entity::delete_by_id(guest.id).exec(txn).await?;
         view(txn, own, None).await
     })

@@ -7,9 +7,11 @@
 
 mod guests;
 mod lines;
+mod saved;
 
 pub use guests::{create, ensure_guest, merge, sweep_expired_guests};
 pub use lines::{add, move_to_cart, remove, save_for_later, update};
+pub use saved::{SavedCartView, delete_saved, restore, save, saved_carts_of, saved_visible};
 
 use chrono::Utc;
 use entity::{cart, cart_item, product, product_variant};
@@ -20,7 +22,7 @@ use sea_orm::{
 
 use crate::{
     db::{self, WriteTransaction},
-    domain::{CartId, GuestSecret, Money},
+    domain::{CartId, GuestSecret, Money, Quantity},
     error::{AppError, AppResult, Refusal},
     service::{variants, viewer::Viewer},
 };
@@ -36,10 +38,12 @@ pub fn checkout_in_progress() -> AppError {
     )
 }
 
-/// A cart line with its product and variant as they are now.
+/// A line of a cart (or of a saved cart) with its product and variant as they are now.
 #[derive(Clone, Debug)]
 pub struct CartLine {
-    pub item: cart_item::Model,
+    pub quantity: i32,
+    /// Kept in the cart, not bought.
+    pub saved_for_later: bool,
     pub product: product::Model,
     pub variant: product_variant::Model,
 }
@@ -50,7 +54,7 @@ impl CartLine {
         Money::from_cents(
             self.variant
                 .price_cents
-                .saturating_mul(i64::from(self.item.quantity)),
+                .saturating_mul(i64::from(self.quantity)),
         )
     }
 }
@@ -111,7 +115,7 @@ pub struct CartView {
 
 impl CartView {
     pub fn total_quantity(&self) -> i32 {
-        self.items.iter().map(|line| line.item.quantity).sum()
+        self.items.iter().map(|line| line.quantity).sum()
     }
 
     pub fn subtotal(&self) -> Money {
@@ -212,8 +216,43 @@ pub async fn lines(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<Vec<Car
         .order_by_asc(cart_item::Column::Id)
         .all(db)
         .await?;
-    let variant_ids: Vec<i32> = rows.iter().map(|(item, _)| item.variant_id).collect();
-    let mut variants: std::collections::HashMap<i32, product_variant::Model> =
+    let rows = rows
+        .into_iter()
+        .filter_map(|(item, product)| {
+            Some(StoredLine {
+                tag: (),
+                variant_id: item.variant_id,
+                quantity: item.quantity,
+                saved_for_later: item.saved_for_later,
+                product: product?,
+            })
+        })
+        .collect();
+    Ok(complete(db, rows)
+        .await?
+        .into_iter()
+        .map(|((), line)| line)
+        .collect())
+}
+
+/// A line as stored, to complete with its variant: whatever the caller keeps with it
+/// (`tag`), the variant, the quantity, whether it is saved for later, and its product.
+pub(crate) struct StoredLine<T> {
+    pub tag: T,
+    pub variant_id: i32,
+    pub quantity: i32,
+    pub saved_for_later: bool,
+    pub product: product::Model,
+}
+
+/// Stored lines with their variants, in the order given, each with its tag: one query for
+/// all the variants. A line whose variant is gone (deleted with its product) is left out.
+pub(crate) async fn complete<T>(
+    db: &impl ConnectionTrait,
+    rows: Vec<StoredLine<T>>,
+) -> AppResult<Vec<(T, CartLine)>> {
+    let variant_ids: Vec<i32> = rows.iter().map(|row| row.variant_id).collect();
+    let variants: std::collections::HashMap<i32, product_variant::Model> =
         variants::by_ids(db, &variant_ids)
             .await?
             .into_iter()
@@ -221,13 +260,14 @@ pub async fn lines(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<Vec<Car
             .collect();
     Ok(rows
         .into_iter()
-        .filter_map(|(item, product)| {
-            let variant = variants.remove(&item.variant_id)?;
-            product.map(|product| CartLine {
-                item,
-                product,
-                variant,
-            })
+        .filter_map(|row| {
+            let line = CartLine {
+                quantity: row.quantity,
+                saved_for_later: row.saved_for_later,
+                product: row.product,
+                variant: variants.get(&row.variant_id)?.clone(),
+            };
+            Some((row.tag, line))
         })
         .collect())
 }
@@ -240,7 +280,7 @@ async fn view(
     let (saved, items) = lines(db, cart.id)
         .await?
         .into_iter()
-        .partition(|line| line.item.saved_for_later);
+        .partition(|line| line.saved_for_later);
     Ok(CartView {
         cart,
         secret,
@@ -313,4 +353,51 @@ async fn commit(opened: Opened) -> AppResult<CartView> {
     let view = view(&txn, cart, secret).await?;
     txn.commit().await?;
     Ok(view)
+}
+
+/// A line a merge or a restore pours into a cart.
+struct Poured {
+    product_id: i32,
+    variant_id: i32,
+    quantity: i32,
+    saved_for_later: bool,
+}
+
+/// Pours lines into a cart, in the caller's transaction (which holds the cart's row).
+/// Lines of a variant the cart has add up (to at most 999); a line stays saved for later
+/// only when it was saved on both sides. No line is dropped for the cart's line limit: that
+/// limit refuses new lines, it never takes away what a shopper put in.
+async fn pour(txn: &impl ConnectionTrait, cart_id: i32, lines: Vec<Poured>) -> AppResult<()> {
+    let now = Utc::now();
+    for line in lines {
+        match lines::find_line(txn, cart_id, line.variant_id).await? {
+            Some(existing) => {
+                let quantity = existing
+                    .quantity
+                    .saturating_add(line.quantity)
+                    .min(Quantity::MAX);
+                let saved = existing.saved_for_later && line.saved_for_later;
+                let mut existing = existing.into_active_model();
+                existing.quantity = Set(quantity);
+                existing.saved_for_later = Set(saved);
+                existing.updated_at = Set(now);
+                existing.update(txn).await?;
+            }
+            None => {
+                cart_item::ActiveModel {
+                    cart_id: Set(cart_id),
+                    product_id: Set(line.product_id),
+                    variant_id: Set(line.variant_id),
+                    quantity: Set(line.quantity),
+                    saved_for_later: Set(line.saved_for_later),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
