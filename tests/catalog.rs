@@ -4,10 +4,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, FixedOffset};
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::support::{Gql, Session, TestApp, spawn_app};
+use crate::{
+    store::{VISA, address},
+    support::{Gql, Session, TestApp, spawn_app},
+};
 
 /// Every field of a product, as the create and update mutations and the readers select it.
 macro_rules! product_fields {
@@ -819,22 +821,29 @@ async fn deleting_an_unreferenced_product_removes_it_even_for_admins() {
     assert_eq!(twice.code(), "NOT_FOUND");
 }
 
-/// There is no order table yet. What archive-on-delete relies on is the database refusing
-/// to delete a product that a row still refers to; this stand-in table refers to products
-/// the way an order line must (a foreign key that restricts deletion). When orders land,
-/// the same behaviour is to be tested with a real order.
+/// A product an order bought cannot be deleted without rewriting history: the database
+/// refuses (the order line's foreign key restricts it), and the product is archived.
 #[tokio::test]
-async fn deleting_a_product_that_a_row_still_refers_to_archives_it_instead() {
+async fn deleting_a_product_that_an_order_bought_archives_it_instead() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;
     let customer = app.register("alice").await;
-    let kettle = create_product(&app, &admin, json!({ "name": "Kettle" })).await;
-    for sql in [
-        "CREATE TABLE order_lines_standin (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL REFERENCES products (id) ON DELETE RESTRICT)",
-        "INSERT INTO order_lines_standin (id, product_id) SELECT 1, id FROM products WHERE slug = 'kettle'",
-    ] {
-        app.db.execute_unprepared(sql).await.expect(sql);
-    }
+    let kettle = create_product(&app, &admin, json!({ "name": "Kettle", "stock": 3 })).await;
+    app.gql_as(
+        &customer,
+        "mutation($id: ID!) { addToCart(productId: $id) { totalQuantity } }",
+        json!({ "id": id_of(&kettle) }),
+    )
+    .await
+    .data();
+    let bought = app
+        .gql_as(
+            &customer,
+            "mutation($input: CheckoutInput!) { checkout(input: $input) { status } }",
+            json!({ "input": { "shippingAddress": address(), "paymentToken": VISA } }),
+        )
+        .await;
+    assert_eq!(bought.data()["checkout"]["status"], "PAID");
 
     let deleted = app
         .gql_as(&admin, DELETE_PRODUCT, json!({ "id": id_of(&kettle) }))
