@@ -4,6 +4,7 @@
 mod address;
 mod catalog;
 mod checkout;
+mod country;
 mod cursor;
 mod email;
 mod global_id;
@@ -28,6 +29,7 @@ pub use catalog::{
     Stock,
 };
 pub use checkout::{IdempotencyKey, PaymentToken};
+pub use country::Country;
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};
