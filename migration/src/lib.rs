@@ -13,6 +13,7 @@ mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
 mod m20261202_120000_give_products_variants;
 mod m20261203_090000_store_countries_as_codes;
+mod m20261203_090100_give_address_books_a_default;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
             Box::new(m20261202_120000_give_products_variants::Migration),
             Box::new(m20261203_090000_store_countries_as_codes::Migration),
+            Box::new(m20261203_090100_give_address_books_a_default::Migration),
         ]
     }
 }
