@@ -33,6 +33,11 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "removeFromCart",
     "saveForLater",
     "moveToCart",
+    "createCart",
+    "mergeCart",
+    "saveCart",
+    "restoreSavedCart",
+    "deleteSavedCart",
     "checkout",
     "cancelOrder",
 ];

@@ -580,7 +580,7 @@ async fn a_rolled_back_change_leaves_no_outbox_row_and_a_committed_one_is_delive
         .await
         .expect("transition");
     assert!(moved);
-    outbox::enqueue(&txn, db_id(&alice.id), None, Notice::Welcome)
+    outbox::enqueue(&txn, Some(db_id(&alice.id)), None, Notice::Welcome)
         .await
         .expect("enqueue");
     txn.rollback().await.expect("rollback");
@@ -703,7 +703,7 @@ async fn an_abandoned_order_released_by_the_sweeper_mails_nothing() {
 async fn future_message(app: &TestApp, due: chrono::DateTime<Utc>) -> outbox_message::Model {
     outbox_message::ActiveModel {
         kind: Set(MessageKind::Welcome),
-        user_id: Set(1),
+        user_id: Set(Some(1)),
         order_id: Set(None),
         payload: Set(r#"{"kind":"welcome"}"#.into()),
         message_id: Set(format!("<{:032x}@shop.mail>", rand::random::<u128>())),

@@ -55,7 +55,12 @@ impl Deref for Shop {
 
 /// A fresh shop on its own server and database.
 pub async fn open_shop() -> Shop {
-    let app = spawn_app().await;
+    open_shop_on(spawn_app().await).await
+}
+
+/// A shop on a server the test spawned itself (e.g. one that mails to a test SMTP server),
+/// with its admin, `root`.
+pub async fn open_shop_on(app: TestApp) -> Shop {
     let admin = app.admin("root").await;
     Shop { app, admin }
 }
@@ -207,8 +212,27 @@ impl Shop {
         quantity: Option<i32>,
         fields: &str,
     ) -> Gql {
+        self.cart_call_in(Some(who), None, field, line, quantity, fields)
+            .await
+    }
+
+    /// [`Self::cart_call`] as `who` (`None`: anonymously) on the cart `cart` names as its
+    /// `cartId` (`None`: no `cartId`, the caller's own cart).
+    pub async fn cart_call_in(
+        &self,
+        who: Option<&Session>,
+        cart: Option<&str>,
+        field: &str,
+        line: Line<'_>,
+        quantity: Option<i32>,
+        fields: &str,
+    ) -> Gql {
         let mut declarations = Vec::new();
         let mut arguments = Vec::new();
+        if cart.is_some() {
+            declarations.push("$cart: ID");
+            arguments.push("cartId: $cart");
+        }
         if line.product.is_some() {
             declarations.push("$product: ID!");
             arguments.push("productId: $product");
@@ -231,10 +255,15 @@ impl Shop {
         } else {
             format!("({})", arguments.join(", "))
         };
-        self.gql_as(
-            who,
+        self.send(
+            who.map(|who| who.access_token.as_str()),
             &format!("mutation{declarations} {{ {field}{arguments} {{ {fields} }} }}"),
-            json!({ "product": line.product, "variant": line.variant, "quantity": quantity }),
+            json!({
+                "product": line.product,
+                "variant": line.variant,
+                "quantity": quantity,
+                "cart": cart,
+            }),
         )
         .await
     }

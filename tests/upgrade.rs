@@ -1,4 +1,4 @@
-//! Upgrading a shop that has data in it (issue 13): a database built by the previous
+//! Upgrading a shop that has data in it (issues 13 and 14): a database built by the previous
 //! release's migrations and filled the way that release stored a customer, products, a
 //! cart with a saved item and a paid order, then opened by this release's server, which
 //! migrates it as it starts. Every product must come out with one default variant, and
@@ -71,7 +71,7 @@ const PRODUCT_FIELDS: &str = "id name sku price { amount } stock inStock imageUr
 const LINE_FIELDS: &str = "product { id } variant { id title } quantity lineTotal { amount }";
 
 /// What an order looks like to its customer and to an admin.
-const ORDER_FIELDS: &str = "id number status total { amount } \
+const ORDER_FIELDS: &str = "id number status email total { amount } \
      items { product { id } variant { id } productName variantTitle sku \
      unitPrice { amount } quantity lineTotal { amount } }";
 
@@ -448,6 +448,8 @@ async fn order_lines_of_the_previous_release_point_at_the_default_variant_with_i
 
     assert_eq!(own["status"], "PAID");
     assert_eq!(own["total"]["amount"], ORDER_TOTAL);
+    // Orders of the previous release mail their customer's address (upgrade to guests).
+    assert_eq!(own["email"], format!("{CUSTOMER}@example.com"));
     assert_eq!(
         own["items"],
         json!([

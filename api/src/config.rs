@@ -138,7 +138,12 @@ pub struct Config {
     #[arg(long, env = "SHOP_PENDING_ORDER_SECS")]
     pub pending_order_secs: Option<u64>,
 
-    /// Seconds between two runs of the sweeper (abandoned orders, failed refunds).
+    /// Days a guest's cart is kept without a change; the sweeper then deletes it.
+    #[arg(long, env = "SHOP_GUEST_CART_IDLE_DAYS", default_value_t = 30)]
+    pub guest_cart_idle_days: u32,
+
+    /// Seconds between two runs of the sweeper (abandoned orders, failed refunds, idle
+    /// guest carts).
     #[arg(long, env = "SHOP_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
 
@@ -379,6 +384,7 @@ impl Config {
             pending_order_minutes: 15,
             pending_order_secs: None,
             sweep_interval_secs: 30,
+            guest_cart_idle_days: 30,
             public_url: None,
             smtp_url: None,
             mail_dir: None,

@@ -22,6 +22,7 @@ use crate::{
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
+        cart,
         events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
         outbox,
@@ -36,6 +37,7 @@ pub struct Server {
     statements: Arc<AtomicU64>,
     payments: Payments,
     sweep_interval: Duration,
+    guest_cart_idle: chrono::Duration,
     transport: Transport,
     mail: MailSettings,
     mail_poll: Duration,
@@ -116,6 +118,7 @@ impl Server {
             statements,
             payments,
             sweep_interval: Duration::from_secs(config.sweep_interval_secs.max(1)),
+            guest_cart_idle: chrono::Duration::days(i64::from(config.guest_cart_idle_days)),
             transport,
             mail,
             mail_poll: Duration::from_millis(config.mail_poll_ms.max(10)),
@@ -158,6 +161,7 @@ impl Server {
             self.db.clone(),
             self.payments.clone(),
             self.sweep_interval,
+            self.guest_cart_idle,
         ));
         let pump = tokio::spawn(events::pump(
             self.db.clone(),
@@ -191,9 +195,15 @@ impl Server {
     }
 }
 
-/// Settles abandoned orders and failed refunds every `interval`. Every process may run it:
-/// each change it makes is conditional, so two sweepers never double anything.
-async fn sweep_forever(db: DatabaseConnection, payments: Payments, interval: Duration) {
+/// Settles abandoned orders and failed refunds, and deletes guest carts idle longer than
+/// `guest_cart_idle`, every `interval`. Every process may run it: each change it makes is
+/// conditional, so two sweepers never double anything.
+async fn sweep_forever(
+    db: DatabaseConnection,
+    payments: Payments,
+    interval: Duration,
+    guest_cart_idle: chrono::Duration,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -204,6 +214,11 @@ async fn sweep_forever(db: DatabaseConnection, payments: Payments, interval: Dur
             }
             Ok(_) => {}
             Err(err) => tracing::error!(error = ?err, "sweeper failed"),
+        }
+        match cart::sweep_expired_guests(&db, guest_cart_idle).await {
+            Ok(0) => {}
+            Ok(carts) => tracing::info!(carts, "sweeper deleted idle guest carts"),
+            Err(err) => tracing::error!(error = ?err, "sweeping guest carts failed"),
         }
     }
 }

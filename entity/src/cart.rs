@@ -1,13 +1,17 @@
 use sea_orm::entity::prelude::*;
 
-/// A user's cart: one per user, created on first use. Its lines are `cart_item`s.
+/// A cart: a user's (one per user, created on first use) or a guest's (no user, found by
+/// the hash of its secret id). Its lines are `cart_item`s.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "carts")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     #[sea_orm(unique)]
-    pub user_id: i32,
+    pub user_id: Option<i32>,
+    /// SHA-256 (hex) of a guest cart's secret id; `None` for a user's cart.
+    #[sea_orm(unique)]
+    pub secret_hash: Option<String>,
     /// The PENDING order whose checkout holds this cart: while set, a second checkout and
     /// changes to the cart are refused, so one cart is never bought twice at once.
     pub checkout_order_id: Option<i32>,

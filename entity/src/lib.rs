@@ -16,6 +16,8 @@ pub mod payment;
 pub mod product;
 pub mod product_variant;
 pub mod refresh_token;
+pub mod saved_cart;
+pub mod saved_cart_item;
 pub mod user;
 pub mod webhook_event;
 pub mod write_probe;

@@ -11,7 +11,10 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(unique)]
     pub number: String,
-    pub user_id: i32,
+    /// `None` for a guest's order.
+    pub user_id: Option<i32>,
+    /// Where the order's mails go: its user's address at checkout, or the guest's.
+    pub email: String,
     pub status: OrderStatus,
     pub total_cents: i64,
     pub currency: String,
@@ -21,8 +24,11 @@ pub struct Model {
     pub ship_city: String,
     pub ship_postal_code: String,
     pub ship_country: String,
-    /// The client's idempotency key; unique per user.
+    /// The client's idempotency key; unique per user, and per cart (a guest's scope).
     pub idempotency_key: Option<String>,
+    /// The cart the order was bought from. No foreign key: the cart may be gone (merged,
+    /// expired) while the order stays.
+    pub cart_id: Option<i32>,
     /// A PENDING order still PENDING after this moment is abandoned: the sweeper
     /// cancels it and puts its stock back.
     pub expires_at: DateTimeUtc,

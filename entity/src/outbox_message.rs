@@ -9,7 +9,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub kind: MessageKind,
-    pub user_id: i32,
+    /// The user the mail is for; `None` for a mail about a guest's order (its order says
+    /// where it goes).
+    pub user_id: Option<i32>,
     pub order_id: Option<i32>,
     /// Kind-specific data as JSON. A password reset's is emptied once sent (its token must
     /// not linger); an order status change keeps its statuses, which subscriptions read.

@@ -12,6 +12,8 @@ mod m20261124_000006_index_archived_products_for_search_counts;
 mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
 mod m20261202_120000_give_products_variants;
+mod m20261202_140000_let_guests_shop;
+mod m20261202_150000_save_carts;
 mod m20261203_090000_store_countries_as_codes;
 mod m20261203_090100_give_address_books_a_default;
 
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_043000_create_write_probes::Migration),
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
             Box::new(m20261202_120000_give_products_variants::Migration),
+            Box::new(m20261202_140000_let_guests_shop::Migration),
+            Box::new(m20261202_150000_save_carts::Migration),
             Box::new(m20261203_090000_store_countries_as_codes::Migration),
             Box::new(m20261203_090100_give_address_books_a_default::Migration),
         ]

@@ -132,6 +132,9 @@ pub enum Refusal {
     /// A category to delete still has products.
     #[error("the category still has products")]
     CategoryHasProducts,
+    /// The user already keeps `max` saved carts.
+    #[error("at most {max} saved carts; restore or delete one first")]
+    SavedCartsFull { max: u64 },
     /// A new cart line would take the cart past `max` different products.
     #[error("a cart holds at most {max} different products")]
     CartFull { max: u64 },
@@ -181,6 +184,7 @@ impl Refusal {
             | Self::SavedAddressOutdated(_)
             | Self::CategoryCycle
             | Self::CartFull { .. }
+            | Self::SavedCartsFull { .. }
             | Self::OptionsMismatch(_)
             | Self::TooManyVariants { .. }
             | Self::ProductHasVariants(_)

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{address, order, user};
 
 use super::{
+    cart::SavedCart,
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, CreateAdminGuard, LoggedInGuard},
@@ -12,7 +13,11 @@ use super::{
     input::optional,
 };
 use crate::{
-    domain::{CandidatePassword, Email, GlobalId, NodeKind, Password, PostalAddress, Username},
+    domain::{
+        CandidatePassword, CartId, Email, GlobalId, GuestSecret, NodeKind, Password, PostalAddress,
+        Username,
+    },
+    error::AppResult,
     service::{
         accounts::{self, AccountChange, NewUser},
         pagination::PageArgs,
@@ -66,6 +71,15 @@ impl User {
             .find(|address| address.is_default)
             .map(Address::book))
     }
+    /// The user's saved carts, newest first.
+    async fn saved_carts(&self, ctx: &Context<'_>) -> Result<Vec<SavedCart>> {
+        let saved = ctx.request()?.saved_carts.load_one(self.0.id).await?;
+        Ok(saved
+            .unwrap_or_default()
+            .into_iter()
+            .map(SavedCart)
+            .collect())
+    }
 }
 
 pub struct Address {
@@ -86,7 +100,8 @@ impl Address {
             kind: NodeKind::OrderAddress,
             model: address::Model {
                 id: order.id,
-                user_id: order.user_id,
+                // Not shown: an order's address is reached through its order.
+                user_id: order.user_id.unwrap_or_default(),
                 full_name: order.ship_full_name.clone(),
                 line1: order.ship_line1.clone(),
                 line2: order.ship_line2.clone(),
@@ -181,6 +196,15 @@ pub struct RegisterInput {
     /// Only an admin may create an admin; anyone else gets FORBIDDEN.
     #[graphql(default_with = "Some(false)")]
     is_admin: Option<bool>,
+    /// A guest cart (its `id`) to merge into the new account's cart.
+    cart_id: Option<ID>,
+}
+
+/// The guest cart to merge on login or registration: only a guest cart will do.
+fn guest_cart(cart_id: Option<&ID>) -> AppResult<Option<GuestSecret>> {
+    cart_id
+        .map(|id| CartId::parse(id)?.into_guest())
+        .transpose()
 }
 
 /// Credentials to log in with.
@@ -190,6 +214,8 @@ pub struct LoginInput {
     username: String,
     /// The password.
     password: String,
+    /// A guest cart (its `id`) to merge into the account's cart.
+    cart_id: Option<ID>,
 }
 
 /// Changes to the caller's account; fields left out stay as they are.
@@ -290,6 +316,7 @@ impl AccountMutation {
             username,
             is_admin: input.is_admin.unwrap_or(false),
         };
+        let guest_cart = guest_cart(input.cart_id.as_ref())?;
         let request = ctx.request()?;
         let session = accounts::register(
             ctx.db()?,
@@ -298,6 +325,7 @@ impl AccountMutation {
             ctx.registration_limits()?,
             &request.client_addr,
             new_user,
+            guest_cart.as_ref(),
         )
         .await?;
         Ok(session.into())
@@ -310,12 +338,14 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Who logs in, and the password.")] input: LoginInput,
     ) -> Result<AuthPayload> {
+        let guest_cart = guest_cart(input.cart_id.as_ref())?;
         let session = accounts::login(
             ctx.db()?,
             ctx.auth()?,
             &ctx.request()?.client_addr,
             &input.username,
             &input.password,
+            guest_cart.as_ref(),
         )
         .await?;
         Ok(session.into())

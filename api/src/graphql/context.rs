@@ -10,8 +10,8 @@ use crate::{
 };
 
 use super::loaders::{
-    AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, UserById,
-    VariantById, VariantsByProduct,
+    AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, SavedCartsByUser,
+    UserById, VariantById, VariantsByProduct,
 };
 
 /// What one request knows beyond the schema's shared data: who is calling, from where,
@@ -27,6 +27,7 @@ pub struct RequestContext {
     pub(super) order_items: DataLoader<ItemsByOrder>,
     pub(super) variants: DataLoader<VariantsByProduct>,
     pub(super) variant: DataLoader<VariantById>,
+    pub(super) saved_carts: DataLoader<SavedCartsByUser>,
 }
 
 impl RequestContext {
@@ -41,7 +42,8 @@ impl RequestContext {
             products: DataLoader::new(ProductById(db.clone()), tokio::spawn),
             order_items: DataLoader::new(ItemsByOrder(db.clone()), tokio::spawn),
             variants: DataLoader::new(VariantsByProduct(db.clone()), tokio::spawn),
-            variant: DataLoader::new(VariantById(db), tokio::spawn),
+            variant: DataLoader::new(VariantById(db.clone()), tokio::spawn),
+            saved_carts: DataLoader::new(SavedCartsByUser(db), tokio::spawn),
         }
     }
 }

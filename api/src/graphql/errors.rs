@@ -288,6 +288,7 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::CategoryCycle => "parentId",
         Refusal::CategoryHasSubcategories | Refusal::CategoryHasProducts => "id",
         Refusal::CartFull { .. } => "productId",
+        Refusal::SavedCartsFull { .. } => "name",
         Refusal::CheckoutKeyFailed => "idempotencyKey",
         Refusal::NotCancellable(_) => "id",
         Refusal::NotNextStatus { .. } => "status",

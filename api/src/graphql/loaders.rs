@@ -6,7 +6,11 @@ use async_graphql::dataloader::Loader;
 use entity::{address, category, order_item, product, product_variant, user};
 use sea_orm::DatabaseConnection;
 
-use crate::service::{accounts, categories, orders, products, variants};
+use crate::service::{
+    accounts,
+    cart::{self, SavedCartView},
+    categories, orders, products, variants,
+};
 
 /// The address book of each user.
 pub struct AddressesByUser(pub DatabaseConnection);
@@ -126,5 +130,21 @@ impl Loader<i32> for VariantById {
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
         let found = variants::by_ids(&self.0, ids).await?;
         Ok(found.into_iter().map(|v| (v.id, v)).collect())
+    }
+}
+
+/// The saved carts of each user, newest first.
+pub struct SavedCartsByUser(pub DatabaseConnection);
+
+impl Loader<i32> for SavedCartsByUser {
+    type Value = Vec<SavedCartView>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let mut by_user: HashMap<i32, Self::Value> = HashMap::new();
+        for saved in cart::saved_carts_of(&self.0, ids).await? {
+            by_user.entry(saved.saved.user_id).or_default().push(saved);
+        }
+        Ok(by_user)
     }
 }

@@ -2,6 +2,7 @@
 //! answer. Limits on depth, complexity and directives are always on.
 
 mod account;
+mod cart;
 mod catalog;
 mod catalog_admin;
 mod connection;
@@ -46,6 +47,7 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 pub struct Query(
     account::AccountQuery,
     catalog::CatalogQuery,
+    cart::CartQuery,
     shopping::ShoppingQuery,
     node::NodeQuery,
 );
@@ -56,6 +58,7 @@ pub struct Mutation(
     account::AccountMutation,
     catalog_admin::CatalogMutation,
     variant_admin::VariantMutation,
+    cart::CartMutation,
     shopping::ShoppingMutation,
 );
 

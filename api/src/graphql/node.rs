@@ -4,13 +4,14 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
     account::{Address, User},
+    cart::SavedCart,
     catalog::{Category, Product, ProductVariant},
     context::ContextExt,
     shopping::Order,
 };
 use crate::{
     domain::{GlobalId, IdOrSlug, NodeKind},
-    service::{accounts, categories, orders, products, variants},
+    service::{accounts, cart, categories, orders, products, variants},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -27,6 +28,7 @@ pub enum Node {
     Product(Product),
     ProductVariant(ProductVariant),
     Order(Order),
+    SavedCart(SavedCart),
 }
 
 #[derive(Default)]
@@ -59,6 +61,11 @@ impl NodeQuery {
             NodeKind::ProductVariant => variants::find_visible(db, viewer, id.id)
                 .await?
                 .map(|variant| Node::ProductVariant(ProductVariant(variant))),
+            // Carts are no nodes: a guest's is named by its secret, and a user has one.
+            NodeKind::Cart => None,
+            NodeKind::SavedCart => cart::saved_visible(db, viewer, id.id)
+                .await?
+                .map(|saved| Node::SavedCart(SavedCart(saved))),
             // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
             // exactly as `order(id:)` does.
             NodeKind::Order => Some(Node::Order(Order(

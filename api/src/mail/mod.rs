@@ -182,12 +182,14 @@ async fn render(
     row: &outbox_message::Model,
     settings: &MailSettings,
 ) -> AppResult<Option<Message>> {
-    let user = outbox::recipient(db, row.user_id).await?;
+    let recipient = outbox::recipient(db, row).await?;
+    // Only order mails go to guests; the mails of accounts always have a username.
+    let username = || recipient.username.clone().unwrap_or_default();
     let shop_url = settings.links.public_url();
     let (subject, text, html) = match Notice::of(row)? {
         Notice::Welcome => {
             let m = Welcome {
-                username: user.username.clone(),
+                username: username(),
             };
             (
                 "Welcome to the shop".to_owned(),
@@ -197,7 +199,7 @@ async fn render(
         }
         Notice::PasswordReset { token } => {
             let m = PasswordResetMail {
-                username: user.username.clone(),
+                username: username(),
                 reset_url: settings.links.reset_password(&token),
                 token,
                 minutes: password_reset::TOKEN_TTL_MINUTES,
@@ -229,8 +231,8 @@ async fn render(
         }
     };
     let to = Mailbox::new(
-        Some(user.username.clone()),
-        user.email.parse().map_err(internal)?,
+        recipient.username.clone(),
+        recipient.email.parse().map_err(internal)?,
     );
     let message = Message::builder()
         .from(settings.from.clone())

@@ -14,6 +14,8 @@ pub type ProductDescription = Description<10_000>;
 pub type CategoryName = Name<100>;
 /// A category's description: up to 2,000 characters; an empty one is none.
 pub type CategoryDescription = Description<2_000>;
+/// The name a user gives a saved cart: 1 to 100 characters.
+pub type SavedCartName = Name<100>;
 
 /// A stock-keeping unit: 1 to 64 letters, digits, `-`, `_` or `.`, stored upper-cased so
 /// that uniqueness ignores case.

@@ -9,10 +9,14 @@ use crate::error::AppError;
 pub enum NodeKind {
     User,
     Address,
+    /// A user's cart (guest carts are named by their secret instead).
+    Cart,
     Category,
     Product,
     ProductVariant,
     Order,
+    /// A user's saved cart.
+    SavedCart,
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
 }
@@ -22,10 +26,12 @@ impl NodeKind {
         match self {
             Self::User => "User",
             Self::Address => "Address",
+            Self::Cart => "Cart",
             Self::Category => "Category",
             Self::Product => "Product",
             Self::ProductVariant => "ProductVariant",
             Self::Order => "Order",
+            Self::SavedCart => "SavedCart",
             Self::OrderAddress => "OrderAddress",
         }
     }
@@ -34,10 +40,12 @@ impl NodeKind {
         match raw {
             "User" => Some(Self::User),
             "Address" => Some(Self::Address),
+            "Cart" => Some(Self::Cart),
             "Category" => Some(Self::Category),
             "Product" => Some(Self::Product),
             "ProductVariant" => Some(Self::ProductVariant),
             "Order" => Some(Self::Order),
+            "SavedCart" => Some(Self::SavedCart),
             "OrderAddress" => Some(Self::OrderAddress),
             _ => None,
         }
@@ -138,13 +146,15 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 7] = [
+    const KINDS: [NodeKind; 9] = [
         NodeKind::User,
         NodeKind::Address,
+        NodeKind::Cart,
         NodeKind::Category,
         NodeKind::Product,
         NodeKind::ProductVariant,
         NodeKind::Order,
+        NodeKind::SavedCart,
         NodeKind::OrderAddress,
     ];
 

@@ -2,6 +2,7 @@
 //! ("parse, don't validate"); everything behind the edge can trust them.
 
 mod address;
+mod cart_id;
 mod catalog;
 mod checkout;
 mod country;
@@ -24,9 +25,10 @@ mod text;
 mod username;
 
 pub use address::PostalAddress;
+pub use cart_id::{CartId, GuestSecret};
 pub use catalog::{
-    CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName, Sku,
-    Stock,
+    CategoryDescription, CategoryName, ImageUrls, MAX_IMAGES, ProductDescription, ProductName,
+    SavedCartName, Sku, Stock,
 };
 pub use checkout::{IdempotencyKey, PaymentToken};
 pub use country::Country;

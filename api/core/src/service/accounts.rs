@@ -12,9 +12,10 @@ use sea_orm::{
 use crate::{
     auth::Auth,
     db,
-    domain::{CandidatePassword, Email, Password, PostalAddress, Username},
+    domain::{CandidatePassword, Email, GuestSecret, Password, PostalAddress, Username},
     error::{AppError, AppResult, Refusal},
     service::{
+        cart,
         outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
         sessions::{self, Session},
@@ -38,6 +39,7 @@ pub struct NewUser {
 /// Creates an account and logs it in. Only an admin may create an admin
 /// ([`may_create_admin`]): nothing is created for anyone else who asks. Each client
 /// address may create only so many accounts per hour (`limits`); past that, RATE_LIMITED.
+/// A guest cart given with it is merged into the new account's cart ([`bring_cart`]).
 pub async fn register(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -45,7 +47,11 @@ pub async fn register(
     limits: throttle::Limits,
     client_addr: &str,
     new_user: NewUser,
+    guest_cart: Option<&GuestSecret>,
 ) -> AppResult<Session> {
+    if let Some(secret) = guest_cart {
+        cart::ensure_guest(db, secret).await?;
+    }
     if new_user.is_admin {
         may_create_admin(db, viewer).await?;
     }
@@ -61,7 +67,31 @@ pub async fn register(
             return Err(err);
         }
     };
-    sessions::start(db, auth, user).await
+    let session = sessions::start(db, auth, user).await?;
+    bring_cart(db, session.user.id, guest_cart).await?;
+    Ok(session)
+}
+
+/// Merges the guest cart a shopper filled before logging in or registering into their
+/// account's cart. The cart was found before the account was touched (a wrong cart id is
+/// NOT_FOUND then, with nothing done); if it is gone by now, another merge or a sweep took
+/// it, and if its checkout is under way its lines stay in it: the login stands either way.
+async fn bring_cart(
+    db: &DatabaseConnection,
+    user_id: i32,
+    guest_cart: Option<&GuestSecret>,
+) -> AppResult<()> {
+    let Some(secret) = guest_cart else {
+        return Ok(());
+    };
+    match cart::merge(db, user_id, secret).await {
+        Ok(_) | Err(AppError::NotFound(_)) => Ok(()),
+        Err(AppError::Conflict { .. }) => {
+            tracing::info!(user_id, "guest cart not merged: its checkout is under way");
+            Ok(())
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Whether the caller may create an admin: only an admin may, anyone else is FORBIDDEN,
@@ -98,7 +128,7 @@ pub async fn create_user(
     .insert(&txn)
     .await
     .map_err(lost_race)?;
-    outbox::enqueue(&txn, user.id, None, Notice::Welcome).await?;
+    outbox::enqueue(&txn, Some(user.id), None, Notice::Welcome).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -143,14 +173,19 @@ fn lost_race(err: sea_orm::DbErr) -> AppError {
 }
 
 /// Logs in with a username or an email. An unknown account and a wrong password get the
-/// same answer after the same amount of work.
+/// same answer after the same amount of work. A guest cart given with it is merged into
+/// the account's cart ([`bring_cart`]).
 pub async fn login(
     db: &DatabaseConnection,
     auth: &Auth,
     client_addr: &str,
     login: &str,
     password: &str,
+    guest_cart: Option<&GuestSecret>,
 ) -> AppResult<Session> {
+    if let Some(secret) = guest_cart {
+        cart::ensure_guest(db, secret).await?;
+    }
     let key = login.trim().to_ascii_lowercase();
     let user = user::Entity::find()
         .filter(
@@ -172,7 +207,9 @@ pub async fn login(
     match user {
         Some(user) if verified => {
             attempt.succeeded(db).await?;
-            sessions::start(db, auth, user).await
+            let session = sessions::start(db, auth, user).await?;
+            bring_cart(db, session.user.id, guest_cart).await?;
+            Ok(session)
         }
         _ => Err(AppError::Unauthenticated("wrong username or password")),
     }

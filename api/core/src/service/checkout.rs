@@ -15,9 +15,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::Utc;
 use entity::{
-    cart, order, order_item,
+    cart as cart_row, order, order_item,
     payment::{self, PaymentKind, PaymentStatus},
-    product, product_variant,
+    product, product_variant, user,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
@@ -28,13 +28,13 @@ use sea_orm::{
 use crate::{
     db,
     domain::{
-        GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken, PostalAddress,
-        new_order_number,
+        CartId, Email, GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken,
+        PostalAddress, new_order_number,
     },
     error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
-        cart::{CartLine, checkout_in_progress, lines},
+        cart::{self, CartLine, checkout_in_progress, lines},
         orders, run_to_completion, variants,
         viewer::Viewer,
     },
@@ -44,8 +44,14 @@ use crate::{
 /// describes it to the exporter; the name lives here, where it is recorded.
 pub const CHECKOUTS: &str = "shop_checkouts_total";
 
-/// A checkout, parsed: where to ship, how to pay, and the client's key for repeating it.
+/// A checkout, parsed: which cart, who buys, where to ship, how to pay, and the client's
+/// key for repeating it.
 pub struct Checkout {
+    /// The cart to buy, as the client named it; the caller's own when `None`.
+    pub cart: Option<CartId>,
+    /// Where a guest's mails go: required of guests, ignored for users (theirs go to the
+    /// account's address).
+    pub email: Option<Email>,
     pub shipping_address: PostalAddress,
     pub payment_token: PaymentToken,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -160,18 +166,30 @@ async fn attempt(
     viewer: &Viewer,
     checkout: Checkout,
 ) -> Ended {
-    let user_id = viewer.user_id()?;
     let Checkout {
+        cart,
+        email,
         shipping_address,
         payment_token,
         idempotency_key: key,
     } = checkout;
+    let cart_id = cart::id_of(db, viewer, cart.as_ref()).await?;
+    let buyer = Buyer::of(db, viewer, email).await?;
     if let Some(key) = &key
-        && let Some(existing) = find_by_key(db, user_id, key).await?
+        && let Some(existing) = find_by_key(db, &buyer, cart_id, key).await?
     {
         return replayed(settled(db, existing).await);
     }
-    let order = match reserve(db, payments, user_id, &shipping_address, key.as_ref()).await {
+    let order = match reserve_cart(
+        db,
+        payments,
+        &buyer,
+        cart_id,
+        &shipping_address,
+        key.as_ref(),
+    )
+    .await
+    {
         Ok(order) => order,
         Err(err) => {
             let Some(key) = &key else {
@@ -180,7 +198,7 @@ async fn attempt(
             // Another request with the same key got there first: answer what it produced.
             // Whatever this attempt ran into says nothing about the purchase: the key's
             // unique index, or the stock and the cart lines that request had just taken.
-            return match find_by_key(db, user_id, key).await? {
+            return match find_by_key(db, &buyer, cart_id, key).await? {
                 Some(existing) => replayed(settled(db, existing).await),
                 None if matches!(err, AppError::Conflict { field: None, .. }) => {
                     Err(AppError::from(Refusal::CheckoutKeyFailed).into())
@@ -201,13 +219,66 @@ fn replayed(answer: AppResult<order::Model>) -> Ended {
     }
 }
 
+/// Who buys: a user, or a guest known by the email address given at checkout.
+enum Buyer {
+    User { id: i32, email: String },
+    Guest { email: Email },
+}
+
+impl Buyer {
+    /// The caller as a buyer: a user, or a guest who gave an email address (else
+    /// BAD_USER_INPUT on `email`).
+    async fn of(db: &DatabaseConnection, viewer: &Viewer, email: Option<Email>) -> AppResult<Self> {
+        if let Ok(id) = viewer.user_id() {
+            let user = user::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
+            return Ok(Self::User {
+                id,
+                email: user.email,
+            });
+        }
+        match email {
+            Some(email) => Ok(Self::Guest { email }),
+            None => Err(AppError::bad_input(
+                "email",
+                "a guest's checkout needs an email address for the order's mails",
+            )),
+        }
+    }
+
+    fn user_id(&self) -> Option<i32> {
+        match self {
+            Self::User { id, .. } => Some(*id),
+            Self::Guest { .. } => None,
+        }
+    }
+
+    fn email(&self) -> &str {
+        match self {
+            Self::User { email, .. } => email,
+            Self::Guest { email } => email.as_str(),
+        }
+    }
+}
+
+/// The order an idempotency key already made: a user's keys are theirs across carts, a
+/// guest's belong to the cart.
 async fn find_by_key(
     db: &DatabaseConnection,
-    user_id: i32,
+    buyer: &Buyer,
+    cart_id: i32,
     key: &IdempotencyKey,
 ) -> AppResult<Option<order::Model>> {
+    let scope = match buyer.user_id() {
+        Some(user_id) => order::Column::UserId.eq(user_id),
+        None => order::Column::CartId
+            .eq(cart_id)
+            .and(order::Column::UserId.is_null()),
+    };
     Ok(order::Entity::find()
-        .filter(order::Column::UserId.eq(user_id))
+        .filter(scope)
         .filter(order::Column::IdempotencyKey.eq(key.as_str()))
         .one(db)
         .await?)
@@ -242,7 +313,8 @@ fn out_of_stock(line: &CartLine, available: i32) -> AppError {
     }
 }
 
-/// Step 1: takes the stock and writes the PENDING order, all or nothing.
+/// Step 1 alone, for a user's own cart: the PENDING order a checkout leaves when its
+/// payment never answers (what the sweeper, webhooks and their tests start from).
 pub async fn reserve(
     db: &DatabaseConnection,
     payments: &Payments,
@@ -250,23 +322,47 @@ pub async fn reserve(
     address: &PostalAddress,
     idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
-    let txn = db::begin_write(db).await?;
-    let Some(cart) = cart::Entity::find()
-        .filter(cart::Column::UserId.eq(user_id))
-        .one(&txn)
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let Some(cart) = cart_row::Entity::find()
+        .filter(cart_row::Column::UserId.eq(user_id))
+        .one(db)
         .await?
     else {
         return Err(AppError::bad_input("cart", "the cart is empty"));
+    };
+    let buyer = Buyer::User {
+        id: user_id,
+        email: user.email,
+    };
+    reserve_cart(db, payments, &buyer, cart.id, address, idempotency_key).await
+}
+
+/// Step 1: takes the stock and writes the PENDING order, all or nothing.
+async fn reserve_cart(
+    db: &DatabaseConnection,
+    payments: &Payments,
+    buyer: &Buyer,
+    cart_id: i32,
+    address: &PostalAddress,
+    idempotency_key: Option<&IdempotencyKey>,
+) -> AppResult<order::Model> {
+    let txn = db::begin_write(db).await?;
+    // Merged or swept away since it was named.
+    let Some(cart) = cart_row::Entity::find_by_id(cart_id).one(&txn).await? else {
+        return Err(AppError::NotFound("cart"));
     };
     // One checkout of a cart at a time, or a double click buys the same lines twice. The
     // claim is a conditional update, taken before anything is read: on PostgreSQL it also
     // queues a second checkout behind this one's row lock (SQLite's IMMEDIATE transaction
     // serialises them anyway), which then finds the cart claimed. The claim holds until
     // the order leaves PENDING; 0 stands for "this transaction" until the order exists.
-    let claimed = cart::Entity::update_many()
-        .col_expr(cart::Column::CheckoutOrderId, Expr::value(0))
-        .filter(cart::Column::Id.eq(cart.id))
-        .filter(cart::Column::CheckoutOrderId.is_null())
+    let claimed = cart_row::Entity::update_many()
+        .col_expr(cart_row::Column::CheckoutOrderId, Expr::value(0))
+        .filter(cart_row::Column::Id.eq(cart.id))
+        .filter(cart_row::Column::CheckoutOrderId.is_null())
         .exec(&txn)
         .await?
         .rows_affected;
@@ -276,7 +372,7 @@ pub async fn reserve(
     let mut buying: Vec<CartLine> = lines(&txn, cart.id)
         .await?
         .into_iter()
-        .filter(|line| !line.item.saved_for_later)
+        .filter(|line| !line.saved_for_later)
         .collect();
     if buying.is_empty() {
         return Err(AppError::bad_input("cart", "the cart is empty"));
@@ -298,7 +394,9 @@ pub async fn reserve(
     let now = Utc::now();
     let order = order::ActiveModel {
         number: Set(new_order_number()),
-        user_id: Set(user_id),
+        user_id: Set(buyer.user_id()),
+        email: Set(buyer.email().to_owned()),
+        cart_id: Set(Some(cart.id)),
         status: Set(OrderStatus::Pending),
         total_cents: Set(total.cents()),
         currency: Set(payments.currency.as_str().into()),
@@ -316,9 +414,9 @@ pub async fn reserve(
     }
     .insert(&txn)
     .await?;
-    cart::Entity::update_many()
-        .col_expr(cart::Column::CheckoutOrderId, Expr::value(order.id))
-        .filter(cart::Column::Id.eq(cart.id))
+    cart_row::Entity::update_many()
+        .col_expr(cart_row::Column::CheckoutOrderId, Expr::value(order.id))
+        .filter(cart_row::Column::Id.eq(cart.id))
         .exec(&txn)
         .await?;
     order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
@@ -329,7 +427,7 @@ pub async fn reserve(
         variant_title: Set(variants::title(&line.variant)),
         sku: Set(line.variant.sku.clone()),
         unit_price_cents: Set(line.variant.price_cents),
-        quantity: Set(line.item.quantity),
+        quantity: Set(line.quantity),
         line_total_cents: Set(line.total().cents()),
         ..Default::default()
     }))
@@ -357,7 +455,7 @@ pub async fn reserve(
 /// product's total goes first: every writer of a variant's stock takes its product's row
 /// before the variant's, so two of them never wait on each other in a circle.
 async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()> {
-    let quantity = line.item.quantity;
+    let quantity = line.quantity;
     let now = Utc::now();
     let product_taken = product::Entity::update_many()
         .col_expr(

@@ -25,20 +25,25 @@ const CHANNEL: &str = "shop_order_events";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderEvent {
     pub order_id: i32,
-    pub user_id: i32,
+    /// The order's user; `None` for a guest's order.
+    pub user_id: Option<i32>,
     pub status: OrderStatus,
 }
 
 impl OrderEvent {
     fn encode(&self) -> String {
-        format!("{}:{}:{}", self.order_id, self.user_id, self.status)
+        let user = self.user_id.map(|id| id.to_string()).unwrap_or_default();
+        format!("{}:{user}:{}", self.order_id, self.status)
     }
 
     fn decode(text: &str) -> Option<Self> {
         let mut parts = text.split(':');
         let event = Self {
             order_id: parts.next()?.parse().ok()?,
-            user_id: parts.next()?.parse().ok()?,
+            user_id: match parts.next()? {
+                "" => None,
+                user => Some(user.parse().ok()?),
+            },
             status: parts.next()?.parse().ok()?,
         };
         parts.next().is_none().then_some(event)
@@ -190,10 +195,15 @@ mod tests {
     fn events_round_trip_through_their_notification_text() {
         let event = OrderEvent {
             order_id: 7,
-            user_id: 3,
+            user_id: Some(3),
             status: OrderStatus::Shipped,
         };
+        let guests = OrderEvent {
+            user_id: None,
+            ..event
+        };
         assert_eq!(OrderEvent::decode(&event.encode()), Some(event));
+        assert_eq!(OrderEvent::decode(&guests.encode()), Some(guests));
         for bad in ["", "7", "7:3", "7:3:LOST", "7:3:PAID:x", "a:3:PAID"] {
             assert_eq!(OrderEvent::decode(bad), None, "{bad:?}");
         }

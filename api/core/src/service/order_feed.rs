@@ -99,7 +99,7 @@ impl OrderFeed {
     /// Whether `event` is one this feed follows (no rights checked yet).
     fn follows(&self, event: &OrderEvent) -> bool {
         match self.scope {
-            Scope::Own => event.user_id == self.user_id,
+            Scope::Own => event.user_id == Some(self.user_id),
             Scope::All => true,
             Scope::One(id) => event.order_id == id,
         }
@@ -111,7 +111,7 @@ impl OrderFeed {
     /// subscription costs no queries.
     async fn may_hear(&self, db: &DatabaseConnection, event: &OrderEvent) -> AppResult<()> {
         let rights = rights_of(db, &self.grant).await?;
-        let needs_admin = self.scope == Scope::All || event.user_id != self.user_id;
+        let needs_admin = self.scope == Scope::All || event.user_id != Some(self.user_id);
         if needs_admin && rights != Rights::Admin {
             return Err(AppError::Forbidden);
         }

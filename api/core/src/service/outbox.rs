@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
+    order,
     outbox_message::{self, DeliveryState, MessageKind},
     user,
 };
@@ -50,21 +51,44 @@ impl Notice {
     }
 }
 
-/// Who a message goes to, as their account is when it is written.
+/// Who a message goes to, as it is when the message is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipient {
-    pub username: String,
+    /// The account's username; `None` for a guest.
+    pub username: Option<String>,
     pub email: String,
 }
 
-/// The recipient of a message to `user_id`.
-pub async fn recipient(db: &DatabaseConnection, user_id: i32) -> AppResult<Recipient> {
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {user_id} is gone")))?;
+/// The recipient of a message: a mail about an order goes to the address the order was
+/// placed with (its user's then, or its guest's), any other to its user.
+pub async fn recipient(
+    db: &DatabaseConnection,
+    message: &outbox_message::Model,
+) -> AppResult<Recipient> {
+    let user = match message.user_id {
+        Some(id) => Some(
+            user::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("user {id} is gone")))?,
+        ),
+        None => None,
+    };
+    if let Some(order_id) = message.order_id {
+        let order = order::Entity::find_by_id(order_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} is gone")))?;
+        return Ok(Recipient {
+            username: user.map(|user| user.username),
+            email: order.email,
+        });
+    }
+    let user = user.ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("message {} has no recipient", message.id))
+    })?;
     Ok(Recipient {
-        username: user.username,
+        username: Some(user.username),
         email: user.email,
     })
 }
@@ -72,7 +96,7 @@ pub async fn recipient(db: &DatabaseConnection, user_id: i32) -> AppResult<Recip
 /// Writes a message row on `db`, which should be the transaction of the change.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    user_id: i32,
+    user_id: Option<i32>,
     order_id: Option<i32>,
     notice: Notice,
 ) -> AppResult<()> {

@@ -51,7 +51,7 @@ pub async fn request(db: &DatabaseConnection, client_addr: &str, email: &Email) 
     .await?;
     outbox::enqueue(
         &txn,
-        user.id,
+        Some(user.id),
         None,
         Notice::PasswordReset { token: token.token },
     )

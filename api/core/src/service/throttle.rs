@@ -60,6 +60,16 @@ pub const PASSWORD_RESET: Limits = Limits {
     window_minutes: WINDOW_MINUTES,
 };
 
+/// Looking up an order by its number and email (what a guest has instead of a login):
+/// like logins, 5 misses per order number and 20 per client address, per 15 minutes, so
+/// neither numbers nor emails can be guessed.
+pub const ORDER_LOOKUP: Limits = Limits {
+    name: "order_lookup",
+    scope: "order:",
+    per_account: Some(MAX_FAILURES_PER_ACCOUNT),
+    per_client: MAX_FAILURES_PER_CLIENT,
+    window_minutes: WINDOW_MINUTES,
+};
 /// Registrations (every account created counts): `per_client` per client address per hour.
 /// Only the address is limited: a new account has no history to count against.
 pub const fn registrations(per_client: u32) -> Limits {

@@ -359,7 +359,8 @@ mod tests {
         order::Model {
             id: 1,
             number: "ORD-1".into(),
-            user_id: 1,
+            user_id: Some(1),
+            email: "ann@example.com".into(),
             status: OrderStatus::Pending,
             total_cents,
             currency: currency.into(),
@@ -370,6 +371,7 @@ mod tests {
             ship_postal_code: "1".into(),
             ship_country: "NL".into(),
             idempotency_key: None,
+            cart_id: Some(1),
             expires_at: now,
             placed_at: now,
             updated_at: now,

@@ -26,6 +26,7 @@ use crate::{
     error::{AppError, AppResult},
     service::{
         pagination::{Page, PageArgs, page_by_id},
+        throttle,
         viewer::{Viewer, current_user, require_admin},
     },
 };
@@ -73,11 +74,34 @@ pub async fn find_visible(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    if order.user_id == user_id || current_user(db, viewer).await?.is_admin {
+    if order.user_id == Some(user_id) || current_user(db, viewer).await?.is_admin {
         Ok(order)
     } else {
         Err(AppError::NotFound("order"))
     }
+}
+
+/// The order with this number, for whoever also knows the email it was placed with
+/// (ignoring case): how a guest finds their order. A wrong number and a wrong email get
+/// the same answer, `None`, and count as a miss against the number and the client address
+/// (RATE_LIMITED past the limit), so neither can be guessed.
+pub async fn by_number(
+    db: &DatabaseConnection,
+    client_addr: &str,
+    number: &str,
+    email: &str,
+) -> AppResult<Option<order::Model>> {
+    let number = number.trim().to_ascii_uppercase();
+    let attempt = throttle::begin_limited(db, throttle::ORDER_LOOKUP, &number, client_addr).await?;
+    let order = order::Entity::find()
+        .filter(order::Column::Number.eq(number.as_str()))
+        .one(db)
+        .await?
+        .filter(|order| order.email.to_lowercase() == email.trim().to_lowercase());
+    if order.is_some() {
+        attempt.succeeded(db).await?;
+    }
+    Ok(order)
 }
 
 /// The lines of many orders (for the DataLoader).

@@ -66,15 +66,11 @@ pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult
     Ok(())
 }
 
-/// Removes what an order bought from its buyer's cart, in the transaction that marks it
-/// paid; saved lines and variants added since stay.
+/// Removes what an order bought from the cart it was bought from, in the transaction that
+/// marks it paid; saved lines and variants added since stay.
 pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
     let order = reload(db, order_id).await?;
-    let Some(cart) = cart::Entity::find()
-        .filter(cart::Column::UserId.eq(order.user_id))
-        .one(db)
-        .await?
-    else {
+    let Some(cart_id) = order.cart_id else {
         return Ok(());
     };
     let bought: Vec<i32> = items_of(db, &[order_id])
@@ -83,7 +79,7 @@ pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32)
         .filter_map(|item| item.variant_id)
         .collect();
     cart_item::Entity::delete_many()
-        .filter(cart_item::Column::CartId.eq(cart.id))
+        .filter(cart_item::Column::CartId.eq(cart_id))
         .filter(cart_item::Column::SavedForLater.eq(false))
         .filter(cart_item::Column::VariantId.is_in(bought))
         .exec(db)
