@@ -26,6 +26,8 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "resetPassword",
     "addAddress",
     "deleteAddress",
+    "updateAddress",
+    "setDefaultAddress",
     "addToCart",
     "updateCartItem",
     "removeFromCart",

@@ -6,6 +6,7 @@ mod store;
 mod support;
 
 mod accounts;
+mod addresses;
 mod admin;
 mod admin_guard;
 mod browse;
@@ -37,4 +38,5 @@ mod stripe;
 mod subscriptions;
 mod throttle;
 mod upgrade;
+mod upgrade_addresses;
 mod variants;

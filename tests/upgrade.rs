@@ -285,17 +285,23 @@ async fn fill_previous_release(database: &TestDatabase) -> OldRows {
 /// The customer's row, with a password hash made by the shop's own hasher, so the
 /// customer can log in after the upgrade.
 async fn customer_row(at: DateTime<Utc>) -> Vec<(&'static str, Value)> {
-    let username = Username::parse(CUSTOMER, "username").expect("a valid username");
+    user_row(CUSTOMER, at).await
+}
+
+/// The row of a user `name` (email `<name>@example.com`, password [`PASSWORD`]), with a
+/// password hash made by the shop's own hasher, so the user can log in after an upgrade.
+pub(crate) async fn user_row(name: &str, at: DateTime<Utc>) -> Vec<(&'static str, Value)> {
+    let username = Username::parse(name, "username").expect("a valid username");
     let password = Password::parse(PASSWORD, &username, "password").expect("a valid password");
     let hash = PasswordHasher::new()
         .expect("a hasher")
         .hash(&password)
         .await
         .expect("a hash");
-    let email = format!("{CUSTOMER}@example.com");
+    let email = format!("{name}@example.com");
     vec![
-        ("username", CUSTOMER.into()),
-        ("username_key", CUSTOMER.into()),
+        ("username", name.into()),
+        ("username_key", name.to_ascii_lowercase().into()),
         ("email", email.clone().into()),
         ("email_key", email.into()),
         ("password_hash", hash.into()),
@@ -327,7 +333,7 @@ fn product_row(product: &OldProduct, at: DateTime<Utc>) -> Vec<(&'static str, Va
 
 /// Inserts one row with raw SQL and answers its id (from RETURNING, which both databases
 /// have: explicit ids would leave PostgreSQL's sequences behind the rows).
-async fn insert(db: &DatabaseConnection, table: &str, row: Vec<(&str, Value)>) -> i32 {
+pub(crate) async fn insert(db: &DatabaseConnection, table: &str, row: Vec<(&str, Value)>) -> i32 {
     let backend = db.get_database_backend();
     let (columns, values): (Vec<&str>, Vec<Value>) = row.into_iter().unzip();
     let placeholders: Vec<String> = (1..=columns.len())

@@ -78,6 +78,11 @@ pub enum Refusal {
     /// The address book already holds `max` addresses.
     #[error("an account can keep at most {max} addresses")]
     AddressBookFull { max: u64 },
+    /// A saved address that today's rules refuse (the `String` says which part and why),
+    /// such as a country kept as text the upgrade to country codes did not recognise:
+    /// nothing can be shipped to it until it is updated.
+    #[error("update this saved address before shipping to it: {0}")]
+    SavedAddressOutdated(String),
     /// Demoting this admin would leave the shop without one.
     #[error("the last admin cannot be demoted")]
     LastAdmin,
@@ -176,6 +181,7 @@ impl Refusal {
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
             | Self::AddressBookFull { .. }
+            | Self::SavedAddressOutdated(_)
             | Self::CategoryCycle
             | Self::CartFull { .. }
             | Self::SavedCartsFull { .. }

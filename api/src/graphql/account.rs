@@ -60,6 +60,17 @@ impl User {
             .map(Address::book)
             .collect())
     }
+    /// The address checkout suggests: one of `addresses`, null only when there are none.
+    /// The first address saved becomes the default; `setDefaultAddress` chooses another;
+    /// when the default is deleted, the newest remaining address takes its place.
+    async fn default_address(&self, ctx: &Context<'_>) -> Result<Option<Address>> {
+        let addresses = ctx.request()?.addresses.load_one(self.0.id).await?;
+        Ok(addresses
+            .unwrap_or_default()
+            .into_iter()
+            .find(|address| address.is_default)
+            .map(Address::book))
+    }
     /// The user's saved carts, newest first.
     async fn saved_carts(&self, ctx: &Context<'_>) -> Result<Vec<SavedCart>> {
         let saved = ctx.request()?.saved_carts.load_one(self.0.id).await?;
@@ -98,6 +109,7 @@ impl Address {
                 postal_code: order.ship_postal_code.clone(),
                 country: order.ship_country.clone(),
                 created_at: order.placed_at,
+                is_default: false,
             },
         }
     }
@@ -105,6 +117,7 @@ impl Address {
 
 /// A postal address: an entry of the caller's address book, or the address an order
 /// ships to (a copy taken at checkout, which later address-book changes do not touch).
+/// A user with saved addresses has exactly one default address.
 #[Object]
 impl Address {
     /// The address's globally unique ID.
@@ -131,9 +144,16 @@ impl Address {
     async fn postal_code(&self) -> &str {
         &self.model.postal_code
     }
-    /// Country name or ISO 3166 code, as entered.
+    /// The ISO 3166-1 alpha-2 code of the country, upper case, e.g. "GB". Addresses saved
+    /// before codes were required were given theirs where their country could be
+    /// recognised; the rest (and orders placed then) keep the text they were saved with.
     async fn country(&self) -> &str {
         &self.model.country
+    }
+    /// Whether this is the user's default address (`User.defaultAddress`); always false
+    /// for an order's shipping address.
+    async fn is_default(&self) -> bool {
+        self.model.is_default
     }
 }
 
@@ -224,7 +244,8 @@ pub struct AddressInput {
     pub city: String,
     /// Postal or ZIP code.
     pub postal_code: String,
-    /// Country name or ISO 3166 code.
+    /// The ISO 3166-1 alpha-2 code of the country, in any case ("GB" or "gb"); anything
+    /// else (a name, an alpha-3 code) is BAD_USER_INPUT.
     pub country: String,
 }
 
@@ -379,7 +400,8 @@ impl AccountMutation {
         Ok(User(user))
     }
 
-    /// Adds an address to the caller's address book.
+    /// Adds an address to the caller's address book (at most 50). The first one becomes
+    /// the default address.
     #[graphql(guard = "LoggedInGuard")]
     async fn add_address(
         &self,
@@ -390,7 +412,9 @@ impl AccountMutation {
         Ok(Address::book(address))
     }
 
-    /// Deletes one of the caller's addresses.
+    /// Deletes one of the caller's addresses (NOT_FOUND for anyone else's). When it was
+    /// the default, the newest remaining address becomes the default. Orders shipped to it
+    /// keep their copy.
     #[graphql(guard = "LoggedInGuard")]
     async fn delete_address(
         &self,
@@ -399,6 +423,37 @@ impl AccountMutation {
     ) -> Result<bool> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
         Ok(accounts::delete_address(ctx.db()?, ctx.viewer()?, id).await?)
+    }
+
+    /// Replaces every part of one of the caller's addresses (NOT_FOUND for anyone
+    /// else's); whether it is the default does not change. Orders already shipped to it
+    /// keep the copy they took.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn update_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of one of the caller's addresses.")] id: ID,
+        #[graphql(desc = "The address as it is to be: every part, as for `addAddress`.")]
+        input: AddressInput,
+    ) -> Result<Address> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
+        let input = input.parse()?;
+        let address = accounts::update_address(ctx.db()?, ctx.viewer()?, id, input).await?;
+        Ok(Address::book(address))
+    }
+
+    /// Makes one of the caller's addresses the default (NOT_FOUND for anyone else's); the
+    /// previous default stops being it. A user never has two defaults, however many of
+    /// these run at once: the last to run wins.
+    #[graphql(guard = "LoggedInGuard")]
+    async fn set_default_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of one of the caller's addresses.")] id: ID,
+    ) -> Result<Address> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Address, "address")?;
+        let address = accounts::set_default_address(ctx.db()?, ctx.viewer()?, id).await?;
+        Ok(Address::book(address))
     }
 
     /// Mails a one-time link to reset the password, if the email belongs to an account.

@@ -269,6 +269,7 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::PasswordIsUsername => "newPassword",
         Refusal::ResetTokenInvalid => "token",
         Refusal::AddressBookFull { .. } => "input",
+        Refusal::SavedAddressOutdated(_) => "shippingAddressId",
         Refusal::LastAdmin => "isAdmin",
         Refusal::SkuTaken => "sku",
         Refusal::OptionsMismatch(_) | Refusal::CombinationTaken => "selectedOptions",

@@ -1,7 +1,11 @@
-use super::text::{bounded, required};
+use super::{
+    country::Country,
+    text::{bounded, required},
+};
 use crate::error::AppError;
 
-/// A postal address whose parts are present, trimmed and of sane length.
+/// A postal address whose parts are present, trimmed and of sane length, in a country
+/// with an ISO 3166-1 alpha-2 code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostalAddress {
     pub full_name: String,
@@ -9,7 +13,7 @@ pub struct PostalAddress {
     pub line2: Option<String>,
     pub city: String,
     pub postal_code: String,
-    pub country: String,
+    pub country: Country,
 }
 
 impl PostalAddress {
@@ -30,7 +34,7 @@ impl PostalAddress {
                 .filter(|line| !line.is_empty()),
             city: required("city", city, 100)?,
             postal_code: required("postalCode", postal_code, 20)?,
-            country: required("country", country, 64)?,
+            country: Country::parse(country, "country")?,
         })
     }
 }
@@ -70,6 +74,16 @@ mod tests {
             .expect_err("override");
         assert_eq!(err.bad_input_field(), Some("line1"));
     }
+
+    #[test]
+    fn the_country_is_a_code_in_any_case_and_anything_else_names_the_country() {
+        let address = PostalAddress::parse("Ann", "1", None, "Town", "1", " nl ").expect("ok");
+        assert_eq!(address.country.code(), "NL");
+        for bad in ["Narnia", "Netherlands", "NLD", "", "UK"] {
+            let err = PostalAddress::parse("Ann", "1", None, "Town", "1", bad).expect_err(bad);
+            assert_eq!(err.bad_input_field(), Some("country"), "{bad:?}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +100,23 @@ mod properties {
         prop_oneof![any_text(), "[ ]?\\PC{1,30}[ ]?", "[ ]{0,3}"]
     }
 
+    /// A country as a client might send it: mostly a code, in any case and perhaps
+    /// padded, or anything else.
+    fn country_part() -> impl Strategy<Value = String> {
+        let codes: Vec<&str> = Country::all().map(Country::code).collect();
+        let code = (prop::sample::select(codes), any::<bool>(), "[ ]{0,2}").prop_map(
+            |(code, lower, pad)| {
+                let code = if lower {
+                    code.to_ascii_lowercase()
+                } else {
+                    code.to_owned()
+                };
+                format!("{pad}{code}{pad}")
+            },
+        );
+        prop_oneof![3 => code, 1 => "[ ]?[A-Za-z]{2}[ ]?", 1 => part()]
+    }
+
     proptest! {
         #[test]
         fn an_accepted_address_is_trimmed_bounded_and_parses_to_itself(
@@ -94,7 +125,7 @@ mod properties {
             line2 in proptest::option::of(part()),
             city in part(),
             postal_code in part(),
-            country in part(),
+            country in country_part(),
         ) {
             let parsed =
                 PostalAddress::parse(&full_name, &line1, line2.as_deref(), &city, &postal_code, &country);
@@ -104,7 +135,6 @@ mod properties {
                     (&address.line1, 200),
                     (&address.city, 100),
                     (&address.postal_code, 20),
-                    (&address.country, 64),
                 ] {
                     prop_assert!(!text.is_empty() && text.chars().count() <= max);
                     prop_assert_eq!(text.as_str(), text.trim());
@@ -113,12 +143,12 @@ mod properties {
                 if let Some(line2) = &address.line2 {
                     prop_assert!(!line2.is_empty() && line2.chars().count() <= 200);
                 }
+                prop_assert_eq!(address.country.code(), country.trim().to_ascii_uppercase());
                 let parts = [
                     &address.full_name,
                     &address.line1,
                     &address.city,
                     &address.postal_code,
-                    &address.country,
                 ];
                 for text in parts.into_iter().chain(&address.line2) {
                     prop_assert!(!text.contains(flips_direction), "{text:?}");
@@ -130,7 +160,7 @@ mod properties {
                     address.line2.as_deref(),
                     &address.city,
                     &address.postal_code,
-                    &address.country,
+                    address.country.code(),
                 );
                 prop_assert_eq!(again.ok(), Some(address));
             }

@@ -5,6 +5,7 @@ mod address;
 mod cart_id;
 mod catalog;
 mod checkout;
+mod country;
 mod cursor;
 mod email;
 mod global_id;
@@ -30,6 +31,7 @@ pub use catalog::{
     SavedCartName, Sku, Stock,
 };
 pub use checkout::{IdempotencyKey, PaymentToken};
+pub use country::Country;
 pub use cursor::Cursor;
 pub use email::Email;
 pub use global_id::{GlobalId, NodeKind};

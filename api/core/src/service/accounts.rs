@@ -1,11 +1,12 @@
-//! Accounts: registration, login, the account itself, its address book, and the admin's
-//! view of all users.
+//! Accounts: registration, login, the account itself, its address book (with its default
+//! address), and the admin's view of all users.
 
 use chrono::Utc;
 use entity::{address, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 
 use crate::{
@@ -303,48 +304,169 @@ pub async fn update_account(
     Ok(updated)
 }
 
-/// Adds an address to the caller's address book.
+// The address book. A user with addresses has exactly one default, a user without has
+// none: the first address added becomes the default, `set_default_address` moves it, and
+// deleting the default hands it to the newest remaining address. Every change to a book
+// runs in one write transaction that first locks the user's row, so changes to one book
+// run one at a time (on SQLite every write transaction already does), and the database's
+// partial unique index (one default per user) never has to refuse a lost race.
+
+/// Adds an address to the caller's address book; the first one becomes the default.
 pub async fn add_address(
     db: &DatabaseConnection,
     viewer: &Viewer,
     input: PostalAddress,
 ) -> AppResult<address::Model> {
     let user_id = viewer.user_id()?;
+    let txn = db::begin_write(db).await?;
+    lock_address_book(&txn, viewer).await?;
     let count = address::Entity::find()
         .filter(address::Column::UserId.eq(user_id))
-        .count(db)
+        .count(&txn)
         .await?;
     if count >= MAX_ADDRESSES {
         return Err(Refusal::AddressBookFull { max: MAX_ADDRESSES }.into());
     }
-    Ok(address::ActiveModel {
+    let added = address::ActiveModel {
         user_id: Set(user_id),
         full_name: Set(input.full_name),
         line1: Set(input.line1),
         line2: Set(input.line2),
         city: Set(input.city),
         postal_code: Set(input.postal_code),
-        country: Set(input.country),
+        country: Set(input.country.to_string()),
         created_at: Set(Utc::now()),
+        is_default: Set(count == 0),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(added)
 }
 
-/// Deletes one of the caller's addresses; someone else's is NOT_FOUND.
+/// Replaces every part of one of the caller's addresses (someone else's is NOT_FOUND). It
+/// stays the default, or not; orders shipped to it keep the copy they took.
+pub async fn update_address(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+    input: PostalAddress,
+) -> AppResult<address::Model> {
+    let txn = db::begin_write(db).await?;
+    lock_address_book(&txn, viewer).await?;
+    let mut address = own_address(&txn, viewer, id).await?.into_active_model();
+    address.full_name = Set(input.full_name);
+    address.line1 = Set(input.line1);
+    address.line2 = Set(input.line2);
+    address.city = Set(input.city);
+    address.postal_code = Set(input.postal_code);
+    address.country = Set(input.country.to_string());
+    let updated = address.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Makes one of the caller's addresses the default (someone else's is NOT_FOUND); the
+/// previous default stops being it.
+pub async fn set_default_address(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<address::Model> {
+    let txn = db::begin_write(db).await?;
+    lock_address_book(&txn, viewer).await?;
+    let address = own_address(&txn, viewer, id).await?;
+    if address.is_default {
+        txn.commit().await?;
+        return Ok(address);
+    }
+    // The old default first: the unique index checks each row as it is written.
+    address::Entity::update_many()
+        .col_expr(address::Column::IsDefault, Expr::value(false))
+        .filter(address::Column::UserId.eq(address.user_id))
+        .filter(address::Column::IsDefault.eq(true))
+        .exec(&txn)
+        .await?;
+    let mut active = address.into_active_model();
+    active.is_default = Set(true);
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes one of the caller's addresses; someone else's is NOT_FOUND. When it was the
+/// default, the newest remaining address becomes the default.
 pub async fn delete_address(db: &DatabaseConnection, viewer: &Viewer, id: i32) -> AppResult<bool> {
-    let user_id = viewer.user_id()?;
-    let deleted = address::Entity::delete_many()
-        .filter(address::Column::Id.eq(id))
-        .filter(address::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    if deleted == 0 {
+    let txn = db::begin_write(db).await?;
+    lock_address_book(&txn, viewer).await?;
+    let address = own_address(&txn, viewer, id).await?;
+    address::Entity::delete_by_id(address.id).exec(&txn).await?;
+    if address.is_default {
+        let newest = address::Entity::find()
+            .filter(address::Column::UserId.eq(address.user_id))
+            .order_by_desc(address::Column::Id)
+            .one(&txn)
+            .await?;
+        if let Some(newest) = newest {
+            let mut active = newest.into_active_model();
+            active.is_default = Set(true);
+            active.update(&txn).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// The address checkout ships to when the caller names one of its saved addresses, copied
+/// into the order as it is now. Anyone else's, and any for an anonymous caller, is
+/// NOT_FOUND. A saved address that no longer passes today's rules (a country saved as
+/// text that the upgrade to country codes could not recognise) is refused until the
+/// customer updates it.
+pub async fn address_to_ship_to(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<PostalAddress> {
+    if matches!(viewer, Viewer::Anonymous) {
         return Err(AppError::NotFound("address"));
     }
-    Ok(true)
+    let address = own_address(db, viewer, id).await?;
+    PostalAddress::parse(
+        &address.full_name,
+        &address.line1,
+        address.line2.as_deref(),
+        &address.city,
+        &address.postal_code,
+        &address.country,
+    )
+    .map_err(|err| Refusal::SavedAddressOutdated(err.to_string()).into())
+}
+
+/// One of the caller's addresses; NOT_FOUND when there is none with this id, or it is
+/// someone else's.
+async fn own_address(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: i32,
+) -> AppResult<address::Model> {
+    address::Entity::find_by_id(id)
+        .filter(address::Column::UserId.eq(viewer.user_id()?))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("address"))
+}
+
+/// Locks the caller's row until the transaction ends, so that changes to its address book
+/// run one at a time on PostgreSQL too (SQLite's write transactions already do, and
+/// `FOR UPDATE` is not emitted there).
+async fn lock_address_book(txn: &impl ConnectionTrait, viewer: &Viewer) -> AppResult<()> {
+    user::Entity::find_by_id(viewer.user_id()?)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(AppError::Unauthenticated("the account no longer exists"))?;
+    Ok(())
 }
 
 /// The addresses of many users at once, oldest first (for the DataLoader).

@@ -405,7 +405,7 @@ async fn reserve_cart(
         ship_line2: Set(address.line2.clone()),
         ship_city: Set(address.city.clone()),
         ship_postal_code: Set(address.postal_code.clone()),
-        ship_country: Set(address.country.clone()),
+        ship_country: Set(address.country.to_string()),
         idempotency_key: Set(idempotency_key.map(|key| key.as_str().to_owned())),
         expires_at: Set(now + payments.pending_order_ttl),
         placed_at: Set(now),
