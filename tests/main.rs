@@ -17,6 +17,7 @@ mod cli;
 mod compression;
 mod concurrency;
 mod crash;
+mod email_verification;
 mod full_disk;
 mod graphiql;
 mod http;

@@ -327,7 +327,7 @@ fn product_row(product: &OldProduct, at: DateTime<Utc>) -> Vec<(&'static str, Va
 
 /// Inserts one row with raw SQL and answers its id (from RETURNING, which both databases
 /// have: explicit ids would leave PostgreSQL's sequences behind the rows).
-async fn insert(db: &DatabaseConnection, table: &str, row: Vec<(&str, Value)>) -> i32 {
+pub async fn insert(db: &DatabaseConnection, table: &str, row: Vec<(&str, Value)>) -> i32 {
     let backend = db.get_database_backend();
     let (columns, values): (Vec<&str>, Vec<Value>) = row.into_iter().unzip();
     let placeholders: Vec<String> = (1..=columns.len())

@@ -12,6 +12,7 @@ mod m20261124_000006_index_archived_products_for_search_counts;
 mod m20261202_043000_create_write_probes;
 mod m20261202_093000_record_refresh_token_successors;
 mod m20261202_120000_give_products_variants;
+mod m20261202_150000_verify_email_addresses;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_043000_create_write_probes::Migration),
             Box::new(m20261202_093000_record_refresh_token_successors::Migration),
             Box::new(m20261202_120000_give_products_variants::Migration),
+            Box::new(m20261202_150000_verify_email_addresses::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ use crate::{
     domain::{CandidatePassword, Email, Password, PostalAddress, Username},
     error::{AppError, AppResult, Refusal},
     service::{
+        email_verification,
         outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
         sessions::{self, Session},
@@ -90,6 +91,7 @@ pub async fn create_user(
         email_key: Set(new_user.email.key()),
         password_hash: Set(password_hash),
         is_admin: Set(new_user.is_admin),
+        email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -97,7 +99,12 @@ pub async fn create_user(
     .insert(&txn)
     .await
     .map_err(lost_race)?;
-    outbox::enqueue(&txn, user.id, None, Notice::Welcome).await?;
+    // The welcome carries the link that verifies the address.
+    let verification = email_verification::issue(&txn, &user).await?;
+    let welcome = Notice::Welcome {
+        verification: Some(verification),
+    };
+    outbox::enqueue(&txn, user.id, None, welcome).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -196,7 +203,8 @@ pub struct AccountChange {
 }
 
 /// Changes the caller's name, email or password after checking the current password.
-/// A new password ends every other session: all refresh tokens are revoked.
+/// A new password ends every other session: all refresh tokens are revoked. A new address
+/// is unverified, and the verification links sent before stop working.
 pub async fn update_account(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -244,6 +252,10 @@ pub async fn update_account(
 
     let txn = db::begin_write(db).await?;
     let user_id = user.id;
+    // Another address, not the same one in other letter case.
+    let moved = email
+        .as_ref()
+        .is_some_and(|email| email.key() != user.email_key);
     let mut active = user.into_active_model();
     if let Some(name) = username {
         active.username = Set(name.to_string());
@@ -252,6 +264,11 @@ pub async fn update_account(
     if let Some(email) = email {
         active.email = Set(email.to_string());
         active.email_key = Set(email.key());
+    }
+    if moved {
+        // Nothing has proved the new address yet, and links sent to the old one must not.
+        active.email_verified_at = Set(None);
+        email_verification::forget(&txn, user_id).await?;
     }
     let password_changed = password_hash.is_some();
     if let Some(hash) = password_hash {

@@ -1,7 +1,8 @@
-//! Throttling of logins, password-reset requests and registrations, kept in the database
-//! so that every server process sees the same counts. An attempt is recorded *before* the
-//! expensive or harmful part (checking a password, mailing a link, hashing a new password)
-//! and counted with itself, so concurrent attempts cannot slip past the limit together.
+//! Throttling of logins, password-reset and email-verification requests and
+//! registrations, kept in the database so that every server process sees the same counts.
+//! An attempt is recorded *before* the expensive or harmful part (checking a password,
+//! mailing a link, hashing a new password) and counted with itself, so concurrent attempts
+//! cannot slip past the limit together.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::login_failure;
@@ -55,6 +56,16 @@ pub const LOGIN: Limits = Limits {
 pub const PASSWORD_RESET: Limits = Limits {
     name: "password_reset",
     scope: "reset:",
+    per_account: Some(3),
+    per_client: 10,
+    window_minutes: WINDOW_MINUTES,
+};
+
+/// Requests for a fresh email-verification link (every request counts): 3 per account,
+/// 10 per client address, per 15 minutes, so a stolen session cannot flood an inbox.
+pub const EMAIL_VERIFICATION: Limits = Limits {
+    name: "email_verification",
+    scope: "verify:",
     per_account: Some(3),
     per_client: 10,
     window_minutes: WINDOW_MINUTES,
