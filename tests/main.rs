@@ -24,6 +24,7 @@ mod http;
 mod http_audit;
 mod limits;
 mod metrics;
+mod nodes;
 mod notifications;
 mod orders;
 mod password_reset;

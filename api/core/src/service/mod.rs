@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod demo;
 pub mod email_verification;
 pub mod events;
+pub mod nodes;
 pub mod order_feed;
 pub mod orders;
 pub mod outbox;
