@@ -24,6 +24,8 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "updateAccount",
     "requestPasswordReset",
     "resetPassword",
+    "requestEmailVerification",
+    "verifyEmail",
     "addAddress",
     "deleteAddress",
     "updateAddress",

@@ -580,9 +580,14 @@ async fn a_rolled_back_change_leaves_no_outbox_row_and_a_committed_one_is_delive
         .await
         .expect("transition");
     assert!(moved);
-    outbox::enqueue(&txn, Some(db_id(&alice.id)), None, Notice::Welcome)
-        .await
-        .expect("enqueue");
+    outbox::enqueue(
+        &txn,
+        Some(db_id(&alice.id)),
+        None,
+        Notice::Welcome { verification: None },
+    )
+    .await
+    .expect("enqueue");
     txn.rollback().await.expect("rollback");
 
     assert_eq!(outbox_count(&app).await, before);

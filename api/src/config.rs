@@ -264,10 +264,21 @@ pub struct Config {
         default_value = DEFAULT_RESET_PASSWORD_URL_TEMPLATE
     )]
     pub reset_password_url_template: String,
+
+    /// The link in welcome and email-verification emails; `{token}` is the verification
+    /// token and `{public_url}` SHOP_PUBLIC_URL. The storefront's page there sends the
+    /// token to the `verifyEmail` mutation.
+    #[arg(
+        long,
+        env = "SHOP_VERIFY_EMAIL_URL_TEMPLATE",
+        default_value = DEFAULT_VERIFY_EMAIL_URL_TEMPLATE
+    )]
+    pub verify_email_url_template: String,
 }
 
 pub const DEFAULT_ORDER_URL_TEMPLATE: &str = "{public_url}/orders/{number}";
 pub const DEFAULT_RESET_PASSWORD_URL_TEMPLATE: &str = "{public_url}/reset-password?token={token}";
+pub const DEFAULT_VERIFY_EMAIL_URL_TEMPLATE: &str = "{public_url}/verify-email?token={token}";
 
 /// The database, and the log filter: all that `migrate`, `seed-demo` and `create-admin`
 /// use, so that their `--help` shows nothing else.
@@ -399,6 +410,7 @@ impl Config {
             stripe_webhook_secret: None,
             order_url_template: DEFAULT_ORDER_URL_TEMPLATE.into(),
             reset_password_url_template: DEFAULT_RESET_PASSWORD_URL_TEMPLATE.into(),
+            verify_email_url_template: DEFAULT_VERIFY_EMAIL_URL_TEMPLATE.into(),
         }
     }
 }

@@ -268,8 +268,11 @@ async fn bind(listen: &ListenAddr) -> anyhow::Result<TcpListener> {
 fn mail_links(config: &Config) -> anyhow::Result<mail::Links> {
     mail::Links::new(
         config.public_url(),
-        &config.order_url_template,
-        &config.reset_password_url_template,
+        mail::LinkTemplates {
+            order: &config.order_url_template,
+            reset_password: &config.reset_password_url_template,
+            verify_email: &config.verify_email_url_template,
+        },
     )
 }
 

@@ -6,6 +6,7 @@ pub mod address;
 pub mod cart;
 pub mod cart_item;
 pub mod category;
+pub mod email_verification;
 pub mod login_failure;
 pub mod order;
 pub mod order_item;

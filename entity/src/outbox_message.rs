@@ -13,8 +13,9 @@ pub struct Model {
     /// where it goes).
     pub user_id: Option<i32>,
     pub order_id: Option<i32>,
-    /// Kind-specific data as JSON. A password reset's is emptied once sent (its token must
-    /// not linger); an order status change keeps its statuses, which subscriptions read.
+    /// Kind-specific data as JSON. A password reset's, a welcome's and an email
+    /// verification's are emptied once sent (their tokens must not linger); an order
+    /// status change keeps its statuses, which subscriptions read.
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     /// Stable per row, so a receiving server can drop a retried duplicate.
@@ -46,6 +47,9 @@ pub enum MessageKind {
     /// Its payload holds a secret (the reset token) until the message is sent.
     #[sea_orm(string_value = "password_reset")]
     PasswordReset,
+    /// A fresh email-verification link; its payload holds the token until it is sent.
+    #[sea_orm(string_value = "email_verification")]
+    EmailVerification,
 }
 
 /// Where a message is in its delivery.
@@ -74,6 +78,7 @@ mod tests {
             (MessageKind::Welcome, "welcome"),
             (MessageKind::OrderStatus, "order_status"),
             (MessageKind::PasswordReset, "password_reset"),
+            (MessageKind::EmailVerification, "email_verification"),
         ]);
         assert_stored_names(&[
             (DeliveryState::Pending, "pending"),

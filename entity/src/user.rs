@@ -15,6 +15,9 @@ pub struct Model {
     pub email_key: String,
     pub password_hash: String,
     pub is_admin: bool,
+    /// When a link sent to the current `email` was used; `None` until then, and again
+    /// after every change of address.
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

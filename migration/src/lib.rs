@@ -14,6 +14,7 @@ mod m20261202_093000_record_refresh_token_successors;
 mod m20261202_120000_give_products_variants;
 mod m20261202_140000_let_guests_shop;
 mod m20261202_150000_save_carts;
+mod m20261202_150000_verify_email_addresses;
 mod m20261203_090000_store_countries_as_codes;
 mod m20261203_090100_give_address_books_a_default;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_150000_save_carts::Migration),
             Box::new(m20261203_090000_store_countries_as_codes::Migration),
             Box::new(m20261203_090100_give_address_books_a_default::Migration),
+            Box::new(m20261202_150000_verify_email_addresses::Migration),
         ]
     }
 }

@@ -75,6 +75,10 @@ pub enum Refusal {
     /// A password reset token that was never issued, or is used up or expired.
     #[error("the reset link is invalid, used or expired")]
     ResetTokenInvalid,
+    /// An email-verification token that was never issued, is used up or expired, or was
+    /// sent to an address the account no longer has.
+    #[error("the verification link is invalid, used or expired")]
+    VerificationTokenInvalid,
     /// The address book already holds `max` addresses.
     #[error("an account can keep at most {max} addresses")]
     AddressBookFull { max: u64 },
@@ -180,6 +184,7 @@ impl Refusal {
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
+            | Self::VerificationTokenInvalid
             | Self::AddressBookFull { .. }
             | Self::SavedAddressOutdated(_)
             | Self::CategoryCycle

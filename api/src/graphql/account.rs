@@ -20,6 +20,7 @@ use crate::{
     error::AppResult,
     service::{
         accounts::{self, AccountChange, NewUser},
+        email_verification,
         pagination::PageArgs,
         password_reset,
         sessions::{self, Session},
@@ -46,6 +47,12 @@ impl User {
     /// Whether the user administers the shop.
     async fn is_admin(&self) -> bool {
         self.0.is_admin
+    }
+    /// Whether the current email address is verified: true once a link from the welcome
+    /// or a verification email sent to it was used; false again after every change of
+    /// address.
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
     }
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -223,7 +230,8 @@ pub struct LoginInput {
 pub struct UpdateAccountInput {
     /// A new username.
     username: Option<String>,
-    /// A new email address.
+    /// A new email address; it is unverified until a link sent to it is used
+    /// (`requestEmailVerification`).
     email: Option<String>,
     /// A new password; all other sessions end when it changes.
     new_password: Option<String>,
@@ -478,6 +486,29 @@ impl AccountMutation {
     ) -> Result<bool> {
         let new_password = CandidatePassword::parse(&new_password, "newPassword")?;
         Ok(password_reset::reset(ctx.db()?, ctx.auth()?, &token, new_password).await?)
+    }
+
+    /// Mails the caller a fresh one-time link that verifies its email address (valid 72
+    /// hours; links mailed before keep working until they expire or one is used). False,
+    /// mailing nothing, when the address is verified already. Rate limited (RATE_LIMITED
+    /// with `retryAfter`).
+    #[graphql(guard = "LoggedInGuard")]
+    async fn request_email_verification(&self, ctx: &Context<'_>) -> Result<bool> {
+        let request = ctx.request()?;
+        Ok(email_verification::request(ctx.db()?, &request.viewer, &request.client_addr).await?)
+    }
+
+    /// Verifies the email address a link was mailed to, for whoever holds its token, logged
+    /// in or not. True on success; the link then stops working, as do the account's other
+    /// verification links. An unknown, used or expired token, or one mailed to an address
+    /// the account has since changed, is BAD_USER_INPUT (`token`).
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the link in the welcome or verification email.")]
+        token: String,
+    ) -> Result<bool> {
+        Ok(email_verification::verify(ctx.db()?, &token).await?)
     }
 
     /// Grants or removes admin rights (admin). The last admin cannot be demoted.

@@ -267,7 +267,7 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::NotCurrentPassword => "currentPassword",
         // A registration checks its password against its username as it parses them.
         Refusal::PasswordIsUsername => "newPassword",
-        Refusal::ResetTokenInvalid => "token",
+        Refusal::ResetTokenInvalid | Refusal::VerificationTokenInvalid => "token",
         Refusal::AddressBookFull { .. } => "input",
         Refusal::SavedAddressOutdated(_) => "shippingAddressId",
         Refusal::LastAdmin => "isAdmin",

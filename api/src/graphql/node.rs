@@ -1,4 +1,4 @@
-//! The `Node` interface and `node(id:)`: any object by its global ID.
+//! The `Node` interface, `node(id:)` and `nodes(ids:)`: any objects by their global IDs.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
@@ -10,8 +10,8 @@ use super::{
     shopping::Order,
 };
 use crate::{
-    domain::{GlobalId, IdOrSlug, NodeKind},
-    service::{accounts, cart, categories, orders, products, variants},
+    domain::{GlobalId, GlobalIds},
+    service::nodes::{self, Found},
 };
 
 /// An object with a globally unique ID that `node(id:)` resolves.
@@ -31,12 +31,28 @@ pub enum Node {
     SavedCart(SavedCart),
 }
 
+impl From<Found> for Node {
+    fn from(found: Found) -> Self {
+        match found {
+            Found::User(user) => Self::User(User(user)),
+            Found::Address(address) => Self::Address(Address::book(address)),
+            Found::Category(category) => Self::Category(Category(category)),
+            Found::Product(product) => Self::Product(Product::from(product)),
+            Found::ProductVariant(variant) => Self::ProductVariant(ProductVariant(variant)),
+            Found::Order(order) => Self::Order(Order(order)),
+            Found::OrderAddress(order) => Self::Address(Address::of_order(&order)),
+            Found::SavedCart(saved) => Self::SavedCart(SavedCart(saved)),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global ID; null when there is none that the caller may see.
+    /// Any object by its global ID; null when there is none that the caller may see. An
+    /// order that is not the caller's is NOT_FOUND, as `order(id:)` answers.
     async fn node(
         &self,
         ctx: &Context<'_>,
@@ -45,35 +61,33 @@ impl NodeQuery {
     ) -> Result<Option<Node>> {
         let (db, viewer) = (ctx.db()?, ctx.viewer()?);
         let id = GlobalId::parse(&id, "id")?;
-        Ok(match id.kind {
-            NodeKind::User => accounts::visible_user(db, viewer, id.id)
-                .await?
-                .map(|user| Node::User(User(user))),
-            NodeKind::Address => accounts::visible_address(db, viewer, id.id)
-                .await?
-                .map(|address| Node::Address(Address::book(address))),
-            NodeKind::Category => categories::find(db, &IdOrSlug::Id(id.id))
-                .await?
-                .map(|category| Node::Category(Category(category))),
-            NodeKind::Product => products::find_visible(db, viewer, &IdOrSlug::Id(id.id))
-                .await?
-                .map(|product| Node::Product(Product::from(product))),
-            NodeKind::ProductVariant => variants::find_visible(db, viewer, id.id)
-                .await?
-                .map(|variant| Node::ProductVariant(ProductVariant(variant))),
-            // Carts are no nodes: a guest's is named by its secret, and a user has one.
-            NodeKind::Cart => None,
-            NodeKind::SavedCart => cart::saved_visible(db, viewer, id.id)
-                .await?
-                .map(|saved| Node::SavedCart(SavedCart(saved))),
-            // Orders answer NOT_FOUND, not null, to anyone but their owner and admins,
-            // exactly as `order(id:)` does.
-            NodeKind::Order => Some(Node::Order(Order(
-                orders::find_visible(db, viewer, id.id).await?,
-            ))),
-            NodeKind::OrderAddress => Some(Node::Address(Address::of_order(
-                &orders::find_visible(db, viewer, id.id).await?,
-            ))),
-        })
+        let mut found = nodes::find(db, viewer, &[id]).await?;
+        Ok(found.pop().transpose()?.flatten().map(Node::from))
+    }
+
+    /// Many objects by their global IDs at once (at most 100), as a client refetching
+    /// them needs: in the order given, each answered as `node(id:)` answers it. Null where
+    /// that is null; where it is an error, null with that error (its `path` ends in the
+    /// index). A malformed ID, or more than 100, is BAD_USER_INPUT (`ids`) for the whole
+    /// list. Each kind of object costs one lookup, however many IDs name it.
+    #[graphql(complexity = "ids.len().clamp(1, GlobalIds::MAX) * child_complexity")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Global IDs of any objects, at most 100; repeats are answered each time."
+        )]
+        ids: Vec<ID>,
+    ) -> Result<Vec<Option<Result<Node>>>> {
+        let (db, viewer) = (ctx.db()?, ctx.viewer()?);
+        let ids = GlobalIds::parse(&ids, "ids")?;
+        let found = nodes::find(db, viewer, ids.as_slice()).await?;
+        Ok(found
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(found) => found.map(|found| Ok(Node::from(found))),
+                Err(err) => Some(Err(err.into())),
+            })
+            .collect())
     }
 }

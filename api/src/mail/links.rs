@@ -131,25 +131,35 @@ pub struct Links {
     public_url: String,
     order: LinkTemplate,
     reset_password: LinkTemplate,
+    verify_email: LinkTemplate,
+}
+
+/// The link templates as configured, one per storefront page.
+pub struct LinkTemplates<'a> {
+    pub order: &'a str,
+    pub reset_password: &'a str,
+    pub verify_email: &'a str,
 }
 
 impl Links {
-    /// Checks both templates; an error names the setting at fault.
-    pub fn new(
-        public_url: String,
-        order_template: &str,
-        reset_password_template: &str,
-    ) -> anyhow::Result<Self> {
+    /// Checks every template; an error names the setting at fault.
+    pub fn new(public_url: String, templates: LinkTemplates<'_>) -> anyhow::Result<Self> {
         Ok(Self {
             order: LinkTemplate::parse(
                 "SHOP_ORDER_URL_TEMPLATE",
-                order_template,
+                templates.order,
                 "number",
                 &[PUBLIC_URL, "number"],
             )?,
             reset_password: LinkTemplate::parse(
                 "SHOP_RESET_PASSWORD_URL_TEMPLATE",
-                reset_password_template,
+                templates.reset_password,
+                "token",
+                &[PUBLIC_URL, "token"],
+            )?,
+            verify_email: LinkTemplate::parse(
+                "SHOP_VERIFY_EMAIL_URL_TEMPLATE",
+                templates.verify_email,
                 "token",
                 &[PUBLIC_URL, "token"],
             )?,
@@ -173,6 +183,12 @@ impl Links {
         self.reset_password
             .render(&[(PUBLIC_URL, &self.public_url), ("token", token)])
     }
+
+    /// The storefront's page that verifies an email address with `token`.
+    pub fn verify_email(&self, token: &str) -> String {
+        self.verify_email
+            .render(&[(PUBLIC_URL, &self.public_url), ("token", token)])
+    }
 }
 
 #[cfg(test)]
@@ -187,8 +203,11 @@ mod tests {
     fn the_default_links_lead_to_the_storefront_pages() {
         let links = Links::new(
             "https://shop.example".into(),
-            crate::config::DEFAULT_ORDER_URL_TEMPLATE,
-            crate::config::DEFAULT_RESET_PASSWORD_URL_TEMPLATE,
+            LinkTemplates {
+                order: crate::config::DEFAULT_ORDER_URL_TEMPLATE,
+                reset_password: crate::config::DEFAULT_RESET_PASSWORD_URL_TEMPLATE,
+                verify_email: crate::config::DEFAULT_VERIFY_EMAIL_URL_TEMPLATE,
+            },
         )
         .expect("the defaults are valid");
 
@@ -196,6 +215,10 @@ mod tests {
         assert_eq!(
             links.reset_password("abc_DEF-1"),
             "https://shop.example/reset-password?token=abc_DEF-1"
+        );
+        assert_eq!(
+            links.verify_email("abc_DEF-1"),
+            "https://shop.example/verify-email?token=abc_DEF-1"
         );
     }
 

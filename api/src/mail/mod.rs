@@ -19,14 +19,14 @@ use crate::{
     domain::{DEFAULT_VARIANT_TITLE, Money, OrderStatus},
     error::{AppError, AppResult},
     service::{
-        orders,
+        email_verification, orders,
         outbox::{self, Notice},
         password_reset,
     },
     telemetry,
 };
 
-pub use links::{LinkTemplate, Links, TemplateError};
+pub use links::{LinkTemplate, LinkTemplates, Links, TemplateError};
 use templates::*;
 
 /// How messages are written and retried.
@@ -187,9 +187,15 @@ async fn render(
     let username = || recipient.username.clone().unwrap_or_default();
     let shop_url = settings.links.public_url();
     let (subject, text, html) = match Notice::of(row)? {
-        Notice::Welcome => {
+        Notice::Welcome { verification } => {
             let m = Welcome {
                 username: username(),
+                // Not when the account has moved to another address since: the link
+                // could not verify that one.
+                verify_url: verification
+                    .filter(|link| link.verifies(&recipient.email))
+                    .map(|link| settings.links.verify_email(&link.token)),
+                verify_hours: email_verification::TOKEN_TTL_HOURS,
             };
             (
                 "Welcome to the shop".to_owned(),
@@ -210,6 +216,27 @@ async fn render(
                     .render()
                     .map_err(internal)?,
                 PasswordResetHtml { m: &m, shop_url }
+                    .render()
+                    .map_err(internal)?,
+            )
+        }
+        Notice::EmailVerification(link) => {
+            // The account has moved to another address since: the link could not verify
+            // it, and the address it was meant for is no longer the account's.
+            if !link.verifies(&recipient.email) {
+                return Ok(None);
+            }
+            let m = EmailVerificationMail {
+                username: username(),
+                verify_url: settings.links.verify_email(&link.token),
+                hours: email_verification::TOKEN_TTL_HOURS,
+            };
+            (
+                "Confirm your email address".to_owned(),
+                EmailVerificationText { m: &m, shop_url }
+                    .render()
+                    .map_err(internal)?,
+                EmailVerificationHtml { m: &m, shop_url }
                     .render()
                     .map_err(internal)?,
             )

@@ -5,6 +5,9 @@ use askama::Template;
 
 pub struct Welcome {
     pub username: String,
+    /// The link that verifies the address, and how many hours it works.
+    pub verify_url: Option<String>,
+    pub verify_hours: i64,
 }
 
 pub struct OrderLine {
@@ -29,6 +32,12 @@ pub struct PasswordResetMail {
     pub reset_url: String,
     pub token: String,
     pub minutes: i64,
+}
+
+pub struct EmailVerificationMail {
+    pub username: String,
+    pub verify_url: String,
+    pub hours: i64,
 }
 
 #[derive(Template)]
@@ -70,6 +79,20 @@ pub struct PasswordResetHtml<'a> {
 #[template(path = "mail/password_reset.txt")]
 pub struct PasswordResetText<'a> {
     pub m: &'a PasswordResetMail,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_verification.html")]
+pub struct EmailVerificationHtml<'a> {
+    pub m: &'a EmailVerificationMail,
+    pub shop_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_verification.txt")]
+pub struct EmailVerificationText<'a> {
+    pub m: &'a EmailVerificationMail,
     pub shop_url: &'a str,
 }
 

@@ -97,6 +97,40 @@ impl GlobalId {
     }
 }
 
+/// The IDs of one request for many objects (`nodes(ids:)`): at most [`GlobalIds::MAX`],
+/// each well-formed, in the order given, repeats kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalIds(Vec<GlobalId>);
+
+impl GlobalIds {
+    /// The most IDs one request may name, as many as a page holds.
+    pub const MAX: usize = 100;
+
+    /// Parses every ID; `field` names the argument for the error, which says which ID is
+    /// malformed.
+    pub fn parse<S: AsRef<str>>(raw: &[S], field: &str) -> Result<Self, AppError> {
+        if raw.len() > Self::MAX {
+            return Err(AppError::bad_input(
+                field,
+                format!("at most {} IDs at once, not {}", Self::MAX, raw.len()),
+            ));
+        }
+        raw.iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                GlobalId::parse(raw.as_ref(), field).map_err(|_| {
+                    AppError::bad_input(field, format!("the ID at index {index} is not valid"))
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    pub fn as_slice(&self) -> &[GlobalId] {
+        &self.0
+    }
+}
+
 impl fmt::Display for GlobalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&STANDARD.encode(format!("{}:{}", self.kind.as_str(), self.id)))
@@ -129,6 +163,38 @@ mod tests {
         ] {
             assert!(GlobalId::parse(raw, "id").is_err(), "{raw:?} was accepted");
         }
+    }
+
+    #[test]
+    fn up_to_a_hundred_ids_parse_in_their_order_and_more_are_refused() {
+        let ids: Vec<String> = (1..=101)
+            .map(|id| GlobalId::new(NodeKind::Product, id).to_string())
+            .collect();
+
+        let hundred = GlobalIds::parse(&ids[..100], "ids").expect("100 are fine");
+        let too_many = GlobalIds::parse(&ids, "ids");
+        let none = GlobalIds::parse::<&str>(&[], "ids").expect("none is fine");
+
+        assert_eq!(hundred.as_slice().len(), 100);
+        assert_eq!(hundred.as_slice()[41], GlobalId::new(NodeKind::Product, 42));
+        assert_eq!(
+            too_many
+                .err()
+                .and_then(|err| err.bad_input_field().map(str::to_owned)),
+            Some("ids".to_owned())
+        );
+        assert!(none.as_slice().is_empty());
+    }
+
+    #[test]
+    fn one_malformed_id_refuses_them_all_naming_its_index() {
+        let good = GlobalId::new(NodeKind::User, 1).to_string();
+
+        let err =
+            GlobalIds::parse(&[good.as_str(), good.as_str(), "%%%"], "ids").expect_err("refused");
+
+        assert_eq!(err.bad_input_field(), Some("ids"));
+        assert!(err.to_string().contains("index 2"), "{err}");
     }
 
     #[test]

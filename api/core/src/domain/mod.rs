@@ -34,7 +34,7 @@ pub use checkout::{IdempotencyKey, PaymentToken};
 pub use country::Country;
 pub use cursor::Cursor;
 pub use email::Email;
-pub use global_id::{GlobalId, NodeKind};
+pub use global_id::{GlobalId, GlobalIds, NodeKind};
 pub use lookup::IdOrSlug;
 pub use money::{Currency, Money, PriceBounds};
 // Stored as it is spelled in `orders.status`, so the type is the entity's; its life-cycle

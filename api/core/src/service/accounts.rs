@@ -15,7 +15,7 @@ use crate::{
     domain::{CandidatePassword, Email, GuestSecret, Password, PostalAddress, Username},
     error::{AppError, AppResult, Refusal},
     service::{
-        cart,
+        cart, email_verification,
         outbox::{self, Notice},
         pagination::{Page, PageArgs, page_by_id},
         sessions::{self, Session},
@@ -121,6 +121,7 @@ pub async fn create_user(
         email_key: Set(new_user.email.key()),
         password_hash: Set(password_hash),
         is_admin: Set(new_user.is_admin),
+        email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -128,7 +129,12 @@ pub async fn create_user(
     .insert(&txn)
     .await
     .map_err(lost_race)?;
-    outbox::enqueue(&txn, Some(user.id), None, Notice::Welcome).await?;
+    // The welcome carries the link that verifies the address.
+    let verification = email_verification::issue(&txn, &user).await?;
+    let welcome = Notice::Welcome {
+        verification: Some(verification),
+    };
+    outbox::enqueue(&txn, Some(user.id), None, welcome).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -234,7 +240,8 @@ pub struct AccountChange {
 }
 
 /// Changes the caller's name, email or password after checking the current password.
-/// A new password ends every other session: all refresh tokens are revoked.
+/// A new password ends every other session: all refresh tokens are revoked. A new address
+/// is unverified, and the verification links sent before stop working.
 pub async fn update_account(
     db: &DatabaseConnection,
     auth: &Auth,
@@ -282,6 +289,10 @@ pub async fn update_account(
 
     let txn = db::begin_write(db).await?;
     let user_id = user.id;
+    // Another address, not the same one in other letter case.
+    let moved = email
+        .as_ref()
+        .is_some_and(|email| email.key() != user.email_key);
     let mut active = user.into_active_model();
     if let Some(name) = username {
         active.username = Set(name.to_string());
@@ -290,6 +301,11 @@ pub async fn update_account(
     if let Some(email) = email {
         active.email = Set(email.to_string());
         active.email_key = Set(email.key());
+    }
+    if moved {
+        // Nothing has proved the new address yet, and links sent to the old one must not.
+        active.email_verified_at = Set(None);
+        email_verification::forget(&txn, user_id).await?;
     }
     let password_changed = password_hash.is_some();
     if let Some(hash) = password_hash {
@@ -481,42 +497,76 @@ pub async fn addresses_of(
         .await?)
 }
 
-/// A user the caller may see (itself, or anyone for an admin); `None` otherwise.
-pub async fn visible_user(
+/// Of the users `ids`, those the caller may see: itself, or anyone for an admin. One
+/// query, and one more for the caller's admin flag when others are asked for.
+pub async fn visible_users(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
-) -> AppResult<Option<user::Model>> {
-    if !may_see_account_of(db, viewer, id).await? {
-        return Ok(None);
+    ids: &[i32],
+) -> AppResult<Vec<user::Model>> {
+    let sight = AccountSight::of(db, viewer, ids.iter().copied()).await?;
+    let ids: Vec<i32> = ids.iter().copied().filter(|id| sight.sees(*id)).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(user::Entity::find_by_id(id).one(db).await?)
+    users_by_ids(db, &ids).await
 }
 
-/// An address the caller may see (its own, or any for an admin); `None` otherwise.
-pub async fn visible_address(
+/// Of the addresses `ids`, those the caller may see: its own, or any for an admin.
+pub async fn visible_addresses(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
-) -> AppResult<Option<address::Model>> {
-    let Some(address) = address::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(may_see_account_of(db, viewer, address.user_id)
-        .await?
-        .then_some(address))
+    ids: &[i32],
+) -> AppResult<Vec<address::Model>> {
+    if *viewer == Viewer::Anonymous || ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = address::Entity::find()
+        .filter(address::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let sight = AccountSight::of(db, viewer, found.iter().map(|a| a.user_id)).await?;
+    Ok(found
+        .into_iter()
+        .filter(|a| sight.sees(a.user_id))
+        .collect())
 }
 
-async fn may_see_account_of(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    owner: i32,
-) -> AppResult<bool> {
-    Ok(match viewer {
-        Viewer::Anonymous => false,
-        Viewer::User { id } if *id == owner => true,
-        Viewer::User { .. } => current_user(db, viewer).await?.is_admin,
-    })
+/// Whose accounts (and what belongs to them) the caller may see.
+enum AccountSight {
+    Nobody,
+    Own(i32),
+    Everyone,
+}
+
+impl AccountSight {
+    /// The caller's sight over the accounts of `owners`; the admin flag is read only when
+    /// one of them is someone else.
+    async fn of(
+        db: &DatabaseConnection,
+        viewer: &Viewer,
+        mut owners: impl Iterator<Item = i32>,
+    ) -> AppResult<Self> {
+        Ok(match viewer {
+            Viewer::Anonymous => Self::Nobody,
+            Viewer::User { id } if owners.all(|owner| owner == *id) => Self::Own(*id),
+            Viewer::User { id } => {
+                if current_user(db, viewer).await?.is_admin {
+                    Self::Everyone
+                } else {
+                    Self::Own(*id)
+                }
+            }
+        })
+    }
+
+    fn sees(&self, owner: i32) -> bool {
+        match self {
+            Self::Nobody => false,
+            Self::Own(id) => *id == owner,
+            Self::Everyone => true,
+        }
+    }
 }
 
 /// All users, oldest first (admin).

@@ -25,23 +25,50 @@ use crate::{
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
-    /// A new account.
-    Welcome,
+    /// A new account, with the link that verifies its address. Messages written before
+    /// email verification existed have none.
+    Welcome {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verification: Option<VerificationLink>,
+    },
     /// An order changed status (PAID is the order confirmation).
     OrderStatus { from: OrderStatus, to: OrderStatus },
     /// A password-reset link; the plain token lives here only until the message is sent.
     PasswordReset { token: String },
+    /// A fresh email-verification link, asked for by the account.
+    EmailVerification(VerificationLink),
+}
+
+/// An email-verification token, in the clear only until its message is sent, and the
+/// address (lower-cased) it verifies: a message whose account has moved to another
+/// address since carries no link, as the token could not verify the new one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationLink {
+    pub token: String,
+    pub email_key: String,
+}
+
+impl VerificationLink {
+    /// Whether the link still applies to the account, whose address is `email` now.
+    pub fn verifies(&self, email: &str) -> bool {
+        self.email_key == email.to_ascii_lowercase()
+    }
 }
 
 impl Notice {
-    /// The kind whose payload holds a secret (the reset token).
-    const SECRET_KIND: MessageKind = MessageKind::PasswordReset;
+    /// The kinds whose payloads hold a secret (a reset or verification token).
+    const SECRET_KINDS: [MessageKind; 3] = [
+        MessageKind::Welcome,
+        MessageKind::PasswordReset,
+        MessageKind::EmailVerification,
+    ];
 
     fn kind(&self) -> MessageKind {
         match self {
-            Self::Welcome => MessageKind::Welcome,
+            Self::Welcome { .. } => MessageKind::Welcome,
             Self::OrderStatus { .. } => MessageKind::OrderStatus,
-            Self::PasswordReset { .. } => Self::SECRET_KIND,
+            Self::PasswordReset { .. } => MessageKind::PasswordReset,
+            Self::EmailVerification(_) => MessageKind::EmailVerification,
         }
     }
 
@@ -166,11 +193,11 @@ pub async fn claim(
     Ok(claimed)
 }
 
-/// The message went out: keep the record, and drop a reset token, which must not outlive
-/// its message. Other payloads stay: on SQLite, subscriptions read the status an order
-/// changed to from its row, perhaps only after the message went out.
+/// The message went out: keep the record, and drop a reset or verification token, which
+/// must not outlive its message. Other payloads stay: on SQLite, subscriptions read the
+/// status an order changed to from its row, perhaps only after the message went out.
 pub async fn delivered(db: &DatabaseConnection, id: i32) -> AppResult<()> {
-    let secret = outbox_message::Column::Kind.eq(Notice::SECRET_KIND);
+    let secret = outbox_message::Column::Kind.is_in(Notice::SECRET_KINDS);
     outbox_message::Entity::update_many()
         .col_expr(
             outbox_message::Column::Status,
@@ -258,4 +285,44 @@ pub async fn counts(db: &DatabaseConnection) -> AppResult<(u64, u64)> {
             .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
     };
     Ok((count(DeliveryState::Pending), count(DeliveryState::Dead)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_welcome_written_before_email_verification_existed_still_reads() {
+        let row = outbox_message::Model {
+            id: 1,
+            kind: MessageKind::Welcome,
+            user_id: Some(1),
+            order_id: None,
+            payload: r#"{"kind":"welcome"}"#.into(),
+            message_id: "<1@shop.mail>".into(),
+            status: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: Utc::now(),
+            locked_until: None,
+            last_error: None,
+            created_at: Utc::now(),
+            sent_at: None,
+        };
+
+        assert_eq!(
+            Notice::of(&row).ok(),
+            Some(Notice::Welcome { verification: None })
+        );
+    }
+
+    #[test]
+    fn a_verification_link_applies_to_its_address_in_any_case_and_to_no_other() {
+        let link = VerificationLink {
+            token: "t".into(),
+            email_key: "ada@example.com".into(),
+        };
+
+        assert!(link.verifies("Ada@Example.com"));
+        assert!(!link.verifies("ada@lovelace.example"));
+    }
 }

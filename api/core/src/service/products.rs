@@ -238,13 +238,33 @@ pub async fn find_visible(
         IdOrSlug::Id(id) => product::Entity::find_by_id(*id),
         IdOrSlug::Slug(slug) => product::Entity::find().filter(product::Column::Slug.eq(slug)),
     };
-    let Some(product) = query.one(db).await? else {
-        return Ok(None);
-    };
-    if product.archived && !viewer_is_admin(db, viewer).await? {
-        return Ok(None);
+    let found = query.one(db).await?.into_iter().collect();
+    Ok(only_visible(db, viewer, found).await?.pop())
+}
+
+/// Of the products `ids`, those the caller may see, as [`find_visible`] would answer each:
+/// one query, and one more for the admin flag when some are archived.
+pub async fn visible_by_ids(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    ids: &[i32],
+) -> AppResult<Vec<product::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(Some(product))
+    only_visible(db, viewer, by_ids(db, ids).await?).await
+}
+
+/// `found` without the archived products, unless the caller is an admin.
+async fn only_visible(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    mut found: Vec<product::Model>,
+) -> AppResult<Vec<product::Model>> {
+    if found.iter().any(|product| product.archived) && !viewer_is_admin(db, viewer).await? {
+        found.retain(|product| !product.archived);
+    }
+    Ok(found)
 }
 
 /// Products by id, archived or not (for the DataLoader: orders show archived products).

@@ -1,7 +1,8 @@
-//! Throttling of logins, password-reset requests and registrations, kept in the database
-//! so that every server process sees the same counts. An attempt is recorded *before* the
-//! expensive or harmful part (checking a password, mailing a link, hashing a new password)
-//! and counted with itself, so concurrent attempts cannot slip past the limit together.
+//! Throttling of logins, password-reset and email-verification requests and
+//! registrations, kept in the database so that every server process sees the same counts.
+//! An attempt is recorded *before* the expensive or harmful part (checking a password,
+//! mailing a link, hashing a new password) and counted with itself, so concurrent attempts
+//! cannot slip past the limit together.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::login_failure;
@@ -70,6 +71,17 @@ pub const ORDER_LOOKUP: Limits = Limits {
     per_client: MAX_FAILURES_PER_CLIENT,
     window_minutes: WINDOW_MINUTES,
 };
+
+/// Requests for a fresh email-verification link (every request counts): 3 per account,
+/// 10 per client address, per 15 minutes, so a stolen session cannot flood an inbox.
+pub const EMAIL_VERIFICATION: Limits = Limits {
+    name: "email_verification",
+    scope: "verify:",
+    per_account: Some(3),
+    per_client: 10,
+    window_minutes: WINDOW_MINUTES,
+};
+
 /// Registrations (every account created counts): `per_client` per client address per hour.
 /// Only the address is limited: a new account has no history to count against.
 pub const fn registrations(per_client: u32) -> Limits {

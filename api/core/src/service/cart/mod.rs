@@ -11,7 +11,7 @@ mod saved;
 
 pub use guests::{create, ensure_guest, merge, sweep_expired_guests};
 pub use lines::{add, move_to_cart, remove, save_for_later, update};
-pub use saved::{SavedCartView, delete_saved, restore, save, saved_carts_of, saved_visible};
+pub use saved::{SavedCartView, delete_saved, restore, save, saved_carts_of, saved_visible_by_ids};
 
 use chrono::Utc;
 use entity::{cart, cart_item, product, product_variant};

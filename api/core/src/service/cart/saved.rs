@@ -133,19 +133,25 @@ async fn with_lines(
     Ok(views)
 }
 
-/// One of the caller's saved carts; `None` for anyone else's or none.
-pub async fn saved_visible(
+/// Of the saved carts `ids`, the caller's own (none for an anonymous caller): two
+/// queries, however many.
+pub async fn saved_visible_by_ids(
     db: &DatabaseConnection,
     viewer: &Viewer,
-    id: i32,
-) -> AppResult<Option<SavedCartView>> {
+    ids: &[i32],
+) -> AppResult<Vec<SavedCartView>> {
     let Ok(user_id) = viewer.user_id() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    let Some(saved) = find_own(db, user_id, id).await? else {
-        return Ok(None);
-    };
-    Ok(with_lines(db, vec![saved]).await?.pop())
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = saved_cart::Entity::find()
+        .filter(saved_cart::Column::Id.is_in(ids.iter().copied()))
+        .filter(saved_cart::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    with_lines(db, own).await
 }
 
 async fn find_own(

@@ -76,17 +76,36 @@ pub async fn find_visible(
     viewer: &Viewer,
     id: i32,
 ) -> AppResult<Option<product_variant::Model>> {
-    let Some((variant, Some(product))) = product_variant::Entity::find_by_id(id)
-        .find_also_related(product::Entity)
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if (variant.archived || product.archived) && !viewer_is_admin(db, viewer).await? {
-        return Ok(None);
+    Ok(visible_by_ids(db, viewer, &[id]).await?.pop())
+}
+
+/// Of the variants `ids`, those the caller may see (see [`find_visible`]): one query, and
+/// one more for the admin flag when some are archived or of an archived product.
+pub async fn visible_by_ids(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    ids: &[i32],
+) -> AppResult<Vec<product_variant::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(Some(variant))
+    let found: Vec<(product_variant::Model, product::Model)> = product_variant::Entity::find()
+        .filter(product_variant::Column::Id.is_in(ids.iter().copied()))
+        .find_also_related(product::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(variant, product)| Some((variant, product?)))
+        .collect();
+    let hidden = |(variant, product): &(product_variant::Model, product::Model)| {
+        variant.archived || product.archived
+    };
+    let admin = found.iter().any(hidden) && viewer_is_admin(db, viewer).await?;
+    Ok(found
+        .into_iter()
+        .filter(|row| admin || !hidden(row))
+        .map(|(variant, _)| variant)
+        .collect())
 }
 
 /// Takes the product's row for the rest of the transaction (see the module's doc), and
