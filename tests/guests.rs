@@ -1708,3 +1708,43 @@ async fn the_api_takes_checkouts_from_users_only_until_orders_may_have_no_user()
     assert_eq!(shop.stock(&tea).await, 10);
     assert!(shop.stored_orders().await.is_empty());
 }
+
+/// Guest carts nobody changed for the idle time are swept away with their lines; one in
+/// use and a user's cart stay.
+#[tokio::test]
+async fn the_sweeper_deletes_guest_carts_left_idle_and_keeps_the_rest() {
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    let idle = filled_guest_cart(&shop, &[(&tea, 1)]).await;
+    let busy = filled_guest_cart(&shop, &[(&tea, 2)]).await;
+    shop.put_in_cart(&alice, &tea, 3).await;
+    let idle_days = chrono::Duration::days(30);
+    // Everything was last changed 31 days ago, but the busy cart changes now.
+    entity::cart::Entity::update_many()
+        .col_expr(
+            entity::cart::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(31)),
+        )
+        .exec(&shop.db)
+        .await
+        .expect("age the carts");
+    put_in_guest_cart(&shop, &busy, &tea, 1).await;
+
+    let swept = shop::service::cart::sweep_expired_guests(&shop.db, idle_days)
+        .await
+        .expect("sweep");
+
+    assert_eq!(swept, 1);
+    assert_eq!(read_cart(&shop, None, &idle).await.code(), "NOT_FOUND");
+    assert_eq!(
+        lines(&guest_view(&shop, &busy).await["items"]),
+        [(tea.clone(), 3)]
+    );
+    assert_eq!(lines(&shop.cart(&alice).await["items"]), [(tea.clone(), 3)]);
+    assert_eq!(
+        units_in_carts(&shop, &tea).await,
+        6,
+        "the idle cart's line went with it"
+    );
+}
