@@ -10,7 +10,7 @@ use entity::refresh_token;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
-use shop::auth::hash_refresh_token;
+use shop::domain::hash_secret;
 
 use crate::support::{
     AUTH_FIELDS, Gql, JWT_SECRET, PASSWORD, Session, TestApp, session_from, spawn_app,
@@ -143,7 +143,7 @@ fn refreshed(response: &Gql) -> Session {
 /// measured from it, so this is the test's clock, without waiting.
 async fn rotated_seconds_ago(app: &TestApp, refresh_token: &str, seconds: i64) {
     let stored = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(refresh_token)))
+        .filter(refresh_token::Column::TokenHash.eq(hash_secret(refresh_token)))
         .one(&app.db)
         .await
         .expect("token looked up")

@@ -5,7 +5,7 @@ mod refresh;
 mod tokens;
 
 pub use password::PasswordHasher;
-pub use refresh::{DEFAULT_REUSE_GRACE_SECS, RefreshRotation, RefreshToken, hash_refresh_token};
+pub use refresh::{DEFAULT_REUSE_GRACE_SECS, RefreshRotation, RefreshToken};
 pub use tokens::{ACCESS_TOKEN_TTL_SECS, AccessGrant, AccessTokens, JwtSecret};
 
 use crate::error::AppError;

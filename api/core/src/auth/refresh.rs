@@ -1,6 +1,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+use crate::domain::hash_secret;
 
 /// Seconds a just-rotated refresh token may be presented again and get the same successor.
 pub const DEFAULT_REUSE_GRACE_SECS: u32 = 30;
@@ -19,18 +21,9 @@ impl RefreshToken {
 
     fn from_bytes(bytes: &[u8]) -> Self {
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let hash = hash_refresh_token(&token);
+        let hash = hash_secret(&token);
         Self { token, hash }
     }
-}
-
-/// SHA-256 in hex. A fast hash is right here (unlike for passwords): the token already has
-/// 256 bits of entropy, so there is nothing to brute-force.
-pub fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }
 
 /// How refresh tokens rotate: the key that makes each token's successor, and how long a
@@ -85,7 +78,7 @@ mod tests {
         let again = rotation.successor_of(&token.token);
 
         assert_eq!(first.token, again.token);
-        assert_eq!(first.hash, hash_refresh_token(&first.token));
+        assert_eq!(first.hash, hash_secret(&first.token));
         assert_ne!(first.token, token.token);
         assert_eq!(
             first.token.len(),

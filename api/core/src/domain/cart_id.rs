@@ -3,9 +3,11 @@
 use std::fmt;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 
-use super::global_id::{GlobalId, NodeKind};
+use super::{
+    global_id::{GlobalId, NodeKind},
+    secret::hash_secret,
+};
 use crate::error::AppError;
 
 /// What every guest cart's secret starts with, so it is told apart from a user's cart ID.
@@ -36,13 +38,9 @@ impl GuestSecret {
         &self.0
     }
 
-    /// SHA-256 in hex: what the database keeps. A fast hash is enough: the secret has 192
-    /// random bits, nothing to brute-force.
+    /// What the database keeps of it.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hash_secret(&self.0)
     }
 }
 

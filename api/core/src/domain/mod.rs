@@ -16,6 +16,7 @@ mod order_number;
 mod password;
 mod quantity;
 mod search;
+mod secret;
 mod slug;
 /// Proptest strategies for client input, shared by the property tests of this crate and
 /// (through the `testing` feature) of the server's GraphQL scalars.
@@ -48,6 +49,7 @@ pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
+pub use secret::hash_secret;
 pub use slug::Slug;
 pub use text::{Description, Name, bounded, required};
 pub use username::Username;

@@ -18,8 +18,9 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::{RefreshToken, hash_refresh_token},
+    auth::RefreshToken,
     db,
+    domain::hash_secret,
     error::{AppError, AppResult, Refusal},
     service::{
         outbox::{self, Notice, VerificationLink},
@@ -94,7 +95,7 @@ fn invalid_token() -> AppError {
 pub async fn verify(db: &DatabaseConnection, token: &str) -> AppResult<bool> {
     // Read outside the write transaction: a made-up token costs no write lock.
     let Some(link) = email_verification::Entity::find()
-        .filter(email_verification::Column::TokenHash.eq(hash_refresh_token(token.trim())))
+        .filter(email_verification::Column::TokenHash.eq(hash_secret(token.trim())))
         .one(db)
         .await?
     else {

@@ -9,8 +9,9 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::{Auth, RefreshToken, hash_refresh_token},
+    auth::{Auth, RefreshToken},
     db,
+    domain::hash_secret,
     domain::{CandidatePassword, Email},
     error::{AppError, AppResult, Refusal},
     service::{
@@ -73,7 +74,7 @@ pub async fn reset(
     new_password: CandidatePassword,
 ) -> AppResult<bool> {
     let Some(reset) = password_reset::Entity::find()
-        .filter(password_reset::Column::TokenHash.eq(hash_refresh_token(token.trim())))
+        .filter(password_reset::Column::TokenHash.eq(hash_secret(token.trim())))
         .one(db)
         .await?
     else {

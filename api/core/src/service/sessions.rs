@@ -13,8 +13,9 @@ use sea_orm::{
 };
 
 use crate::{
-    auth::{ACCESS_TOKEN_TTL_SECS, Auth, RefreshToken, hash_refresh_token},
+    auth::{ACCESS_TOKEN_TTL_SECS, Auth, RefreshToken},
     db,
+    domain::hash_secret,
     error::{AppError, AppResult},
 };
 
@@ -89,7 +90,7 @@ async fn find_by_token(
     token: &str,
 ) -> AppResult<Option<refresh_token::Model>> {
     Ok(refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(hash_refresh_token(token)))
+        .filter(refresh_token::Column::TokenHash.eq(hash_secret(token)))
         .one(db)
         .await?)
 }
