@@ -2,8 +2,9 @@
 //!
 //! 1. One write transaction takes the stock of every line with conditional updates
 //!    (`stock = stock - q WHERE stock >= q`, of the product's total and then of the
-//!    variant, in product order so two carts never deadlock), and writes the PENDING order with its price, name and address snapshots
-//!    and a pending charge in the ledger. Either all of it commits or none of it.
+//!    variant, in product order so two carts never deadlock), and writes the PENDING
+//!    order with its price, name and address snapshots and a pending charge in the
+//!    ledger. Either all of it commits or none of it.
 //! 2. The gateway is asked to charge, outside any transaction, with the order number as
 //!    idempotency key.
 //! 3. A second transaction marks the order PAID and empties the bought lines from the cart;
@@ -28,8 +29,8 @@ use sea_orm::{
 use crate::{
     db,
     domain::{
-        CartId, Email, GlobalId, IdempotencyKey, Money, NodeKind, OrderStatus, PaymentToken,
-        PostalAddress, new_order_number,
+        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress,
+        new_order_number,
     },
     error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
@@ -305,14 +306,6 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
     Ok(order)
 }
 
-fn out_of_stock(line: &CartLine, available: i32) -> AppError {
-    AppError::OutOfStock {
-        product_id: GlobalId::new(NodeKind::Product, line.product.id).to_string(),
-        variant_id: GlobalId::new(NodeKind::ProductVariant, line.variant.id).to_string(),
-        available,
-    }
-}
-
 /// Step 1 alone, for a user's own cart: the PENDING order a checkout leaves when its
 /// payment never answers (what the sweeper, webhooks and their tests start from).
 pub async fn reserve(
@@ -322,22 +315,10 @@ pub async fn reserve(
     address: &PostalAddress,
     idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    let Some(cart) = cart_row::Entity::find()
-        .filter(cart_row::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-    else {
-        return Err(AppError::bad_input("cart", "the cart is empty"));
-    };
-    let buyer = Buyer::User {
-        id: user_id,
-        email: user.email,
-    };
-    reserve_cart(db, payments, &buyer, cart.id, address, idempotency_key).await
+    let viewer = Viewer::User { id: user_id };
+    let cart_id = cart::id_of(db, &viewer, None).await?;
+    let buyer = Buyer::of(db, &viewer, None).await?;
+    reserve_cart(db, payments, &buyer, cart_id, address, idempotency_key).await
 }
 
 /// Step 1: takes the stock and writes the PENDING order, all or nothing.
@@ -383,7 +364,7 @@ async fn reserve_cart(
     let mut total = Money::default();
     for line in &buying {
         if line.product.archived || line.variant.archived {
-            return Err(out_of_stock(line, 0));
+            return Err(variants::out_of_stock(&line.variant, 0));
         }
         take_stock(&txn, line).await?;
         total = total
@@ -494,7 +475,7 @@ async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()>
         Some((variant, Some(product))) if !variant.archived && !product.archived => variant.stock,
         _ => 0,
     };
-    Err(out_of_stock(line, available))
+    Err(variants::out_of_stock(&line.variant, available))
 }
 
 /// Steps 2 and 3: charges the order and settles it either way.

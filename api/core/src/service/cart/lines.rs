@@ -9,17 +9,16 @@ use sea_orm::{
 
 use super::{CartView, MAX_LINES, Target, commit, open};
 use crate::{
-    domain::{CartId, GlobalId, NodeKind, Quantity},
+    domain::{CartId, Quantity},
     error::{AppError, AppResult, Refusal},
-    service::viewer::Viewer,
+    service::{variants, viewer::Viewer},
 };
 
-/// The variant named, if it can be put in a cart: neither it nor its product archived.
+/// The variant, if it can be put in a cart: neither it nor its product archived.
 async fn buyable(
     db: &impl ConnectionTrait,
-    target: Target,
+    variant: product_variant::Model,
 ) -> AppResult<(product::Model, product_variant::Model)> {
-    let variant = target.resolve(db).await?;
     match product::Entity::find_by_id(variant.product_id)
         .one(db)
         .await?
@@ -32,11 +31,7 @@ async fn buyable(
 
 fn ensure_stock(variant: &product_variant::Model, quantity: i32) -> AppResult<()> {
     if quantity > variant.stock {
-        return Err(AppError::OutOfStock {
-            product_id: GlobalId::new(NodeKind::Product, variant.product_id).to_string(),
-            variant_id: GlobalId::new(NodeKind::ProductVariant, variant.id).to_string(),
-            available: variant.stock,
-        });
+        return Err(variants::out_of_stock(variant, variant.stock));
     }
     Ok(())
 }
@@ -53,13 +48,12 @@ pub(super) async fn find_line(
         .await?)
 }
 
-/// The line of the cart holding the variant named: NOT_FOUND when there is none.
+/// The line of the cart holding the variant: NOT_FOUND when there is none.
 async fn line_of(
     db: &impl ConnectionTrait,
     cart_id: i32,
-    target: Target,
+    variant: &product_variant::Model,
 ) -> AppResult<cart_item::Model> {
-    let variant = target.resolve(db).await?;
     find_line(db, cart_id, variant.id)
         .await?
         .ok_or(AppError::NotFound("cart item"))
@@ -76,7 +70,7 @@ pub async fn add(
 ) -> AppResult<CartView> {
     let opened = open(db, viewer, named).await?;
     let (txn, cart) = (&opened.txn, &opened.cart);
-    let (product, variant) = buyable(txn, target).await?;
+    let (product, variant) = buyable(txn, target.resolve(txn).await?).await?;
     let now = Utc::now();
     match find_line(txn, cart.id, variant.id).await? {
         Some(line) => {
@@ -127,8 +121,9 @@ pub async fn update(
     };
     let opened = open(db, viewer, named).await?;
     let txn = &opened.txn;
-    let line = line_of(txn, opened.cart.id, target).await?;
-    let (_, variant) = buyable(txn, target).await?;
+    let variant = target.resolve(txn).await?;
+    let line = line_of(txn, opened.cart.id, &variant).await?;
+    let (_, variant) = buyable(txn, variant).await?;
     ensure_stock(&variant, quantity.get())?;
     let mut line = line.into_active_model();
     line.quantity = Set(quantity.get());
@@ -145,7 +140,8 @@ pub async fn remove(
     target: Target,
 ) -> AppResult<CartView> {
     let opened = open(db, viewer, named).await?;
-    let line = line_of(&opened.txn, opened.cart.id, target).await?;
+    let variant = target.resolve(&opened.txn).await?;
+    let line = line_of(&opened.txn, opened.cart.id, &variant).await?;
     cart_item::Entity::delete_by_id(line.id)
         .exec(&opened.txn)
         .await?;
@@ -164,12 +160,13 @@ async fn set_saved(
     viewer.user_id()?;
     let opened = open(db, viewer, named).await?;
     let txn = &opened.txn;
-    let line = line_of(txn, opened.cart.id, target).await?;
+    let variant = target.resolve(txn).await?;
+    let line = line_of(txn, opened.cart.id, &variant).await?;
     if line.saved_for_later == saved {
         return Err(AppError::NotFound("cart item"));
     }
     if !saved {
-        let (_, variant) = buyable(txn, target).await?;
+        let (_, variant) = buyable(txn, variant).await?;
         ensure_stock(&variant, line.quantity)?;
     }
     let mut line = line.into_active_model();

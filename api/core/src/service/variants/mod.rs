@@ -20,7 +20,7 @@ use sea_orm::{
 };
 
 use crate::{
-    domain::{ImageUrls, Selection},
+    domain::{GlobalId, ImageUrls, NodeKind, Selection},
     error::{AppError, AppResult},
     service::viewer::{Viewer, viewer_is_admin},
 };
@@ -36,6 +36,15 @@ pub fn title(variant: &product_variant::Model) -> String {
 /// The combination of option values a variant stands for.
 pub fn selection(variant: &product_variant::Model) -> Selection {
     Selection::from_stored(&variant.selected_options)
+}
+
+/// OUT_OF_STOCK for a variant of which only `available` units are left.
+pub fn out_of_stock(variant: &product_variant::Model, available: i32) -> AppError {
+    AppError::OutOfStock {
+        product_id: GlobalId::new(NodeKind::Product, variant.product_id).to_string(),
+        variant_id: GlobalId::new(NodeKind::ProductVariant, variant.id).to_string(),
+        available,
+    }
 }
 
 /// The variant's own image URLs (none: its product's images stand for it).
