@@ -1,7 +1,7 @@
 //! Products: admins create, change and remove them; everyone reads the visible ones.
 
 use chrono::Utc;
-use entity::{category, product, product_variant};
+use entity::{category, product};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, Set,
@@ -18,7 +18,7 @@ use crate::{
         Patch,
         slugs::{ensure_slug_free, slug_for_new},
         variants::{
-            self, VariantChanges,
+            self, NewVariant, VariantChanges,
             admin::{ensure_compare_at_above, ensure_sku_free},
         },
         viewer::{Viewer, require_admin, viewer_is_admin},
@@ -103,22 +103,16 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    product_variant::ActiveModel {
-        product_id: Set(created.id),
-        position: Set(0),
-        selected_options: Set(Selection::default().to_stored()),
-        sku: Set(input.sku.map(|sku| sku.to_string())),
-        price_cents: Set(input.price.cents()),
-        compare_at_cents: Set(input.compare_at.map(Money::cents)),
-        stock: Set(input.stock.units()),
-        image_urls: Set(ImageUrls::default().to_stored()),
-        archived: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    // Its one variant, "Default": no options to choose from, the product's images.
+    let only = NewVariant {
+        selected_options: Vec::new(),
+        price: input.price,
+        compare_at: input.compare_at,
+        stock: input.stock,
+        sku: input.sku,
+        image_urls: ImageUrls::default(),
+    };
+    variants::admin::insert(&txn, created.id, 0, &Selection::default(), only).await?;
     txn.commit().await?;
     Ok(created)
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use super::{MAX_VARIANTS, lock_product, of_products, sync_product};
 use crate::{
     db,
-    domain::{ImageUrls, Money, ProductOptions, SelectedOption, Sku, Stock},
+    domain::{ImageUrls, Money, ProductOptions, SelectedOption, Selection, Sku, Stock},
     error::{AppError, AppResult, Refusal},
     service::{
         Patch,
@@ -106,27 +106,40 @@ pub async fn create(
         if let Some(sku) = &input.sku {
             ensure_sku_free(txn, sku, None).await?;
         }
-        let now = Utc::now();
-        let created = product_variant::ActiveModel {
-            product_id: Set(product_id),
-            position: Set(next_position(txn, product_id).await?),
-            selected_options: Set(selection.to_stored()),
-            sku: Set(input.sku.map(|sku| sku.to_string())),
-            price_cents: Set(input.price.cents()),
-            compare_at_cents: Set(input.compare_at.map(Money::cents)),
-            stock: Set(input.stock.units()),
-            image_urls: Set(input.image_urls.to_stored()),
-            archived: Set(false),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        let position = next_position(txn, product_id).await?;
+        let created = insert(txn, product_id, position, &selection, input).await?;
         sync_product(txn, product_id).await?;
         Ok(created)
     })
     .await
+}
+
+/// Writes a variant of `product_id` with the combination `selection`, in the caller's
+/// transaction, which has checked the rules already.
+pub(crate) async fn insert(
+    txn: &impl ConnectionTrait,
+    product_id: i32,
+    position: i32,
+    selection: &Selection,
+    input: NewVariant,
+) -> AppResult<product_variant::Model> {
+    let now = Utc::now();
+    Ok(product_variant::ActiveModel {
+        product_id: Set(product_id),
+        position: Set(position),
+        selected_options: Set(selection.to_stored()),
+        sku: Set(input.sku.map(|sku| sku.to_string())),
+        price_cents: Set(input.price.cents()),
+        compare_at_cents: Set(input.compare_at.map(Money::cents)),
+        stock: Set(input.stock.units()),
+        image_urls: Set(input.image_urls.to_stored()),
+        archived: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
 }
 
 /// Where a new variant of the product goes: after all the others.
