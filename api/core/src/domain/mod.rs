@@ -14,6 +14,7 @@ mod money;
 mod options;
 mod order_number;
 mod password;
+mod percent;
 mod quantity;
 mod search;
 mod secret;
@@ -47,6 +48,7 @@ pub use options::{
 };
 pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
+pub use percent::Percent;
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
 pub use secret::hash_secret;
