@@ -10,7 +10,10 @@ use clap::{
 };
 
 use crate::{
-    auth::DEFAULT_REUSE_GRACE_SECS, domain::Currency, http::persisted, payments::stripe,
+    auth::DEFAULT_REUSE_GRACE_SECS,
+    domain::{Currency, TaxMode},
+    http::persisted,
+    payments::stripe,
     service::throttle,
 };
 
@@ -126,6 +129,11 @@ pub struct Config {
     /// The ISO 4217 code of the currency all prices are in.
     #[arg(long, env = "SHOP_CURRENCY", default_value = "USD", value_parser = Currency::parse)]
     pub currency: Currency,
+
+    /// Whether catalogue prices include tax (EU style: the totals report the tax they
+    /// include) or not (the default, US style: tax is added on top at checkout).
+    #[arg(long, env = "SHOP_PRICES_INCLUDE_TAX", default_value_t = false, action = ArgAction::Set)]
+    pub prices_include_tax: bool,
 
     /// Minutes an order may stay PENDING (stock taken, payment not settled) before the
     /// sweeper settles it: completed if the gateway did charge it, else cancelled with its
@@ -404,6 +412,7 @@ impl Config {
             mail_retry_ms: 5_000,
             mail_poll_ms: 1_000,
             currency: Currency::usd(),
+            prices_include_tax: false,
             payment_gateway: PaymentGatewayKind::Test,
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
@@ -422,6 +431,15 @@ fn parse_header_name(name: &str) -> Result<HeaderName, String> {
 
 impl Config {
     /// How long an order may stay PENDING before the sweeper settles it.
+    /// How tax relates to the catalogue's prices.
+    pub fn tax_mode(&self) -> TaxMode {
+        if self.prices_include_tax {
+            TaxMode::IncludedInPrices
+        } else {
+            TaxMode::AddedToPrices
+        }
+    }
+
     pub fn pending_order_ttl(&self) -> chrono::Duration {
         match self.pending_order_secs {
             // No longer than the longest the minutes allow, so `now + ttl` cannot overflow.

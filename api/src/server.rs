@@ -70,6 +70,7 @@ impl Server {
             gateway,
             currency: config.currency.clone(),
             pending_order_ttl: config.pending_order_ttl(),
+            tax_mode: config.tax_mode(),
         };
         // Scrape-time counts go through `db`, so they never count as requests' statements.
         let metrics = config

@@ -29,6 +29,16 @@ pub struct Model {
     /// The cart the order was bought from. No foreign key: the cart may be gone (merged,
     /// expired) while the order stays.
     pub cart_id: Option<i32>,
+    /// How `total_cents` came about, as checkout priced it (see `domain::pricing`).
+    pub subtotal_cents: i64,
+    pub discount_cents: i64,
+    pub shipping_cents: i64,
+    pub tax_cents: i64,
+    /// Whether `tax_cents` is the part of the prices that was tax (not added on top).
+    pub tax_included: bool,
+    /// Name snapshots: renaming or deleting them later leaves the order as it was bought.
+    pub shipping_method: Option<String>,
+    pub discount_code: Option<String>,
     /// A PENDING order still PENDING after this moment is abandoned: the sweeper
     /// cancels it and puts its stock back.
     pub expires_at: DateTimeUtc,

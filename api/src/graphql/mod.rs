@@ -18,6 +18,7 @@ mod node;
 mod request_metrics;
 mod request_span;
 mod shopping;
+mod totals;
 mod variant_admin;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};

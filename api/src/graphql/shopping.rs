@@ -14,10 +14,13 @@ use super::{
     guards::{AdminGuard, LoggedInGuard},
     ids::node_id,
     money::MoneyValue,
+    totals::OrderTotals,
 };
 use crate::{
     auth::AccessGrant,
-    domain::{Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, PostalAddress},
+    domain::{
+        self, Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, PostalAddress,
+    },
     error::AppError,
     service::{
         accounts,
@@ -47,7 +50,12 @@ pub enum OrderStatus {
 /// An order, with what was bought at the prices of the day.
 pub struct Order(pub order::Model);
 
-/// An amount an order recorded, in the currency it recorded (the shop's at the time).
+/// The currency an order recorded its amounts in (the shop's at the time).
+fn currency_of(order: &order::Model) -> Result<Currency> {
+    Ok(Currency::parse(&order.currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?)
+}
+
+/// An amount an order recorded, in the currency it recorded.
 fn recorded(cents: i64, currency: &str) -> Result<MoneyValue> {
     let currency =
         Currency::parse(currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?;
@@ -101,6 +109,27 @@ impl Order {
     /// What was charged.
     async fn total(&self) -> Result<MoneyValue> {
         recorded(self.0.total_cents, &self.0.currency)
+    }
+    /// How the total came about, as checkout priced it; `totals.total` is `total`.
+    async fn totals(&self) -> Result<OrderTotals> {
+        let order = &self.0;
+        let totals = domain::OrderTotals {
+            subtotal: Money::from_cents(order.subtotal_cents),
+            discount: Money::from_cents(order.discount_cents),
+            shipping: Money::from_cents(order.shipping_cents),
+            tax: Money::from_cents(order.tax_cents),
+            total: Money::from_cents(order.total_cents),
+        };
+        Ok(OrderTotals::new(totals, currency_of(order)?))
+    }
+    /// The shipping method's name when the order was placed; null when the shop had no
+    /// shipping methods then.
+    async fn shipping_method(&self) -> Option<&str> {
+        self.0.shipping_method.as_deref()
+    }
+    /// The discount code used, if any.
+    async fn discount_code(&self) -> Option<&str> {
+        self.0.discount_code.as_deref()
     }
     /// Where it ships, as given at checkout.
     async fn shipping_address(&self) -> Address {

@@ -15,6 +15,7 @@ mod options;
 mod order_number;
 mod password;
 mod percent;
+mod pricing;
 mod quantity;
 mod search;
 mod secret;
@@ -49,6 +50,9 @@ pub use options::{
 pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
 pub use percent::Percent;
+pub use pricing::{
+    Discount, OrderTotals, PriceRules, Reduction, ShippingRate, TaxMode, TotalTooLarge, price,
+};
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
 pub use secret::hash_secret;

@@ -9,7 +9,7 @@ mod test_gateway;
 
 use std::sync::Arc;
 
-use crate::domain::{Currency, Money};
+use crate::domain::{Currency, Money, TaxMode};
 
 pub use stripe::StripeGateway;
 pub use test_gateway::TestGateway;
@@ -70,11 +70,12 @@ pub trait PaymentGateway: Send + Sync + 'static {
 /// The gateway the server was configured with.
 pub type Gateway = Arc<dyn PaymentGateway>;
 
-/// How checkout takes money: the gateway, the shop's currency, and how long an order may
-/// stay PENDING before the sweeper gives its stock back.
+/// How checkout takes money: the gateway, the shop's currency, whether its prices include
+/// tax, and how long an order may stay PENDING before the sweeper gives its stock back.
 #[derive(Clone)]
 pub struct Payments {
     pub gateway: Gateway,
     pub currency: Currency,
     pub pending_order_ttl: chrono::Duration,
+    pub tax_mode: TaxMode,
 }

@@ -29,8 +29,8 @@ use sea_orm::{
 use crate::{
     db,
     domain::{
-        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress,
-        new_order_number,
+        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress, PriceRules,
+        TaxMode, new_order_number, price,
     },
     error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
@@ -361,16 +361,18 @@ async fn reserve_cart(
     // A fixed order of row locks: carts {A, B} and {B, A} cannot deadlock.
     buying.sort_by_key(|line| (line.product.id, line.variant.id));
 
-    let mut total = Money::default();
     for line in &buying {
         if line.product.archived || line.variant.archived {
             return Err(variants::out_of_stock(&line.variant, 0));
         }
         take_stock(&txn, line).await?;
-        total = total
-            .checked_add(line.total())
-            .ok_or_else(|| AppError::bad_input("cart", "the order total is too large"))?;
     }
+    let rules = PriceRules {
+        tax_mode: payments.tax_mode,
+        ..PriceRules::default()
+    };
+    let totals = price(buying.iter().map(CartLine::total), &rules)
+        .map_err(|too_large| AppError::bad_input("cart", too_large.to_string()))?;
 
     let now = Utc::now();
     let order = order::ActiveModel {
@@ -379,7 +381,14 @@ async fn reserve_cart(
         email: Set(buyer.email().to_owned()),
         cart_id: Set(Some(cart.id)),
         status: Set(OrderStatus::Pending),
-        total_cents: Set(total.cents()),
+        total_cents: Set(totals.total.cents()),
+        subtotal_cents: Set(totals.subtotal.cents()),
+        discount_cents: Set(totals.discount.cents()),
+        shipping_cents: Set(totals.shipping.cents()),
+        tax_cents: Set(totals.tax.cents()),
+        tax_included: Set(payments.tax_mode == TaxMode::IncludedInPrices),
+        shipping_method: Set(None),
+        discount_code: Set(None),
         currency: Set(payments.currency.as_str().into()),
         ship_full_name: Set(address.full_name.clone()),
         ship_line1: Set(address.line1.clone()),
@@ -419,7 +428,7 @@ async fn reserve_cart(
         kind: Set(PaymentKind::Charge),
         gateway: Set(payments.gateway.name().into()),
         reference: Set(None),
-        amount_cents: Set(total.cents()),
+        amount_cents: Set(totals.total.cents()),
         status: Set(PaymentStatus::Pending),
         created_at: Set(now),
         updated_at: Set(now),
