@@ -271,6 +271,45 @@ async fn render(
     Ok(Some(message))
 }
 
+/// The rows between an order's lines and its total: what the discount took off, what
+/// shipping and tax added (or how much tax the prices included). An order with none of
+/// them shows its total alone, as before totals existed.
+fn summary_of(order: &order::Model, money: impl Fn(i64) -> String) -> Vec<SummaryLine> {
+    let row = |label: String, cents: i64| SummaryLine {
+        label,
+        amount: money(cents),
+    };
+    let named = |label: &str, name: &Option<String>| match name {
+        Some(name) => format!("{label} ({name})"),
+        None => label.to_owned(),
+    };
+    let mut rows = Vec::new();
+    if order.discount_cents > 0 {
+        rows.push(row(
+            named("Discount", &order.discount_code),
+            -order.discount_cents,
+        ));
+    }
+    if order.shipping_method.is_some() || order.shipping_cents > 0 {
+        rows.push(row(
+            named("Shipping", &order.shipping_method),
+            order.shipping_cents,
+        ));
+    }
+    if order.tax_cents > 0 {
+        let label = if order.tax_included {
+            "Including tax"
+        } else {
+            "Tax"
+        };
+        rows.push(row(label.to_owned(), order.tax_cents));
+    }
+    if !rows.is_empty() {
+        rows.insert(0, row("Subtotal".to_owned(), order.subtotal_cents));
+    }
+    rows
+}
+
 async fn order_mail(
     db: &DatabaseConnection,
     order: &order::Model,
@@ -322,6 +361,7 @@ async fn order_mail(
             total: money(item.line_total_cents),
         })
         .collect();
+    let summary = summary_of(order, money);
     let address = [
         Some(order.ship_full_name.clone()),
         Some(order.ship_line1.clone()),
@@ -339,6 +379,7 @@ async fn order_mail(
             intro,
             number: number.clone(),
             lines,
+            summary,
             total: money(order.total_cents),
             address,
             order_url: links.order(number),

@@ -17,11 +17,19 @@ pub struct OrderLine {
     pub total: String,
 }
 
+/// One row of an order's breakdown above its total: "Subtotal", "Discount (SPRING10)"...
+pub struct SummaryLine {
+    pub label: String,
+    pub amount: String,
+}
+
 pub struct OrderMail {
     pub heading: String,
     pub intro: String,
     pub number: String,
     pub lines: Vec<OrderLine>,
+    /// How the total came about: subtotal, discount, shipping, tax (the rows that apply).
+    pub summary: Vec<SummaryLine>,
     pub total: String,
     pub address: Vec<String>,
     pub order_url: String,
@@ -112,6 +120,10 @@ mod tests {
                 unit_price: "1.00".into(),
                 total: "1.00".into(),
             }],
+            summary: vec![SummaryLine {
+                label: "Discount (<i>X</i>)".into(),
+                amount: "-1.00".into(),
+            }],
             total: "1.00".into(),
             address: vec!["<b>Ann</b>".into()],
             order_url: "https://shop.example/orders/SO-1".into(),
@@ -124,6 +136,7 @@ mod tests {
         .expect("renders");
         assert!(!html.contains("<script>") && html.contains("&#60;script&#62;"));
         assert!(!html.contains("<b>Ann</b>"));
+        assert!(!html.contains("<i>X</i>"));
         let text = OrderText {
             m: &mail,
             shop_url: "https://shop.example",
