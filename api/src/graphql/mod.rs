@@ -17,6 +17,7 @@ mod money;
 mod node;
 mod request_metrics;
 mod request_span;
+mod shipping;
 mod shopping;
 mod variant_admin;
 
@@ -49,6 +50,7 @@ pub struct Query(
     catalog::CatalogQuery,
     cart::CartQuery,
     shopping::ShoppingQuery,
+    shipping::ShippingQuery,
     node::NodeQuery,
 );
 
@@ -60,6 +62,7 @@ pub struct Mutation(
     variant_admin::VariantMutation,
     cart::CartMutation,
     shopping::ShoppingMutation,
+    shipping::ShippingMutation,
 );
 
 /// Every subscription of the API.
