@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, TimeZone, Utc};
-use entity::{category, product, product_variant, user};
+use entity::{category, product, product_variant, shipping_method, tax_rate, user};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -14,7 +14,8 @@ use crate::{
     auth::Auth,
     db,
     domain::{
-        Email, ImageUrls, Password, ProductOptions, SelectedOption, Selection, Slug, Username,
+        Countries, Email, ImageUrls, Password, ProductOptions, SelectedOption, Selection, Slug,
+        Username,
     },
     error::{AppError, AppResult},
     service::accounts::{self, NewUser},
@@ -444,6 +445,74 @@ async fn insert_category(
     }
     .insert(txn)
     .await?)
+}
+
+/// The demo's shipping methods: (name, price and free-over threshold in cents, countries,
+/// delivery days). Standard goes everywhere; Express to the countries of the README's
+/// examples (its addresses are in GB) and a few neighbours.
+const SHIPPING: &[(&str, i64, Option<i64>, &[&str], (i32, i32))] = &[
+    ("Standard", 495, Some(5_000), &[], (3, 5)),
+    (
+        "Express",
+        1_495,
+        None,
+        &["GB", "IE", "FR", "DE", "NL", "US"],
+        (1, 2),
+    ),
+];
+
+/// The demo's tax rates, in basis points: the standard VAT of the United Kingdom and
+/// Germany.
+const TAX_RATES: &[(&str, i32)] = &[("GB", 2_000), ("DE", 1_900)];
+
+/// What seeding shipping and tax did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeededShipping {
+    Added { methods: usize, tax_rates: usize },
+    AlreadyPresent,
+}
+
+/// Adds two shipping methods and the tax rates of GB and DE to a shop that has neither
+/// shipping methods nor tax rates, so that the demo's carts and orders show real totals. A
+/// shop with either is left alone: its owner has set shipping and tax up.
+pub async fn seed_shipping_and_tax(db: &DatabaseConnection) -> AppResult<SeededShipping> {
+    let txn = db::begin_write(db).await?;
+    let methods = shipping_method::Entity::find().count(&txn).await?;
+    let rates = tax_rate::Entity::find().count(&txn).await?;
+    if methods > 0 || rates > 0 {
+        return Ok(SeededShipping::AlreadyPresent);
+    }
+    let now = Utc::now();
+    for (name, price_cents, free_over_cents, countries, (min_days, max_days)) in SHIPPING {
+        let countries = Countries::parse(countries, "the demo's shipping countries")?;
+        shipping_method::ActiveModel {
+            name: Set((*name).to_owned()),
+            price_cents: Set(*price_cents),
+            free_over_cents: Set(*free_over_cents),
+            countries: Set(countries.to_stored()),
+            min_days: Set(Some(*min_days)),
+            max_days: Set(Some(*max_days)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    for (country, basis_points) in TAX_RATES {
+        tax_rate::ActiveModel {
+            country: Set((*country).to_owned()),
+            rate_basis_points: Set(*basis_points),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(SeededShipping::Added {
+        methods: SHIPPING.len(),
+        tax_rates: TAX_RATES.len(),
+    })
 }
 
 /// The demo's admin account: created with a fresh random password when the shop has no
