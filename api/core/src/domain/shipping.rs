@@ -93,11 +93,6 @@ impl Days {
             })
     }
 
-    /// A stored value, which is always in range (the CHECK constraint and [`Days::parse`]).
-    pub fn from_stored(days: i32) -> Option<Self> {
-        Self::parse(days, "").ok()
-    }
-
     pub fn get(self) -> i32 {
         i32::from(self.0)
     }

@@ -86,15 +86,17 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound("shipping method"))?;
     let patched = |patch: Patch<Days>, stored: Option<i32>| match patch {
-        Patch::Keep => stored.and_then(Days::from_stored),
+        Patch::Keep => stored,
         Patch::Clear => None,
-        Patch::Set(days) => Some(days),
+        Patch::Set(days) => Some(days.get()),
     };
-    let days = DeliveryDays::new(
-        patched(changes.min_days, current.min_days),
-        patched(changes.max_days, current.max_days),
-    )
-    .ok_or(Refusal::DeliveryEndsBeforeItStarts)?;
+    let min_days = patched(changes.min_days, current.min_days);
+    let max_days = patched(changes.max_days, current.max_days);
+    if let (Some(min), Some(max)) = (min_days, max_days)
+        && max < min
+    {
+        return Err(Refusal::DeliveryEndsBeforeItStarts.into());
+    }
 
     let mut active = current.into_active_model();
     if let Some(name) = changes.name {
@@ -111,8 +113,8 @@ pub async fn update(
     if let Some(countries) = changes.countries {
         active.countries = Set(countries.to_stored());
     }
-    active.min_days = Set(days.min().map(Days::get));
-    active.max_days = Set(days.max().map(Days::get));
+    active.min_days = Set(min_days);
+    active.max_days = Set(max_days);
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     txn.commit().await?;
