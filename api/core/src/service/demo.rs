@@ -447,18 +447,32 @@ async fn insert_category(
     .await?)
 }
 
-/// The demo's shipping methods: (name, price and free-over threshold in cents, countries,
-/// delivery days). Standard goes everywhere; Express to the countries of the README's
-/// examples (its addresses are in GB) and a few neighbours.
-const SHIPPING: &[(&str, i64, Option<i64>, &[&str], (i32, i32))] = &[
-    ("Standard", 495, Some(5_000), &[], (3, 5)),
-    (
-        "Express",
-        1_495,
-        None,
-        &["GB", "IE", "FR", "DE", "NL", "US"],
-        (1, 2),
-    ),
+/// A shipping method of the demo.
+struct DemoShipping {
+    name: &'static str,
+    price_cents: i64,
+    free_over_cents: Option<i64>,
+    countries: &'static [&'static str],
+    days: (i32, i32),
+}
+
+/// The demo's shipping methods. Standard goes everywhere; Express to the country of the
+/// README's examples (its addresses are in GB) and a few others.
+const SHIPPING: &[DemoShipping] = &[
+    DemoShipping {
+        name: "Standard",
+        price_cents: 495,
+        free_over_cents: Some(5_000),
+        countries: &[],
+        days: (3, 5),
+    },
+    DemoShipping {
+        name: "Express",
+        price_cents: 1_495,
+        free_over_cents: None,
+        countries: &["GB", "IE", "FR", "DE", "NL", "US"],
+        days: (1, 2),
+    },
 ];
 
 /// The demo's tax rates, in basis points: the standard VAT of the United Kingdom and
@@ -483,15 +497,15 @@ pub async fn seed_shipping_and_tax(db: &DatabaseConnection) -> AppResult<SeededS
         return Ok(SeededShipping::AlreadyPresent);
     }
     let now = Utc::now();
-    for (name, price_cents, free_over_cents, countries, (min_days, max_days)) in SHIPPING {
-        let countries = Countries::parse(countries, "the demo's shipping countries")?;
+    for method in SHIPPING {
+        let countries = Countries::parse(method.countries, "the demo's shipping countries")?;
         shipping_method::ActiveModel {
-            name: Set((*name).to_owned()),
-            price_cents: Set(*price_cents),
-            free_over_cents: Set(*free_over_cents),
+            name: Set(method.name.to_owned()),
+            price_cents: Set(method.price_cents),
+            free_over_cents: Set(method.free_over_cents),
             countries: Set(countries.to_stored()),
-            min_days: Set(Some(*min_days)),
-            max_days: Set(Some(*max_days)),
+            min_days: Set(Some(method.days.0)),
+            max_days: Set(Some(method.days.1)),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
