@@ -4,6 +4,7 @@
 //! and its rate with `service::tax::rate_for`.
 
 use entity::{shipping_method, tax_rate};
+use futures_util::future::join_all;
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use serde_json::{Value, json};
 use shop::{
@@ -424,6 +425,45 @@ async fn every_bad_input_to_update_a_method_names_its_field_and_changes_nothing(
 }
 
 #[tokio::test]
+async fn two_admins_moving_the_two_ends_of_the_delivery_days_at_once_never_reverse_them() {
+    let shop = open_shop().await;
+    let methods = join_all((0..6).map(|i| {
+        create(
+            &shop,
+            json!({ "name": format!("Method {i}"), "price": "1", "minDays": 3, "maxDays": 10 }),
+        )
+    }))
+    .await;
+
+    // Each pair is fine alone and reversed together: one goes first, and the other is
+    // checked against what the first left.
+    let ids: Vec<&str> = methods.iter().map(|method| text(&method["id"])).collect();
+    let answers = join_all(ids.iter().flat_map(|id| {
+        [
+            try_update(&shop, id, json!({ "minDays": 6 })),
+            try_update(&shop, id, json!({ "maxDays": 4 })),
+        ]
+    }))
+    .await;
+
+    for pair in answers.chunks(2) {
+        let succeeded = pair
+            .iter()
+            .filter(|answer| answer.codes().is_empty())
+            .count();
+        assert_eq!(succeeded, 1, "{:#?}", pair);
+        for refused in pair.iter().filter(|answer| !answer.codes().is_empty()) {
+            assert_refused(refused, "BAD_USER_INPUT", "maxDays", "the later of the two");
+        }
+    }
+    for stored in stored_methods(&shop).await {
+        let (min, max) = (stored.min_days.expect("set"), stored.max_days.expect("set"));
+        assert!(min <= max, "{stored:?}");
+        assert!((min, max) == (6, 10) || (min, max) == (3, 4), "{stored:?}");
+    }
+}
+
+#[tokio::test]
 async fn changing_or_deleting_a_method_that_is_not_there_is_not_found_and_a_malformed_id_is_bad_input()
  {
     let shop = open_shop().await;
@@ -554,6 +594,31 @@ async fn setting_a_tax_rate_again_replaces_it_and_deleting_it_leaves_the_country
         .await;
     assert_eq!(never.code(), "NOT_FOUND", "{:#}", never.body);
     assert_eq!(stored_rates(&shop).await.len(), 2);
+}
+
+#[tokio::test]
+async fn admins_setting_a_new_country_s_rate_at_once_all_succeed_and_leave_one_rate() {
+    let shop = open_shop().await;
+    let rates: Vec<String> = (1..=8).map(|percent| format!("{percent}.50")).collect();
+
+    let answers = join_all(
+        rates
+            .iter()
+            .map(|rate| set_rate(&shop, &shop.admin, "FR", rate)),
+    )
+    .await;
+
+    for answer in &answers {
+        assert_eq!(answer.data()["setTaxRate"]["country"], "FR");
+    }
+    let stored = stored_rates(&shop).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let kept = format!(
+        "{}.{:02}",
+        stored[0].rate_basis_points / 100,
+        stored[0].rate_basis_points % 100
+    );
+    assert!(rates.contains(&kept), "{kept} is one of the rates set");
 }
 
 #[tokio::test]
