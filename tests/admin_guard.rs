@@ -45,7 +45,7 @@ const NOT_ADMIN_ONLY: &[&str] = &[
 ];
 
 /// The queries only admins may call, where the schema has them.
-const ADMIN_QUERIES: &[&str] = &["users", "allOrders"];
+const ADMIN_QUERIES: &[&str] = &["users", "allOrders", "taxRates"];
 
 /// Mutations that must be among the generated calls, so the generation cannot silently
 /// test nothing.
@@ -61,6 +61,11 @@ const KNOWN_ADMIN_MUTATIONS: &[&str] = &[
     "createProductVariant",
     "updateProductVariant",
     "deleteProductVariant",
+    "createShippingMethod",
+    "updateShippingMethod",
+    "deleteShippingMethod",
+    "setTaxRate",
+    "deleteTaxRate",
 ];
 
 const TYPE_REF: &str = "fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }";
@@ -241,6 +246,8 @@ async fn snapshot(app: &TestApp, admin: &Session) -> Value {
                 }
               }
               categories { id name slug description parent { id } children { id name slug description } }
+              shippingMethods(country: \"GB\") { id name price { amount } freeOver { amount } countries minDays maxDays }
+              taxRates { country rate }
             }",
             json!({}),
         )
@@ -284,7 +291,7 @@ async fn every_admin_mutation_and_query_refuses_anonymous_callers_and_customers_
         .chain(&admin_queries)
         .map(|f| f["name"].as_str().expect("a name"))
         .collect();
-    for known in KNOWN_ADMIN_MUTATIONS.iter().chain(&["users"]) {
+    for known in KNOWN_ADMIN_MUTATIONS.iter().chain(&["users", "taxRates"]) {
         assert!(
             generated.contains(known),
             "{known} is not among {generated:?}"

@@ -36,6 +36,7 @@ mod request_log;
 mod saved_carts;
 mod schema;
 mod sessions;
+mod shipping;
 mod stripe;
 mod subscriptions;
 mod throttle;

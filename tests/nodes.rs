@@ -325,6 +325,7 @@ async fn ids_of_every_kind_that_name_nothing_are_null() {
         NodeKind::Category,
         NodeKind::Product,
         NodeKind::ProductVariant,
+        NodeKind::ShippingMethod,
     ]
     .into_iter()
     .map(|kind| GlobalId::new(kind, 999_999).to_string())
@@ -339,6 +340,6 @@ async fn ids_of_every_kind_that_name_nothing_are_null() {
 
     assert_eq!(
         answer.data()["nodes"],
-        json!([null, null, null, null, null])
+        json!([null, null, null, null, null, null])
     );
 }

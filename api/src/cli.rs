@@ -15,7 +15,7 @@ use crate::{
     server::{Server, shutdown_signal},
     service::{
         accounts::{self, NewUser},
-        demo::{self, Seeded},
+        demo::{self, Seeded, SeededShipping},
     },
 };
 
@@ -219,6 +219,14 @@ async fn seed_demo(db: &sea_orm::DatabaseConnection, products: u32) -> anyhow::R
             products,
         } => tracing::info!("demo catalog: {categories} categories, {products} products"),
         Seeded::AlreadyPresent => tracing::info!("the catalog has products; demo data not added"),
+    }
+    match demo::seed_shipping_and_tax(db).await.map_err(describe)? {
+        SeededShipping::Added { methods, tax_rates } => {
+            tracing::info!("demo shipping: {methods} shipping methods, {tax_rates} tax rates")
+        }
+        SeededShipping::AlreadyPresent => {
+            tracing::info!("shipping or tax is set up; demo shipping and tax not added")
+        }
     }
     let auth = Auth::new(&JwtSecret::random()).map_err(describe)?;
     if let Some((username, password)) =

@@ -19,6 +19,8 @@ pub mod product_variant;
 pub mod refresh_token;
 pub mod saved_cart;
 pub mod saved_cart_item;
+pub mod shipping_method;
+pub mod tax_rate;
 pub mod user;
 pub mod webhook_event;
 pub mod write_probe;

@@ -151,6 +151,20 @@ pub enum Refusal {
     /// Fulfilment moves forward one step at a time (PAID -> SHIPPED -> DELIVERED).
     #[error("an order that is {from} cannot become {to}")]
     NotNextStatus { from: OrderStatus, to: OrderStatus },
+    /// A shipping method's changed delivery days would end before they start (a new
+    /// maximum below the minimum it keeps, or the other way round).
+    #[error("the most days a delivery takes must not be less than the fewest")]
+    DeliveryEndsBeforeItStarts,
+    /// Shipping methods exist, but none delivers to the country of the address.
+    #[error("we do not ship to this country")]
+    NoShippingToCountry,
+    /// The shipping method named does not exist or does not deliver to the country of
+    /// the address.
+    #[error("this shipping method is not available for this country")]
+    ShippingMethodNotAvailable,
+    /// Shipping methods deliver to the country of the address, and none was chosen.
+    #[error("choose one of the shipping methods for this country")]
+    ShippingMethodRequired,
 }
 
 /// What a variant has and a product with several variants does not have just one of.
@@ -195,7 +209,11 @@ impl Refusal {
             | Self::ProductHasVariants(_)
             | Self::CompareAtNotAbovePrice
             | Self::VariantRequired
-            | Self::VariantNotOfProduct => ErrorCode::BadUserInput,
+            | Self::VariantNotOfProduct
+            | Self::DeliveryEndsBeforeItStarts
+            | Self::NoShippingToCountry
+            | Self::ShippingMethodNotAvailable
+            | Self::ShippingMethodRequired => ErrorCode::BadUserInput,
         }
     }
 }

@@ -292,6 +292,9 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::CheckoutKeyFailed => "idempotencyKey",
         Refusal::NotCancellable(_) => "id",
         Refusal::NotNextStatus { .. } => "status",
+        Refusal::DeliveryEndsBeforeItStarts => "maxDays",
+        Refusal::NoShippingToCountry => "country",
+        Refusal::ShippingMethodNotAvailable | Refusal::ShippingMethodRequired => "shippingMethodId",
     }
 }
 
@@ -384,6 +387,30 @@ mod tests {
                 "BAD_USER_INPUT",
                 "currentPassword",
                 "is not your current password",
+            ),
+            (
+                Refusal::NoShippingToCountry,
+                "BAD_USER_INPUT",
+                "country",
+                "we do not ship to this country",
+            ),
+            (
+                Refusal::ShippingMethodNotAvailable,
+                "BAD_USER_INPUT",
+                "shippingMethodId",
+                "this shipping method is not available for this country",
+            ),
+            (
+                Refusal::ShippingMethodRequired,
+                "BAD_USER_INPUT",
+                "shippingMethodId",
+                "choose one of the shipping methods for this country",
+            ),
+            (
+                Refusal::DeliveryEndsBeforeItStarts,
+                "BAD_USER_INPUT",
+                "maxDays",
+                "the most days a delivery takes must not be less than the fewest",
             ),
         ] {
             let mut error = from_resolver(AppError::from(refusal));

@@ -30,10 +30,23 @@ pub fn patch<'a, R: Deref, T>(
     })
 }
 
+/// [`patch`] of a value held as it is, such as a number.
+pub fn patch_value<R, T>(
+    raw: MaybeUndefined<R>,
+    field: &str,
+    parse: impl FnOnce(R, &str) -> AppResult<T>,
+) -> AppResult<Patch<T>> {
+    Ok(match raw {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(raw) => Patch::Set(parse(raw, field)?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Sku;
+    use crate::domain::{Days, Sku};
 
     #[test]
     fn an_optional_value_is_parsed_only_when_given_and_a_refusal_names_the_field() {
@@ -56,5 +69,16 @@ mod tests {
         let bad = MaybeUndefined::Value("a b".to_owned());
         let err = patch(&bad, "sku", Sku::parse).expect_err("invalid");
         assert_eq!(err.bad_input_field(), Some("sku"));
+    }
+
+    #[test]
+    fn a_patch_of_a_number_keeps_clears_or_sets_it() {
+        let days = |raw| patch_value(raw, "minDays", Days::parse);
+        assert_eq!(days(MaybeUndefined::Undefined).ok(), Some(Patch::Keep));
+        assert_eq!(days(MaybeUndefined::Null).ok(), Some(Patch::Clear));
+        let set = days(MaybeUndefined::Value(3)).expect("valid");
+        assert_eq!(set, Patch::Set(Days::parse(3, "minDays").expect("valid")));
+        let err = days(MaybeUndefined::Value(-1)).expect_err("negative");
+        assert_eq!(err.bad_input_field(), Some("minDays"));
     }
 }

@@ -17,6 +17,7 @@ mod money;
 mod node;
 mod request_metrics;
 mod request_span;
+mod shipping;
 mod shopping;
 mod totals;
 mod variant_admin;
@@ -50,6 +51,7 @@ pub struct Query(
     catalog::CatalogQuery,
     cart::CartQuery,
     shopping::ShoppingQuery,
+    shipping::ShippingQuery,
     node::NodeQuery,
 );
 
@@ -61,6 +63,7 @@ pub struct Mutation(
     variant_admin::VariantMutation,
     cart::CartMutation,
     shopping::ShoppingMutation,
+    shipping::ShippingMutation,
 );
 
 /// Every subscription of the API.

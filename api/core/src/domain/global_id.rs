@@ -19,6 +19,7 @@ pub enum NodeKind {
     SavedCart,
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
+    ShippingMethod,
 }
 
 impl NodeKind {
@@ -33,6 +34,7 @@ impl NodeKind {
             Self::Order => "Order",
             Self::SavedCart => "SavedCart",
             Self::OrderAddress => "OrderAddress",
+            Self::ShippingMethod => "ShippingMethod",
         }
     }
 
@@ -47,6 +49,7 @@ impl NodeKind {
             "Order" => Some(Self::Order),
             "SavedCart" => Some(Self::SavedCart),
             "OrderAddress" => Some(Self::OrderAddress),
+            "ShippingMethod" => Some(Self::ShippingMethod),
             _ => None,
         }
     }
@@ -212,7 +215,7 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 9] = [
+    const KINDS: [NodeKind; 10] = [
         NodeKind::User,
         NodeKind::Address,
         NodeKind::Cart,
@@ -222,6 +225,7 @@ mod properties {
         NodeKind::Order,
         NodeKind::SavedCart,
         NodeKind::OrderAddress,
+        NodeKind::ShippingMethod,
     ];
 
     fn kind() -> impl Strategy<Value = NodeKind> {

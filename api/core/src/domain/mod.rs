@@ -19,6 +19,7 @@ mod pricing;
 mod quantity;
 mod search;
 mod secret;
+mod shipping;
 mod slug;
 /// Proptest strategies for client input, shared by the property tests of this crate and
 /// (through the `testing` feature) of the server's GraphQL scalars.
@@ -56,6 +57,7 @@ pub use pricing::{
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
 pub use secret::hash_secret;
+pub use shipping::{Countries, Days, DeliveryDays, ShippingMethodName};
 pub use slug::Slug;
 pub use text::{Description, Name, bounded, required};
 pub use username::Username;

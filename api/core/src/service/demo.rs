@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, TimeZone, Utc};
-use entity::{category, product, product_variant, user};
+use entity::{category, product, product_variant, shipping_method, tax_rate, user};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -14,7 +14,8 @@ use crate::{
     auth::Auth,
     db,
     domain::{
-        Email, ImageUrls, Password, ProductOptions, SelectedOption, Selection, Slug, Username,
+        Countries, Email, ImageUrls, Password, ProductOptions, SelectedOption, Selection, Slug,
+        Username,
     },
     error::{AppError, AppResult},
     service::accounts::{self, NewUser},
@@ -444,6 +445,88 @@ async fn insert_category(
     }
     .insert(txn)
     .await?)
+}
+
+/// A shipping method of the demo.
+struct DemoShipping {
+    name: &'static str,
+    price_cents: i64,
+    free_over_cents: Option<i64>,
+    countries: &'static [&'static str],
+    days: (i32, i32),
+}
+
+/// The demo's shipping methods. Standard goes everywhere; Express to the country of the
+/// README's examples (its addresses are in GB) and a few others.
+const SHIPPING: &[DemoShipping] = &[
+    DemoShipping {
+        name: "Standard",
+        price_cents: 495,
+        free_over_cents: Some(5_000),
+        countries: &[],
+        days: (3, 5),
+    },
+    DemoShipping {
+        name: "Express",
+        price_cents: 1_495,
+        free_over_cents: None,
+        countries: &["GB", "IE", "FR", "DE", "NL", "US"],
+        days: (1, 2),
+    },
+];
+
+/// The demo's tax rates, in basis points: the standard VAT of the United Kingdom and
+/// Germany.
+const TAX_RATES: &[(&str, i32)] = &[("GB", 2_000), ("DE", 1_900)];
+
+/// What seeding shipping and tax did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeededShipping {
+    Added { methods: usize, tax_rates: usize },
+    AlreadyPresent,
+}
+
+/// Adds two shipping methods and the tax rates of GB and DE to a shop that has neither
+/// shipping methods nor tax rates, so that the demo's carts and orders show real totals. A
+/// shop with either is left alone: its owner has set shipping and tax up.
+pub async fn seed_shipping_and_tax(db: &DatabaseConnection) -> AppResult<SeededShipping> {
+    let txn = db::begin_write(db).await?;
+    let methods = shipping_method::Entity::find().count(&txn).await?;
+    let rates = tax_rate::Entity::find().count(&txn).await?;
+    if methods > 0 || rates > 0 {
+        return Ok(SeededShipping::AlreadyPresent);
+    }
+    let now = Utc::now();
+    for method in SHIPPING {
+        let countries = Countries::parse(method.countries, "the demo's shipping countries")?;
+        shipping_method::ActiveModel {
+            name: Set(method.name.to_owned()),
+            price_cents: Set(method.price_cents),
+            free_over_cents: Set(method.free_over_cents),
+            countries: Set(countries.to_stored()),
+            min_days: Set(Some(method.days.0)),
+            max_days: Set(Some(method.days.1)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    for (country, basis_points) in TAX_RATES {
+        tax_rate::ActiveModel {
+            country: Set((*country).to_owned()),
+            rate_basis_points: Set(*basis_points),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(SeededShipping::Added {
+        methods: SHIPPING.len(),
+        tax_rates: TAX_RATES.len(),
+    })
 }
 
 /// The demo's admin account: created with a fresh random password when the shop has no
