@@ -222,6 +222,7 @@ async fn guest_checkout_service(shop: &Shop, input: &Value) -> Gql {
                 cart,
                 email,
                 shipping_address: postal_address(),
+                shipping_method: None,
                 payment_token,
                 idempotency_key,
             },
@@ -1238,6 +1239,7 @@ async fn a_guest_cart_whose_checkout_is_pending_cannot_be_merged_or_changed() {
             cart: Some(CartId::parse(&cart).expect("a guest cart id")),
             email: Some(Email::parse(GUEST_EMAIL, "email").expect("an email")),
             shipping_address: postal_address(),
+            shipping_method: None,
             payment_token: PaymentToken::parse("paymentToken", "tok_noAnswer").expect("a token"),
             idempotency_key: None,
         };

@@ -9,13 +9,17 @@ use super::{
     guards::LoggedInGuard,
     ids::{node_id, required_id},
     money::MoneyValue,
+    shopping,
+    totals::OrderTotals,
 };
 use crate::{
-    domain::{CartId, GlobalId, NodeKind, Quantity, SavedCartName},
+    domain::{CartId, Country, GlobalId, NodeKind, Quantity, SavedCartName},
     error::{AppError, AppResult},
     service::{
         Viewer,
         cart::{self, CartLine, CartView, SavedCartView},
+        shipping::IfOmitted,
+        totals::{self, Destination},
     },
 };
 
@@ -86,6 +90,34 @@ impl Cart {
     /// When the cart last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.cart.updated_at
+    }
+    /// What checkout would charge now for `items`, shipped to `country` with the shipping
+    /// method `shippingMethodId` (left out: the cheapest that ships there). Without a
+    /// country there is nothing to ship to or tax yet: shipping and tax are zero. The same
+    /// refusals as checkout: BAD_USER_INPUT on `country` when methods exist but none ships
+    /// there, on `shippingMethodId` for one that does not.
+    async fn totals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ISO 3166-1 code of the country to ship to, e.g. \"GB\".")]
+        country: Option<String>,
+        #[graphql(
+            desc = "The shipping method to price; the cheapest for the country when left out."
+        )]
+        shipping_method_id: Option<ID>,
+    ) -> Result<OrderTotals> {
+        let country = country
+            .map(|raw| Country::parse(&raw, "country"))
+            .transpose()?;
+        let shipping_method = shopping::shipping_method_id(shipping_method_id.as_ref())?;
+        let destination = country.as_ref().map(|country| Destination {
+            country,
+            shipping_method,
+            if_omitted: IfOmitted::Cheapest,
+        });
+        let payments = ctx.payments()?;
+        let quote = totals::quote(ctx.db()?, &self.0.items, destination, payments.tax_mode).await?;
+        Ok(OrderTotals::new(quote.totals, payments.currency.clone()))
     }
 }
 

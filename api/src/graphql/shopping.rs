@@ -21,7 +21,7 @@ use crate::{
     domain::{
         self, Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, PostalAddress,
     },
-    error::AppError,
+    error::{AppError, AppResult, Refusal},
     service::{
         accounts,
         checkout::{self, Checkout},
@@ -214,12 +214,32 @@ pub struct CheckoutInput {
     /// (a country kept as text from before country codes) is BAD_USER_INPUT until it is
     /// updated with `updateAddress`.
     shipping_address_id: Option<ID>,
+    /// How to ship (a `ShippingMethod` of `shippingMethods(country:)`): required when a
+    /// method ships to the address's country, and refused when it does not (both
+    /// BAD_USER_INPUT on `shippingMethodId`). When methods exist but none ships to the
+    /// country, BAD_USER_INPUT on `country`. With no method configured at all, shipping is
+    /// free and this is left out.
+    shipping_method_id: Option<ID>,
     /// The payment method's token from the payment form. With the test gateway,
     /// "tok_visa" succeeds and "tok_chargeDeclined" is declined.
     payment_token: String,
     /// Any unique string per purchase attempt: repeating a checkout with the same key
     /// returns the same order and charges once.
     idempotency_key: Option<String>,
+}
+
+/// The shipping method an input names by `shippingMethodId`, if any. The ID of something
+/// else names no shipping method, as an unknown one does: both are refused as a method
+/// that does not ship there, not as a missing object.
+pub(super) fn shipping_method_id(id: Option<&ID>) -> AppResult<Option<i32>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let id = GlobalId::parse(id, "shippingMethodId")?;
+    match id.kind {
+        NodeKind::ShippingMethod => Ok(Some(id.id)),
+        _ => Err(Refusal::ShippingMethodNotAvailable.into()),
+    }
 }
 
 /// The address a checkout ships to: the one given, or the caller's saved address named.
@@ -347,6 +367,7 @@ impl ShoppingMutation {
             // Only users reach here, and their orders mail the account's address.
             email: None,
             shipping_address,
+            shipping_method: shipping_method_id(input.shipping_method_id.as_ref())?,
             payment_token: PaymentToken::parse("paymentToken", &input.payment_token)?,
             idempotency_key: IdempotencyKey::parse(
                 "idempotencyKey",

@@ -29,14 +29,17 @@ use sea_orm::{
 use crate::{
     db,
     domain::{
-        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress, PriceRules,
-        TaxMode, new_order_number, price,
+        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress, TaxMode,
+        new_order_number,
     },
     error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{self, CartLine, checkout_in_progress, lines},
-        orders, run_to_completion, variants,
+        orders, run_to_completion,
+        shipping::IfOmitted,
+        totals::{self, Destination, Quote},
+        variants,
         viewer::Viewer,
     },
 };
@@ -54,6 +57,8 @@ pub struct Checkout {
     /// account's address).
     pub email: Option<Email>,
     pub shipping_address: PostalAddress,
+    /// The shipping method chosen (required once methods ship to the address's country).
+    pub shipping_method: Option<i32>,
     pub payment_token: PaymentToken,
     pub idempotency_key: Option<IdempotencyKey>,
 }
@@ -171,6 +176,7 @@ async fn attempt(
         cart,
         email,
         shipping_address,
+        shipping_method,
         payment_token,
         idempotency_key: key,
     } = checkout;
@@ -181,12 +187,18 @@ async fn attempt(
     {
         return replayed(settled(db, existing).await);
     }
+    let destination = Destination {
+        country: &shipping_address.country,
+        shipping_method,
+        if_omitted: IfOmitted::Required,
+    };
     let order = match reserve_cart(
         db,
         payments,
         &buyer,
         cart_id,
         &shipping_address,
+        destination,
         key.as_ref(),
     )
     .await
@@ -318,7 +330,21 @@ pub async fn reserve(
     let viewer = Viewer::User { id: user_id };
     let cart_id = cart::id_of(db, &viewer, None).await?;
     let buyer = Buyer::of(db, &viewer, None).await?;
-    reserve_cart(db, payments, &buyer, cart_id, address, idempotency_key).await
+    let destination = Destination {
+        country: &address.country,
+        shipping_method: None,
+        if_omitted: IfOmitted::Required,
+    };
+    reserve_cart(
+        db,
+        payments,
+        &buyer,
+        cart_id,
+        address,
+        destination,
+        idempotency_key,
+    )
+    .await
 }
 
 /// Step 1: takes the stock and writes the PENDING order, all or nothing.
@@ -328,6 +354,7 @@ async fn reserve_cart(
     buyer: &Buyer,
     cart_id: i32,
     address: &PostalAddress,
+    destination: Destination<'_>,
     idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
     let txn = db::begin_write(db).await?;
@@ -360,6 +387,11 @@ async fn reserve_cart(
     }
     // A fixed order of row locks: carts {A, B} and {B, A} cannot deadlock.
     buying.sort_by_key(|line| (line.product.id, line.variant.id));
+    // Priced by the rules as this transaction sees them, before any stock is taken.
+    let Quote {
+        totals,
+        shipping_method,
+    } = totals::quote(&txn, &buying, Some(destination), payments.tax_mode).await?;
 
     for line in &buying {
         if line.product.archived || line.variant.archived {
@@ -367,12 +399,6 @@ async fn reserve_cart(
         }
         take_stock(&txn, line).await?;
     }
-    let rules = PriceRules {
-        tax_mode: payments.tax_mode,
-        ..PriceRules::default()
-    };
-    let totals = price(buying.iter().map(CartLine::total), &rules)
-        .map_err(|too_large| AppError::bad_input("cart", too_large.to_string()))?;
 
     let now = Utc::now();
     let order = order::ActiveModel {
@@ -387,7 +413,7 @@ async fn reserve_cart(
         shipping_cents: Set(totals.shipping.cents()),
         tax_cents: Set(totals.tax.cents()),
         tax_included: Set(payments.tax_mode == TaxMode::IncludedInPrices),
-        shipping_method: Set(None),
+        shipping_method: Set(shipping_method.map(|method| method.name)),
         discount_code: Set(None),
         currency: Set(payments.currency.as_str().into()),
         ship_full_name: Set(address.full_name.clone()),

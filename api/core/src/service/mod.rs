@@ -21,6 +21,7 @@ pub mod shipping;
 mod slugs;
 pub mod tax;
 pub mod throttle;
+pub mod totals;
 pub mod variants;
 mod viewer;
 pub mod webhooks;
