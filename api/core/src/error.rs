@@ -1,6 +1,8 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
 use entity::order_status::OrderStatus;
+
+use crate::domain::Money;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -151,6 +153,39 @@ pub enum Refusal {
     /// Fulfilment moves forward one step at a time (PAID -> SHIPPED -> DELIVERED).
     #[error("an order that is {from} cannot become {to}")]
     NotNextStatus { from: OrderStatus, to: OrderStatus },
+    /// Another discount code is spelled the same, in any case.
+    #[error("another discount code is spelled the same")]
+    DiscountCodeTaken,
+    /// A discount code's usage limit below the uses it already has.
+    #[error("must be at least {used}, the uses the code already has")]
+    UsageLimitBelowUses { used: i32 },
+    /// A discount code's new end is not after its start.
+    #[error("must be after the code's start")]
+    DiscountEndsBeforeStart,
+    /// A discount code that cannot be used here and now; the reason says why.
+    #[error("{0}")]
+    DiscountNotApplicable(DiscountRefusal),
+}
+
+/// Why a discount code cannot be used: at `applyDiscountCode`, and again at checkout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DiscountRefusal {
+    #[error("there is no such discount code")]
+    Unknown,
+    #[error("this discount code is no longer active")]
+    Inactive,
+    #[error("this discount code is not valid yet")]
+    NotStarted,
+    #[error("this discount code has expired")]
+    Ended,
+    #[error("this discount code has been used up")]
+    UsedUp,
+    /// A once-per-customer code this customer (a user, or a guest's email) has used.
+    #[error("you have already used this discount code")]
+    AlreadyUsed,
+    /// The cart's subtotal is below the code's minimum.
+    #[error("this discount code needs a subtotal of at least {min}")]
+    BelowMinimum { min: Money },
 }
 
 /// What a variant has and a product with several variants does not have just one of.
@@ -180,7 +215,8 @@ impl Refusal {
             | Self::CategoryHasProducts
             | Self::CheckoutKeyFailed
             | Self::NotCancellable(_)
-            | Self::NotNextStatus { .. } => ErrorCode::Conflict,
+            | Self::NotNextStatus { .. }
+            | Self::DiscountCodeTaken => ErrorCode::Conflict,
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
@@ -195,7 +231,10 @@ impl Refusal {
             | Self::ProductHasVariants(_)
             | Self::CompareAtNotAbovePrice
             | Self::VariantRequired
-            | Self::VariantNotOfProduct => ErrorCode::BadUserInput,
+            | Self::VariantNotOfProduct
+            | Self::UsageLimitBelowUses { .. }
+            | Self::DiscountEndsBeforeStart
+            | Self::DiscountNotApplicable(_) => ErrorCode::BadUserInput,
         }
     }
 }

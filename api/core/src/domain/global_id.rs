@@ -19,6 +19,8 @@ pub enum NodeKind {
     SavedCart,
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
+    /// A discount code (admins only).
+    DiscountCode,
 }
 
 impl NodeKind {
@@ -33,6 +35,7 @@ impl NodeKind {
             Self::Order => "Order",
             Self::SavedCart => "SavedCart",
             Self::OrderAddress => "OrderAddress",
+            Self::DiscountCode => "DiscountCode",
         }
     }
 
@@ -47,6 +50,7 @@ impl NodeKind {
             "Order" => Some(Self::Order),
             "SavedCart" => Some(Self::SavedCart),
             "OrderAddress" => Some(Self::OrderAddress),
+            "DiscountCode" => Some(Self::DiscountCode),
             _ => None,
         }
     }
@@ -212,7 +216,7 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 9] = [
+    const KINDS: [NodeKind; 10] = [
         NodeKind::User,
         NodeKind::Address,
         NodeKind::Cart,
@@ -222,6 +226,7 @@ mod properties {
         NodeKind::Order,
         NodeKind::SavedCart,
         NodeKind::OrderAddress,
+        NodeKind::DiscountCode,
     ];
 
     fn kind() -> impl Strategy<Value = NodeKind> {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use entity::{address, category, order, product, product_variant, user};
+use entity::{address, category, discount_code, order, product, product_variant, user};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     service::{
         Viewer, accounts,
         cart::{self, SavedCartView},
-        categories, orders, products, variants,
+        categories, discounts, orders, products, variants,
     },
 };
 
@@ -30,6 +30,7 @@ pub enum Found {
     /// The shipping address of this order.
     OrderAddress(order::Model),
     SavedCart(SavedCartView),
+    DiscountCode(discount_code::Model),
 }
 
 /// What each of `ids` names, in their order (a repeated ID is answered each time): the
@@ -80,6 +81,10 @@ pub async fn find(
         cart::saved_visible_by_ids(db, viewer, &of(&[NodeKind::SavedCart])).await?,
         |saved| saved.saved.id,
     );
+    let discount_codes = by_id(
+        discounts::visible_by_ids(db, viewer, &of(&[NodeKind::DiscountCode])).await?,
+        |code| code.id,
+    );
     let order_ids = of(&[NodeKind::Order, NodeKind::OrderAddress]);
     // An anonymous caller's refusal is each order's answer; anything else fails the call.
     let orders = match orders::visible_by_ids(db, viewer, &order_ids).await {
@@ -104,6 +109,9 @@ pub async fn find(
                     variants.get(&id.id).cloned().map(Found::ProductVariant)
                 }
                 NodeKind::SavedCart => saved_carts.get(&id.id).cloned().map(Found::SavedCart),
+                NodeKind::DiscountCode => {
+                    discount_codes.get(&id.id).cloned().map(Found::DiscountCode)
+                }
                 // Carts are no nodes: a guest's is named by its secret, and a user has one.
                 NodeKind::Cart => None,
                 NodeKind::Order => Some(Found::Order(order(id.id)?)),
