@@ -16,6 +16,7 @@ use crate::{
     service::{
         Viewer,
         cart::{self, CartLine, CartView, SavedCartView},
+        discounts,
     },
 };
 
@@ -86,6 +87,14 @@ impl Cart {
     /// When the cart last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.cart.updated_at
+    }
+    /// The discount code applied to the cart, if any (upper case). Checkout checks it
+    /// again: one that has since ended or run out is refused there.
+    async fn discount_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self.0.cart.discount_code_id else {
+            return Ok(None);
+        };
+        Ok(discounts::find(ctx.db()?, id).await?.map(|code| code.code))
     }
 }
 

@@ -292,6 +292,9 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::CheckoutKeyFailed => "idempotencyKey",
         Refusal::NotCancellable(_) => "id",
         Refusal::NotNextStatus { .. } => "status",
+        Refusal::DiscountCodeTaken | Refusal::DiscountNotApplicable(_) => "code",
+        Refusal::UsageLimitBelowUses { .. } => "usageLimit",
+        Refusal::DiscountEndsBeforeStart => "endsAt",
     }
 }
 

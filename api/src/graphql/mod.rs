@@ -7,6 +7,7 @@ mod catalog;
 mod catalog_admin;
 mod connection;
 mod context;
+mod discounts;
 mod documents;
 mod errors;
 mod guards;
@@ -49,6 +50,7 @@ pub struct Query(
     catalog::CatalogQuery,
     cart::CartQuery,
     shopping::ShoppingQuery,
+    discounts::DiscountQuery,
     node::NodeQuery,
 );
 
@@ -60,6 +62,7 @@ pub struct Mutation(
     variant_admin::VariantMutation,
     cart::CartMutation,
     shopping::ShoppingMutation,
+    discounts::DiscountMutation,
 );
 
 /// Every subscription of the API.
@@ -112,6 +115,9 @@ fn describe_library_types(
         )
         .override_output_type_description::<connection::ConnectionOf<account::User>>(
             "A page of users; page on with `first`/`after` or `last`/`before`.",
+        )
+        .override_output_type_description::<connection::ConnectionOf<discounts::DiscountCode>>(
+            "A page of discount codes; page on with `first`/`after` or `last`/`before`.",
         )
 }
 

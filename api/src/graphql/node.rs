@@ -7,6 +7,7 @@ use super::{
     cart::SavedCart,
     catalog::{Category, Product, ProductVariant},
     context::ContextExt,
+    discounts::DiscountCode,
     shopping::Order,
 };
 use crate::{
@@ -29,6 +30,7 @@ pub enum Node {
     ProductVariant(ProductVariant),
     Order(Order),
     SavedCart(SavedCart),
+    DiscountCode(DiscountCode),
 }
 
 impl From<Found> for Node {
@@ -42,6 +44,7 @@ impl From<Found> for Node {
             Found::Order(order) => Self::Order(Order(order)),
             Found::OrderAddress(order) => Self::Address(Address::of_order(&order)),
             Found::SavedCart(saved) => Self::SavedCart(SavedCart(saved)),
+            Found::DiscountCode(code) => Self::DiscountCode(DiscountCode(code)),
         }
     }
 }
