@@ -871,3 +871,36 @@ async fn giving_a_use_back_frees_it_exactly_once() {
         .expect("the freed use taken");
     assert_eq!(reload(&shop, &limited).await.times_used, 1);
 }
+
+#[tokio::test]
+async fn a_checkout_takes_the_code_off_the_cart_it_bought() {
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let bob = shop.register("bob").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    create_code(&shop, json!({ "code": "TAKEN", "percentOff": "10" })).await;
+    for who in [&alice, &bob] {
+        shop.put_in_cart(who, &tea, 1).await;
+        apply(&shop, Some(who), None, "taken").await.data();
+    }
+    let carts = stored_carts(&shop).await;
+    let alices = carts
+        .iter()
+        .find(|cart| cart.user_id == Some(db_id(&alice.id)))
+        .expect("alice's cart");
+
+    let txn = db::begin_write(&shop.db).await.expect("write begun");
+    discounts::clear_from_cart(&*txn, alices.id)
+        .await
+        .expect("cleared");
+    txn.commit().await.expect("committed");
+
+    assert_eq!(
+        read_cart(&shop, Some(&alice), None).await["discountCode"],
+        Value::Null
+    );
+    assert_eq!(
+        read_cart(&shop, Some(&bob), None).await["discountCode"],
+        "TAKEN"
+    );
+}

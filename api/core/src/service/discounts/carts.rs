@@ -2,10 +2,8 @@
 //! holds a guest cart's id), checked again at checkout.
 
 use chrono::Utc;
-use entity::cart::{Column as CartColumn, Entity as Carts};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
-use super::{admin::find_by_code, check, refused, used_by};
+use super::{admin::find_by_code, check, refused, set_cart_code, used_by};
 use crate::{
     domain::{CartId, Customer, DiscountCodeText, Money},
     error::{AppResult, DiscountRefusal},
@@ -45,7 +43,8 @@ pub async fn apply(
     {
         return Err(refused(DiscountRefusal::AlreadyUsed));
     }
-    set_code(&opened, Some(found.id)).await?;
+    // The cart's own commit writes only `updated_at`.
+    set_cart_code(&*opened.txn, opened.cart.id, Some(found.id)).await?;
     opened.cart.discount_code_id = Some(found.id);
     cart::commit(opened).await
 }
@@ -58,17 +57,7 @@ pub async fn remove(
     named: Option<&CartId>,
 ) -> AppResult<CartView> {
     let mut opened = cart::open(db, viewer, named).await?;
-    set_code(&opened, None).await?;
+    set_cart_code(&*opened.txn, opened.cart.id, None).await?;
     opened.cart.discount_code_id = None;
     cart::commit(opened).await
-}
-
-/// Writes the cart's code. The cart's own commit writes only `updated_at`.
-async fn set_code(opened: &cart::Opened, code_id: Option<i32>) -> AppResult<()> {
-    Carts::update_many()
-        .col_expr(CartColumn::DiscountCodeId, Expr::value(code_id))
-        .filter(CartColumn::Id.eq(opened.cart.id))
-        .exec(&*opened.txn)
-        .await?;
-    Ok(())
 }

@@ -100,6 +100,27 @@ pub async fn of_cart(
     }
 }
 
+/// Takes the code off a cart, in the caller's transaction: for a checkout that used it
+/// (the cart's bought lines are gone, and a once-per-customer code would only be refused
+/// next time).
+pub async fn clear_from_cart(db: &impl ConnectionTrait, cart_id: i32) -> AppResult<()> {
+    set_cart_code(db, cart_id, None).await
+}
+
+/// Writes the code applied to a cart.
+async fn set_cart_code(
+    db: &impl ConnectionTrait,
+    cart_id: i32,
+    code_id: Option<i32>,
+) -> AppResult<()> {
+    cart::Entity::update_many()
+        .col_expr(cart::Column::DiscountCodeId, Expr::value(code_id))
+        .filter(cart::Column::Id.eq(cart_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Whether `customer` has a use of the once-per-customer code `code_id` that was not
 /// given back.
 async fn used_by(db: &impl ConnectionTrait, code_id: i32, customer: &Customer) -> AppResult<bool> {
