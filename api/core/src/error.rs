@@ -1,9 +1,9 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
 use entity::order_status::OrderStatus;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 use crate::domain::Money;
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -170,14 +170,19 @@ pub enum Refusal {
 /// Why a discount code cannot be used: at `applyDiscountCode`, and again at checkout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DiscountRefusal {
+    /// No code is spelled so, in any case.
     #[error("there is no such discount code")]
     Unknown,
+    /// An admin deactivated it.
     #[error("this discount code is no longer active")]
     Inactive,
+    /// Its start is still ahead.
     #[error("this discount code is not valid yet")]
     NotStarted,
+    /// Its end has passed.
     #[error("this discount code has expired")]
     Ended,
+    /// Its usage limit is reached (uses given back free it again).
     #[error("this discount code has been used up")]
     UsedUp,
     /// A once-per-customer code this customer (a user, or a guest's email) has used.
