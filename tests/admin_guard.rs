@@ -37,6 +37,8 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "moveToCart",
     "createCart",
     "mergeCart",
+    "applyDiscountCode",
+    "removeDiscountCode",
     "saveCart",
     "restoreSavedCart",
     "deleteSavedCart",
@@ -45,7 +47,7 @@ const NOT_ADMIN_ONLY: &[&str] = &[
 ];
 
 /// The queries only admins may call, where the schema has them.
-const ADMIN_QUERIES: &[&str] = &["users", "allOrders", "taxRates"];
+const ADMIN_QUERIES: &[&str] = &["users", "allOrders", "taxRates", "discountCodes"];
 
 /// Mutations that must be among the generated calls, so the generation cannot silently
 /// test nothing.
@@ -66,6 +68,8 @@ const KNOWN_ADMIN_MUTATIONS: &[&str] = &[
     "deleteShippingMethod",
     "setTaxRate",
     "deleteTaxRate",
+    "createDiscountCode",
+    "updateDiscountCode",
 ];
 
 const TYPE_REF: &str = "fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }";

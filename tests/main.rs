@@ -18,6 +18,7 @@ mod cli;
 mod compression;
 mod concurrency;
 mod crash;
+mod discounts;
 mod email_verification;
 mod full_disk;
 mod graphiql;

@@ -15,6 +15,8 @@ pub struct Model {
     /// The PENDING order whose checkout holds this cart: while set, a second checkout and
     /// changes to the cart are refused, so one cart is never bought twice at once.
     pub checkout_order_id: Option<i32>,
+    /// The discount code applied to the cart, if any; checkout checks it again.
+    pub discount_code_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -6,6 +6,8 @@ pub mod address;
 pub mod cart;
 pub mod cart_item;
 pub mod category;
+pub mod discount_code;
+pub mod discount_redemption;
 pub mod email_verification;
 pub mod login_failure;
 pub mod order;

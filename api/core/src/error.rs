@@ -3,6 +3,8 @@
 use entity::order_status::OrderStatus;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
+use crate::domain::Money;
+
 pub type AppResult<T> = Result<T, AppError>;
 
 /// Everything that can go wrong in a request. Each variant's doc says what the client sees;
@@ -165,6 +167,44 @@ pub enum Refusal {
     /// Shipping methods deliver to the country of the address, and none was chosen.
     #[error("choose one of the shipping methods for this country")]
     ShippingMethodRequired,
+    /// Another discount code is spelled the same, in any case.
+    #[error("another discount code is spelled the same")]
+    DiscountCodeTaken,
+    /// A discount code's usage limit below the uses it already has.
+    #[error("must be at least {used}, the uses the code already has")]
+    UsageLimitBelowUses { used: i32 },
+    /// A discount code's new end is not after its start.
+    #[error("must be after the code's start")]
+    DiscountEndsBeforeStart,
+    /// A discount code that cannot be used here and now; the reason says why.
+    #[error("{0}")]
+    DiscountNotApplicable(DiscountRefusal),
+}
+
+/// Why a discount code cannot be used: at `applyDiscountCode`, and again at checkout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DiscountRefusal {
+    /// No code is spelled so, in any case.
+    #[error("there is no such discount code")]
+    Unknown,
+    /// An admin deactivated it.
+    #[error("this discount code is no longer active")]
+    Inactive,
+    /// Its start is still ahead.
+    #[error("this discount code is not valid yet")]
+    NotStarted,
+    /// Its end has passed.
+    #[error("this discount code has expired")]
+    Ended,
+    /// Its usage limit is reached (uses given back free it again).
+    #[error("this discount code has been used up")]
+    UsedUp,
+    /// A once-per-customer code this customer (a user, or a guest's email) has used.
+    #[error("you have already used this discount code")]
+    AlreadyUsed,
+    /// The cart's subtotal is below the code's minimum.
+    #[error("this discount code needs a subtotal of at least {min}")]
+    BelowMinimum { min: Money },
 }
 
 /// What a variant has and a product with several variants does not have just one of.
@@ -194,7 +234,8 @@ impl Refusal {
             | Self::CategoryHasProducts
             | Self::CheckoutKeyFailed
             | Self::NotCancellable(_)
-            | Self::NotNextStatus { .. } => ErrorCode::Conflict,
+            | Self::NotNextStatus { .. }
+            | Self::DiscountCodeTaken => ErrorCode::Conflict,
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
@@ -213,7 +254,10 @@ impl Refusal {
             | Self::DeliveryEndsBeforeItStarts
             | Self::NoShippingToCountry
             | Self::ShippingMethodNotAvailable
-            | Self::ShippingMethodRequired => ErrorCode::BadUserInput,
+            | Self::ShippingMethodRequired
+            | Self::UsageLimitBelowUses { .. }
+            | Self::DiscountEndsBeforeStart
+            | Self::DiscountNotApplicable(_) => ErrorCode::BadUserInput,
         }
     }
 }

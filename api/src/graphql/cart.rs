@@ -18,6 +18,7 @@ use crate::{
     service::{
         Viewer,
         cart::{self, CartLine, CartView, SavedCartView},
+        discounts,
         shipping::IfOmitted,
         totals::{self, Destination},
     },
@@ -118,6 +119,14 @@ impl Cart {
         let payments = ctx.payments()?;
         let quote = totals::quote(ctx.db()?, &self.0.items, destination, payments.tax_mode).await?;
         Ok(OrderTotals::new(quote.totals, payments.currency.clone()))
+    }
+    /// The discount code applied to the cart, if any (upper case). Checkout checks it
+    /// again: one that has since ended or run out is refused there.
+    async fn discount_code(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(id) = self.0.cart.discount_code_id else {
+            return Ok(None);
+        };
+        Ok(discounts::find(ctx.db()?, id).await?.map(|code| code.code))
     }
 }
 

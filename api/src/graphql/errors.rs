@@ -295,6 +295,9 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::DeliveryEndsBeforeItStarts => "maxDays",
         Refusal::NoShippingToCountry => "country",
         Refusal::ShippingMethodNotAvailable | Refusal::ShippingMethodRequired => "shippingMethodId",
+        Refusal::DiscountCodeTaken | Refusal::DiscountNotApplicable(_) => "code",
+        Refusal::UsageLimitBelowUses { .. } => "usageLimit",
+        Refusal::DiscountEndsBeforeStart => "endsAt",
     }
 }
 

@@ -7,6 +7,7 @@ mod catalog;
 mod catalog_admin;
 mod connection;
 mod context;
+mod discounts;
 mod documents;
 mod errors;
 mod guards;
@@ -52,6 +53,7 @@ pub struct Query(
     cart::CartQuery,
     shopping::ShoppingQuery,
     shipping::ShippingQuery,
+    discounts::DiscountQuery,
     node::NodeQuery,
 );
 
@@ -64,6 +66,7 @@ pub struct Mutation(
     cart::CartMutation,
     shopping::ShoppingMutation,
     shipping::ShippingMutation,
+    discounts::DiscountMutation,
 );
 
 /// Every subscription of the API.
@@ -116,6 +119,9 @@ fn describe_library_types(
         )
         .override_output_type_description::<connection::ConnectionOf<account::User>>(
             "A page of users; page on with `first`/`after` or `last`/`before`.",
+        )
+        .override_output_type_description::<connection::ConnectionOf<discounts::DiscountCode>>(
+            "A page of discount codes; page on with `first`/`after` or `last`/`before`.",
         )
 }
 

@@ -7,6 +7,7 @@ use super::{
     cart::SavedCart,
     catalog::{Category, Product, ProductVariant},
     context::ContextExt,
+    discounts::DiscountCode,
     shipping::ShippingMethod,
     shopping::Order,
 };
@@ -31,6 +32,7 @@ pub enum Node {
     Order(Order),
     SavedCart(SavedCart),
     ShippingMethod(ShippingMethod),
+    DiscountCode(DiscountCode),
 }
 
 impl From<Found> for Node {
@@ -45,6 +47,7 @@ impl From<Found> for Node {
             Found::OrderAddress(order) => Self::Address(Address::of_order(&order)),
             Found::SavedCart(saved) => Self::SavedCart(SavedCart(saved)),
             Found::ShippingMethod(method) => Self::ShippingMethod(ShippingMethod(method)),
+            Found::DiscountCode(code) => Self::DiscountCode(DiscountCode(code)),
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum NodeKind {
     /// The shipping address of an order (a snapshot, not an address-book entry).
     OrderAddress,
     ShippingMethod,
+    /// A discount code (admins only).
+    DiscountCode,
 }
 
 impl NodeKind {
@@ -35,6 +37,7 @@ impl NodeKind {
             Self::SavedCart => "SavedCart",
             Self::OrderAddress => "OrderAddress",
             Self::ShippingMethod => "ShippingMethod",
+            Self::DiscountCode => "DiscountCode",
         }
     }
 
@@ -50,6 +53,7 @@ impl NodeKind {
             "SavedCart" => Some(Self::SavedCart),
             "OrderAddress" => Some(Self::OrderAddress),
             "ShippingMethod" => Some(Self::ShippingMethod),
+            "DiscountCode" => Some(Self::DiscountCode),
             _ => None,
         }
     }
@@ -226,6 +230,7 @@ mod properties {
         NodeKind::SavedCart,
         NodeKind::OrderAddress,
         NodeKind::ShippingMethod,
+        NodeKind::DiscountCode,
     ];
 
     fn kind() -> impl Strategy<Value = NodeKind> {

@@ -7,6 +7,7 @@ mod catalog;
 mod checkout;
 mod country;
 mod cursor;
+mod discount;
 mod email;
 mod global_id;
 mod lookup;
@@ -37,6 +38,9 @@ pub use catalog::{
 pub use checkout::{IdempotencyKey, PaymentToken};
 pub use country::Country;
 pub use cursor::Cursor;
+pub use discount::{
+    Customer, DiscountCodeText, DiscountValue, Period, UsageLimit, to_stored_precision,
+};
 pub use email::Email;
 pub use global_id::{GlobalId, GlobalIds, NodeKind};
 pub use lookup::IdOrSlug;

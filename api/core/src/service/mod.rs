@@ -7,6 +7,7 @@ pub mod cart;
 pub mod categories;
 pub mod checkout;
 pub mod demo;
+pub mod discounts;
 pub mod email_verification;
 pub mod events;
 pub mod nodes;

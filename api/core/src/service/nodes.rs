@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use entity::{address, category, order, product, product_variant, shipping_method, user};
+use entity::{
+    address, category, discount_code, order, product, product_variant, shipping_method, user,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -14,7 +16,7 @@ use crate::{
     service::{
         Viewer, accounts,
         cart::{self, SavedCartView},
-        categories, orders, products, shipping, variants,
+        categories, discounts, orders, products, shipping, variants,
     },
 };
 
@@ -31,6 +33,7 @@ pub enum Found {
     OrderAddress(order::Model),
     SavedCart(SavedCartView),
     ShippingMethod(shipping_method::Model),
+    DiscountCode(discount_code::Model),
 }
 
 /// What each of `ids` names, in their order (a repeated ID is answered each time): the
@@ -86,6 +89,10 @@ pub async fn find(
         shipping::by_ids(db, &of(&[NodeKind::ShippingMethod])).await?,
         |method| method.id,
     );
+    let discount_codes = by_id(
+        discounts::visible_by_ids(db, viewer, &of(&[NodeKind::DiscountCode])).await?,
+        |code| code.id,
+    );
     let order_ids = of(&[NodeKind::Order, NodeKind::OrderAddress]);
     // An anonymous caller's refusal is each order's answer; anything else fails the call.
     let orders = match orders::visible_by_ids(db, viewer, &order_ids).await {
@@ -114,6 +121,9 @@ pub async fn find(
                     .get(&id.id)
                     .cloned()
                     .map(Found::ShippingMethod),
+                NodeKind::DiscountCode => {
+                    discount_codes.get(&id.id).cloned().map(Found::DiscountCode)
+                }
                 // Carts are no nodes: a guest's is named by its secret, and a user has one.
                 NodeKind::Cart => None,
                 NodeKind::Order => Some(Found::Order(order(id.id)?)),

@@ -291,15 +291,15 @@ async fn view(
 
 /// A cart opened for a change: its write transaction, its row as it is inside it, and
 /// the secret it was named by.
-struct Opened {
-    txn: WriteTransaction,
-    cart: cart::Model,
-    secret: Option<GuestSecret>,
+pub(crate) struct Opened {
+    pub(crate) txn: WriteTransaction,
+    pub(crate) cart: cart::Model,
+    pub(crate) secret: Option<GuestSecret>,
 }
 
 /// Opens a write transaction on the cart a call names (or the caller's own). Dropping the
 /// transaction (on any error) leaves the cart as it was.
-async fn open(
+pub(crate) async fn open(
     db: &DatabaseConnection,
     viewer: &Viewer,
     named: Option<&CartId>,
@@ -345,7 +345,7 @@ async fn lock(txn: &impl ConnectionTrait, cart_id: i32) -> AppResult<Option<cart
 }
 
 /// Marks the cart changed, commits, and answers the cart as it is now.
-async fn commit(opened: Opened) -> AppResult<CartView> {
+pub(crate) async fn commit(opened: Opened) -> AppResult<CartView> {
     let Opened { txn, cart, secret } = opened;
     let mut touched = cart.into_active_model();
     touched.updated_at = Set(Utc::now());
