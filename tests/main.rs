@@ -41,6 +41,7 @@ mod shipping;
 mod stripe;
 mod subscriptions;
 mod throttle;
+mod totals;
 mod upgrade;
 mod upgrade_addresses;
 mod variants;

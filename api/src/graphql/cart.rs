@@ -19,8 +19,7 @@ use crate::{
         Viewer,
         cart::{self, CartLine, CartView, SavedCartView},
         discounts,
-        shipping::IfOmitted,
-        totals::{self, Destination},
+        totals::{self, Destination, Purpose},
     },
 };
 
@@ -114,10 +113,17 @@ impl Cart {
         let destination = country.as_ref().map(|country| Destination {
             country,
             shipping_method,
-            if_omitted: IfOmitted::Cheapest,
         });
         let payments = ctx.payments()?;
-        let quote = totals::quote(ctx.db()?, &self.0.items, destination, payments.tax_mode).await?;
+        let quote = totals::quote(
+            ctx.db()?,
+            &self.0.cart,
+            &self.0.items,
+            destination,
+            Purpose::Preview,
+            payments.tax_mode,
+        )
+        .await?;
         Ok(OrderTotals::new(quote.totals, payments.currency.clone()))
     }
     /// The discount code applied to the cart, if any (upper case). Checkout checks it

@@ -9,7 +9,7 @@
 //! `total = subtotal - discount + shipping + tax` (tax counted as 0 in that sum when prices
 //! already include it).
 
-use crate::domain::{Money, Percent};
+use crate::domain::{DiscountValue, Money, Percent};
 
 /// Whether catalogue prices are net (tax is added on top, as in the US) or gross (they
 /// include it, as in the EU, and the totals report the part of them that is tax).
@@ -20,19 +20,11 @@ pub enum TaxMode {
     IncludedInPrices,
 }
 
-/// What a discount code takes off the subtotal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reduction {
-    /// A share of the subtotal, rounded half-up.
-    PercentOff(Percent),
-    /// A fixed amount, never more than the subtotal.
-    AmountOff(Money),
-}
-
-/// A discount code as pricing sees it: what it takes off, from which subtotal on.
+/// A discount code as pricing sees it: what it takes off (a percentage rounded half-up,
+/// or an amount, never more than the subtotal), from which subtotal on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Discount {
-    pub reduction: Reduction,
+    pub reduction: DiscountValue,
     /// Below this subtotal the code takes nothing off.
     pub min_subtotal: Option<Money>,
 }
@@ -119,12 +111,12 @@ fn discount_of(subtotal: i64, discount: Discount) -> i64 {
         return 0;
     }
     let off = match discount.reduction {
-        Reduction::PercentOff(percent) => {
+        DiscountValue::PercentOff(percent) => {
             let exact = i128::from(subtotal) * i128::from(percent.basis_points());
             // At most the subtotal itself (100%), so it fits.
             round_half_up(exact, 10_000) as i64
         }
-        Reduction::AmountOff(amount) => amount.cents(),
+        DiscountValue::AmountOff(amount) => amount.cents(),
     };
     off.min(subtotal)
 }
@@ -172,7 +164,7 @@ mod tests {
     fn tax_on_top_is_charged_on_the_discounted_subtotal_plus_shipping_rounded_half_up() {
         let rules = PriceRules {
             discount: Some(Discount {
-                reduction: Reduction::PercentOff(percent(1000)),
+                reduction: DiscountValue::PercentOff(percent(1000)),
                 min_subtotal: None,
             }),
             shipping: Some(ShippingRate {
@@ -223,7 +215,7 @@ mod tests {
             free_over: Some(cents(5000)),
         });
         let discount = Some(Discount {
-            reduction: Reduction::AmountOff(cents(100)),
+            reduction: DiscountValue::AmountOff(cents(100)),
             min_subtotal: None,
         });
         let at = |lines: &[i64], discount| {
@@ -248,7 +240,7 @@ mod tests {
     fn a_discount_takes_nothing_below_its_minimum_and_never_more_than_the_subtotal() {
         let amount_off = |amount, min: Option<i64>| PriceRules {
             discount: Some(Discount {
-                reduction: Reduction::AmountOff(cents(amount)),
+                reduction: DiscountValue::AmountOff(cents(amount)),
                 min_subtotal: min.map(cents),
             }),
             ..PriceRules::default()
@@ -276,8 +268,8 @@ mod tests {
 
     fn rules() -> impl Strategy<Value = PriceRules> {
         let reduction = prop_oneof![
-            (0..=10_000u32).prop_map(|bp| Reduction::PercentOff(percent(bp))),
-            (0..=100_000_000i64).prop_map(|c| Reduction::AmountOff(cents(c))),
+            (0..=10_000u32).prop_map(|bp| DiscountValue::PercentOff(percent(bp))),
+            (0..=100_000_000i64).prop_map(|c| DiscountValue::AmountOff(cents(c))),
         ];
         let discount =
             (reduction, proptest::option::of(0..=10_000_000i64)).prop_map(|(reduction, min)| {
@@ -358,7 +350,7 @@ mod tests {
             bp in 0..=10_000u32,
         ) {
             let rules = PriceRules {
-                discount: Some(Discount { reduction: Reduction::PercentOff(percent(bp)), min_subtotal: None }),
+                discount: Some(Discount { reduction: DiscountValue::PercentOff(percent(bp)), min_subtotal: None }),
                 ..PriceRules::default()
             };
             let t = priced(&lines, rules);

@@ -29,16 +29,15 @@ use sea_orm::{
 use crate::{
     db,
     domain::{
-        CartId, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress, TaxMode,
-        new_order_number,
+        CartId, Customer, Email, IdempotencyKey, Money, OrderStatus, PaymentToken, PostalAddress,
+        TaxMode, new_order_number,
     },
     error::{AppError, AppResult, Refusal},
     payments::{ChargeRequest, PaymentError, Payments},
     service::{
         cart::{self, CartLine, checkout_in_progress, lines},
-        orders, run_to_completion,
-        shipping::IfOmitted,
-        totals::{self, Destination, Quote},
+        discounts, orders, run_to_completion,
+        totals::{self, Destination, Purpose, Quote},
         variants,
         viewer::Viewer,
     },
@@ -190,7 +189,6 @@ async fn attempt(
     let destination = Destination {
         country: &shipping_address.country,
         shipping_method,
-        if_omitted: IfOmitted::Required,
     };
     let order = match reserve_cart(
         db,
@@ -268,6 +266,14 @@ impl Buyer {
         }
     }
 
+    /// Who uses a discount code, for once-per-customer codes.
+    fn customer(&self) -> Customer {
+        match self {
+            Self::User { id, .. } => Customer::User(*id),
+            Self::Guest { email } => Customer::Email(email.clone()),
+        }
+    }
+
     fn email(&self) -> &str {
         match self {
             Self::User { email, .. } => email,
@@ -333,7 +339,6 @@ pub async fn reserve(
     let destination = Destination {
         country: &address.country,
         shipping_method: None,
-        if_omitted: IfOmitted::Required,
     };
     reserve_cart(
         db,
@@ -391,7 +396,16 @@ async fn reserve_cart(
     let Quote {
         totals,
         shipping_method,
-    } = totals::quote(&txn, &buying, Some(destination), payments.tax_mode).await?;
+        discount_code,
+    } = totals::quote(
+        &txn,
+        &cart,
+        &buying,
+        Some(destination),
+        Purpose::Order,
+        payments.tax_mode,
+    )
+    .await?;
 
     for line in &buying {
         if line.product.archived || line.variant.archived {
@@ -414,7 +428,7 @@ async fn reserve_cart(
         tax_cents: Set(totals.tax.cents()),
         tax_included: Set(payments.tax_mode == TaxMode::IncludedInPrices),
         shipping_method: Set(shipping_method.map(|method| method.name)),
-        discount_code: Set(None),
+        discount_code: Set(discount_code.as_ref().map(|code| code.code.clone())),
         currency: Set(payments.currency.as_str().into()),
         ship_full_name: Set(address.full_name.clone()),
         ship_line1: Set(address.line1.clone()),
@@ -449,6 +463,19 @@ async fn reserve_cart(
     }))
     .exec(&txn)
     .await?;
+    if let Some(code) = &discount_code {
+        // The use is taken in this transaction: a code used up or used by this customer
+        // since the quote refuses the checkout, and nothing is charged.
+        discounts::redeem(
+            &txn,
+            code,
+            order.id,
+            &buyer.customer(),
+            totals.subtotal,
+            now,
+        )
+        .await?;
+    }
     payment::ActiveModel {
         order_id: Set(order.id),
         kind: Set(PaymentKind::Charge),
@@ -594,6 +621,7 @@ async fn forget(db: &DatabaseConnection, order_id: i32) -> AppResult<()> {
         .is_some();
     if still_pending {
         orders::restock(&txn, order_id).await?;
+        discounts::give_back(&txn, order_id).await?;
         orders::release_cart(&txn, order_id).await?;
         order::Entity::delete_by_id(order_id).exec(&txn).await?;
     }

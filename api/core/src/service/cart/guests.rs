@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use entity::{cart, cart_item};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 
 use super::{CartView, Poured, checkout_in_progress, ensure_cart, find_guest, lock, pour, view};
@@ -89,6 +90,19 @@ pub async fn merge(
             })
             .collect();
         pour(txn, own.id, poured).await?;
+        let mut own = own;
+        // The code the guest applied comes along, unless the account's cart has its own.
+        if own.discount_code_id.is_none() && guest.discount_code_id.is_some() {
+            cart::Entity::update_many()
+                .col_expr(
+                    cart::Column::DiscountCodeId,
+                    Expr::value(guest.discount_code_id),
+                )
+                .filter(cart::Column::Id.eq(own.id))
+                .exec(txn)
+                .await?;
+            own.discount_code_id = guest.discount_code_id;
+        }
         cart::Entity::delete_by_id(guest.id).exec(txn).await?;
         view(txn, own, None).await
     })

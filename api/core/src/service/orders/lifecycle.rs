@@ -21,6 +21,7 @@ use crate::{
     error::{AppError, AppResult, Refusal},
     payments::{Payments, Receipt},
     service::{
+        discounts,
         events::{self, OrderEvent},
         outbox::{self, Notice},
         run_to_completion,
@@ -102,6 +103,7 @@ pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool
         return Ok(false);
     }
     restock(txn, order_id).await?;
+    discounts::give_back(txn, order_id).await?;
     settle_charge(txn, order_id, PaymentStatus::Failed, None).await?;
     Ok(true)
 }
@@ -157,6 +159,7 @@ async fn cancel_now(
         return Err(Refusal::NotCancellable(current.status).into());
     };
     restock(&txn, id).await?;
+    discounts::give_back(&txn, id).await?;
     if from == OrderStatus::Paid {
         record_refund(&txn, &order, payments.gateway.name()).await?;
     } else {

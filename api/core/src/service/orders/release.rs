@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{items_of, reload};
-use crate::error::AppResult;
+use crate::{error::AppResult, service::discounts};
 
 /// Puts the units of an order's lines back on the shelf, in product order: on the
 /// variant, and on its product's total while the variant is active (an archived variant's
@@ -67,7 +67,8 @@ pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult
 }
 
 /// Removes what an order bought from the cart it was bought from, in the transaction that
-/// marks it paid; saved lines and variants added since stay.
+/// marks it paid, and the discount code it used (used once, it would only be refused next
+/// time); saved lines and variants added since stay.
 pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
     let order = reload(db, order_id).await?;
     let Some(cart_id) = order.cart_id else {
@@ -84,5 +85,8 @@ pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32)
         .filter(cart_item::Column::VariantId.is_in(bought))
         .exec(db)
         .await?;
+    if order.discount_code.is_some() {
+        discounts::clear_from_cart(db, cart_id).await?;
+    }
     Ok(())
 }
