@@ -509,3 +509,90 @@ async fn a_once_per_customer_code_serves_each_customer_once() {
     let order = shop.check_out(&bob, VISA, None).await;
     assert_eq!(order.data()["checkout"]["discountCode"], "WELCOME");
 }
+
+#[tokio::test]
+async fn a_guests_code_comes_along_into_the_account_cart_at_login_unless_it_has_its_own() {
+    let shop = open_shop().await;
+    let tea = shop.product("Tea", "10.00", 10).await;
+    shop.discount_code(json!({ "code": "GUEST5", "amountOff": "5.00" }))
+        .await;
+    shop.discount_code(json!({ "code": "OWN1", "amountOff": "1.00" }))
+        .await;
+    shop.register("alice").await;
+    let bob = shop.register("bob").await;
+    shop.put_in_cart(&bob, &tea, 1).await;
+    shop.apply_code(&bob, "OWN1").await.data();
+
+    for (username, expected) in [("alice", "GUEST5"), ("bob", "OWN1")] {
+        let created = shop.gql("mutation { createCart { id } }", json!({})).await;
+        let cart = text(&created.data()["createCart"]["id"]).to_owned();
+        shop.gql(
+            "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product) { totalQuantity } }",
+            json!({ "cart": cart, "product": tea }),
+        )
+        .await
+        .data();
+        shop.gql(
+            "mutation($cart: ID!) { applyDiscountCode(cartId: $cart, code: \"guest5\") { discountCode } }",
+            json!({ "cart": cart }),
+        )
+        .await
+        .data();
+
+        let merged = shop
+            .gql(
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+                json!({ "input": {
+                    "username": username,
+                    "password": crate::support::PASSWORD,
+                    "cartId": cart,
+                }}),
+            )
+            .await;
+        let token = text(&merged.data()["login"]["accessToken"]).to_owned();
+        let cart = shop
+            .send(
+                Some(&token),
+                "{ cart { discountCode totalQuantity } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(cart.data()["cart"]["discountCode"], expected, "{username}");
+    }
+}
+
+#[tokio::test]
+async fn the_order_confirmation_shows_how_the_total_came_about() {
+    let smtp = crate::support::smtp::SmtpServer::start().await;
+    let shop = open_shop_on(crate::notifications::spawn_app_mailing_to(&smtp).await).await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    let standard = shop
+        .shipping_method(json!({ "name": "Standard", "price": "4.95" }))
+        .await;
+    shop.tax_rate("GB", "20").await;
+    shop.discount_code(json!({ "code": "SAVE10", "percentOff": "10" }))
+        .await;
+    shop.put_in_cart(&alice, &tea, 3).await;
+    shop.apply_code(&alice, "SAVE10").await.data();
+    let order = shop.check_out(&alice, VISA, Some(&standard)).await;
+    let number = text(&order.data()["checkout"]["number"]).to_owned();
+
+    let mail = crate::notifications::eventually("the confirmation", async || {
+        smtp.messages()
+            .into_iter()
+            .find(|mail| mail.subject().contains(&number))
+    })
+    .await;
+
+    for line in [
+        "Subtotal: 12.60 USD",
+        "Discount (SAVE10): -1.26 USD",
+        "Shipping (Standard): 4.95 USD",
+        "Tax: 3.26 USD",
+        "Total: 19.55 USD",
+    ] {
+        assert!(mail.text.contains(line), "{line:?} in:\n{}", mail.text);
+    }
+    assert!(mail.html.contains("Discount (SAVE10)") && mail.html.contains("-1.26 USD"));
+}

@@ -219,7 +219,7 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    const KINDS: [NodeKind; 10] = [
+    const KINDS: [NodeKind; 11] = [
         NodeKind::User,
         NodeKind::Address,
         NodeKind::Cart,
