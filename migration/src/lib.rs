@@ -17,6 +17,7 @@ mod m20261202_150000_save_carts;
 mod m20261202_150000_verify_email_addresses;
 mod m20261203_090000_store_countries_as_codes;
 mod m20261203_090100_give_address_books_a_default;
+mod m20261204_090200_record_tracking_and_partial_refunds;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_090000_store_countries_as_codes::Migration),
             Box::new(m20261203_090100_give_address_books_a_default::Migration),
             Box::new(m20261202_150000_verify_email_addresses::Migration),
+            Box::new(m20261204_090200_record_tracking_and_partial_refunds::Migration),
         ]
     }
 }

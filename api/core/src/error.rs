@@ -151,6 +151,20 @@ pub enum Refusal {
     /// Fulfilment moves forward one step at a time (PAID -> SHIPPED -> DELIVERED).
     #[error("an order that is {from} cannot become {to}")]
     NotNextStatus { from: OrderStatus, to: OrderStatus },
+    /// Tracking is recorded when an order ships, with no other status.
+    #[error("tracking can only be given when the order becomes SHIPPED")]
+    TrackingNotShipping,
+    /// Only orders that were paid and not cancelled can be refunded (a cancellation
+    /// refunds the rest itself).
+    #[error("an order that is {0} cannot be refunded")]
+    NotRefundable(OrderStatus),
+    /// A refund of nothing.
+    #[error("must be more than 0")]
+    RefundNotPositive,
+    /// A refund beyond what was paid and not refunded yet; `left` says what is left, in
+    /// the order's currency.
+    #[error("only {left} is left to refund")]
+    RefundTooLarge { left: String },
 }
 
 /// What a variant has and a product with several variants does not have just one of.
@@ -180,7 +194,8 @@ impl Refusal {
             | Self::CategoryHasProducts
             | Self::CheckoutKeyFailed
             | Self::NotCancellable(_)
-            | Self::NotNextStatus { .. } => ErrorCode::Conflict,
+            | Self::NotNextStatus { .. }
+            | Self::NotRefundable(_) => ErrorCode::Conflict,
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
@@ -195,7 +210,10 @@ impl Refusal {
             | Self::ProductHasVariants(_)
             | Self::CompareAtNotAbovePrice
             | Self::VariantRequired
-            | Self::VariantNotOfProduct => ErrorCode::BadUserInput,
+            | Self::VariantNotOfProduct
+            | Self::TrackingNotShipping
+            | Self::RefundNotPositive
+            | Self::RefundTooLarge { .. } => ErrorCode::BadUserInput,
         }
     }
 }

@@ -292,6 +292,9 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::CheckoutKeyFailed => "idempotencyKey",
         Refusal::NotCancellable(_) => "id",
         Refusal::NotNextStatus { .. } => "status",
+        Refusal::TrackingNotShipping => "tracking",
+        Refusal::NotRefundable(_) => "id",
+        Refusal::RefundNotPositive | Refusal::RefundTooLarge { .. } => "amount",
     }
 }
 

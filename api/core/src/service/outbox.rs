@@ -33,6 +33,12 @@ pub enum Notice {
     },
     /// An order changed status (PAID is the order confirmation).
     OrderStatus { from: OrderStatus, to: OrderStatus },
+    /// An admin's refund of (part of) an order went through: how much, and why.
+    OrderRefund {
+        amount_cents: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A password-reset link; the plain token lives here only until the message is sent.
     PasswordReset { token: String },
     /// A fresh email-verification link, asked for by the account.
@@ -67,6 +73,7 @@ impl Notice {
         match self {
             Self::Welcome { .. } => MessageKind::Welcome,
             Self::OrderStatus { .. } => MessageKind::OrderStatus,
+            Self::OrderRefund { .. } => MessageKind::OrderRefund,
             Self::PasswordReset { .. } => MessageKind::PasswordReset,
             Self::EmailVerification(_) => MessageKind::EmailVerification,
         }
