@@ -450,15 +450,20 @@ impl ShoppingMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The ID of the order to refund.")] id: ID,
         #[graphql(desc = "How much to refund, more than 0, e.g. \"5.00\".")] amount: Decimal,
-        #[graphql(desc = "Why, for the customer: at most 500 characters.")] reason: Option<
-            String,
-        >,
+        #[graphql(desc = "Why, for the customer: at most 500 characters.")] reason: Option<String>,
     ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
         let amount = Money::parse(&amount.0, "amount")?;
         let reason = optional(reason.as_deref(), "reason", RefundReason::parse)?.flatten();
-        let order =
-            orders::refund(ctx.db()?, ctx.payments()?, ctx.viewer()?, id, amount, reason).await?;
+        let order = orders::refund(
+            ctx.db()?,
+            ctx.payments()?,
+            ctx.viewer()?,
+            id,
+            amount,
+            reason,
+        )
+        .await?;
         Ok(Order(order))
     }
 }

@@ -329,8 +329,9 @@ async fn order_mail(
                     "Your order was cancelled and {} is being refunded to your payment method.",
                     money(rest.amount_cents)
                 ),
-                None => "Your order was cancelled; it had already been refunded in full."
-                    .to_owned(),
+                None => {
+                    "Your order was cancelled; it had already been refunded in full.".to_owned()
+                }
             },
         ),
         // A PENDING order that is released was never confirmed to the buyer: no message.

@@ -97,9 +97,12 @@ mod tests {
 
     #[test]
     fn tracking_keeps_trimmed_parts_and_a_normalised_url() {
-        let tracking =
-            Tracking::parse(" UPS ", " 1Z999 ", Some(" HTTPS://ups.example/track?n=1Z999 "))
-                .expect("valid");
+        let tracking = Tracking::parse(
+            " UPS ",
+            " 1Z999 ",
+            Some(" HTTPS://ups.example/track?n=1Z999 "),
+        )
+        .expect("valid");
         assert_eq!(tracking.carrier(), "UPS");
         assert_eq!(tracking.number(), "1Z999");
         assert_eq!(tracking.url(), Some("https://ups.example/track?n=1Z999"));
@@ -139,7 +142,10 @@ mod tests {
             assert_eq!(err.bad_input_field(), Some("url"), "{bad}");
         }
         let prefix = "https://ups.example/";
-        let longest = format!("{prefix}{}", "a".repeat(MAX_TRACKING_URL_CHARS - prefix.len()));
+        let longest = format!(
+            "{prefix}{}",
+            "a".repeat(MAX_TRACKING_URL_CHARS - prefix.len())
+        );
         assert!(Tracking::parse("UPS", "1", Some(&longest)).is_ok());
         let too_long = format!("{longest}a");
         let err = Tracking::parse("UPS", "1", Some(&too_long)).expect_err("too long");

@@ -13,8 +13,8 @@ use entity::{
     payment::{self, PaymentKind, PaymentStatus},
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait},
 };
 

@@ -199,7 +199,10 @@ pub async fn update_status(
                 order::Column::TrackingCarrier,
                 Expr::value(tracking.carrier()),
             )
-            .col_expr(order::Column::TrackingNumber, Expr::value(tracking.number()))
+            .col_expr(
+                order::Column::TrackingNumber,
+                Expr::value(tracking.number()),
+            )
             .col_expr(order::Column::TrackingUrl, Expr::value(tracking.url()))
             .filter(order::Column::Id.eq(id))
             .exec(&txn)

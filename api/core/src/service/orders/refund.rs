@@ -35,9 +35,9 @@ pub async fn refund(
     reason: Option<RefundReason>,
 ) -> AppResult<order::Model> {
     let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
-    run_to_completion(async move {
-        refund_now(&db, &payments, &viewer, order_id, amount, reason).await
-    })
+    run_to_completion(
+        async move { refund_now(&db, &payments, &viewer, order_id, amount, reason).await },
+    )
     .await
 }
 
