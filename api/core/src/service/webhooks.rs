@@ -337,7 +337,7 @@ async fn charge_refunded(
         let counted = order::Entity::update_many()
             .col_expr(
                 order::Column::RefundedCents,
-                Expr::col(order::Column::TotalCents).into(),
+                Expr::col(order::Column::TotalCents),
             )
             .filter(order::Column::Id.eq(order.id))
             .filter(order::Column::RefundedCents.eq(order.refunded_cents))

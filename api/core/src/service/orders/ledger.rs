@@ -116,7 +116,7 @@ pub(super) async fn owe_the_rest(
     let claimed = order::Entity::update_many()
         .col_expr(
             order::Column::RefundedCents,
-            Expr::col(order::Column::TotalCents).into(),
+            Expr::col(order::Column::TotalCents),
         )
         .filter(order::Column::Id.eq(order.id))
         .filter(order::Column::RefundedCents.eq(order.refunded_cents))
