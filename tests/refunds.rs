@@ -768,3 +768,39 @@ async fn the_database_itself_refuses_a_refunded_total_outside_zero_and_the_total
     }
     assert_eq!(shop.stored_orders().await[0].refunded_cents, 0);
 }
+
+#[tokio::test]
+async fn the_refunds_of_a_page_of_orders_cost_the_same_statements_at_any_page_size() {
+    let shop = open_shop().await;
+    for customer in ["alice", "bob", "carol", "dave"] {
+        let (_, _, order) = paid_order(&shop, customer, 2, VISA).await;
+        refund(&shop, &shop.admin, &order, "1.00", None)
+            .await
+            .data();
+        refund(&shop, &shop.admin, &order, "2.00", Some("late"))
+            .await
+            .data();
+    }
+    let query = "query($first: Int) { allOrders(first: $first) { nodes { refundedTotal { amount } refunds { amount { amount } reason createdAt } tracking { carrier } } } }";
+    let cost = async |first: i32| {
+        let before = shop.statements();
+        let page = shop
+            .gql_as(&shop.admin, query, json!({ "first": first }))
+            .await;
+        let nodes = page.data()["allOrders"]["nodes"].clone();
+        assert_eq!(nodes.as_array().map(Vec::len), Some(first as usize));
+        assert!(
+            nodes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|order| amounts(order) == ["1.00", "2.00"])
+        );
+        shop.statements() - before
+    };
+
+    let one = cost(1).await;
+    let four = cost(4).await;
+
+    assert_eq!(one, four);
+}

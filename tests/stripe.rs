@@ -17,6 +17,7 @@ use axum::{
 use entity::{
     order,
     order_status::OrderStatus,
+    outbox_message::{self, MessageKind},
     payment::{self, PaymentKind, PaymentStatus},
     webhook_event,
 };
@@ -1287,4 +1288,58 @@ async fn a_full_refund_made_in_the_dashboard_leaves_nothing_to_refund_or_cancel(
             Some("re_dashboard".to_owned())
         )
     );
+}
+
+#[tokio::test]
+async fn a_charge_refunded_event_completes_an_unanswered_refund_of_the_admin_and_announces_it_once()
+{
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (_, admin, order, _) = paid_through_stripe(&app).await;
+    stripe.plan_refunds(&[500]);
+    app.gql_as(
+        &admin,
+        REFUND_ORDER,
+        json!({ "id": order, "amount": "25.00" }),
+    )
+    .await
+    .data();
+    let id = GlobalId::parse(&order, "id").expect("id").id;
+    let charge = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+    let refunded = event(
+        "evt_refunded_in_full",
+        "charge.refunded",
+        json!({
+            "id": "ch_mock", "object": "charge", "payment_intent": charge.reference,
+            "amount": 2500, "amount_refunded": 2500, "refunded": true,
+            "refunds": { "object": "list", "data": [{ "id": "re_lost_answer" }] },
+        }),
+    );
+
+    assert_eq!(deliver(&app, &refunded).await, StatusCode::OK);
+    let swept = orders::sweep(
+        &app.db,
+        &app.payments,
+        chrono::Utc::now() + chrono::Duration::minutes(1),
+    )
+    .await
+    .expect("swept");
+
+    let refund = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(refund.status, PaymentStatus::Succeeded);
+    assert_eq!(refund.reference.as_deref(), Some("re_lost_answer"));
+    assert_eq!(swept.refunded, 0);
+    assert_eq!(stripe.seen("/v1/refunds").len(), 1);
+    assert_eq!(order_row(&app, id).await.refunded_cents, 2500);
+    let announcements = outbox_message::Entity::find()
+        .filter(outbox_message::Column::OrderId.eq(id))
+        .filter(outbox_message::Column::Kind.eq(MessageKind::OrderRefund))
+        .count(&app.db)
+        .await
+        .expect("the outbox");
+    assert_eq!(announcements, 1);
 }
