@@ -329,7 +329,10 @@ struct Refund {
 }
 
 /// The metadata key under which a refund carries the shop's idempotency key, so that the
-/// refund can be found again when its key has expired at Stripe.
+/// refund can be found again when its key has expired at Stripe (after 24 hours). A refund
+/// of the release before sent no metadata: retried within 24 hours of its first attempt,
+/// Stripe refuses the changed parameters under the same key (an `idempotency_error`, an
+/// unknown outcome), and the sweeper's next attempt after the key expired goes through.
 const REFUND_KEY_METADATA: &str = "shop_refund_key";
 
 #[derive(Deserialize)]
@@ -436,7 +439,10 @@ impl PaymentGateway for StripeGateway {
         let form = [
             ("payment_intent", request.charge_reference.clone()),
             ("amount", amount.to_string()),
-            ("metadata[shop_refund_key]", request.idempotency_key.clone()),
+            (
+                &format!("metadata[{REFUND_KEY_METADATA}]"),
+                request.idempotency_key.clone(),
+            ),
         ];
         let answer = self
             .send("a refund", || {

@@ -323,6 +323,29 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_notice_keeps_its_amount_and_reason_and_reads_without_a_reason() {
+        let notice = Notice::OrderRefund {
+            amount_cents: 450,
+            reason: Some("Chipped".into()),
+        };
+        let payload = serde_json::to_string(&notice).expect("serialises");
+        assert_eq!(
+            payload,
+            r#"{"kind":"order_refund","amount_cents":450,"reason":"Chipped"}"#
+        );
+        assert_eq!(notice.kind(), MessageKind::OrderRefund);
+        let without: Notice =
+            serde_json::from_str(r#"{"kind":"order_refund","amount_cents":1}"#).expect("reads");
+        assert_eq!(
+            without,
+            Notice::OrderRefund {
+                amount_cents: 1,
+                reason: None
+            }
+        );
+    }
+
+    #[test]
     fn a_verification_link_applies_to_its_address_in_any_case_and_to_no_other() {
         let link = VerificationLink {
             token: "t".into(),

@@ -108,9 +108,9 @@ pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool
 
 /// Cancels an order (its owner or an admin) while it is PENDING or PAID: the stock goes
 /// back and a paid order is refunded what is left of it (its total less the refunds made
-/// before), exactly once however many cancellations race. It
-/// runs to the end even if the caller goes away: a cancellation dropped between asking for
-/// the refund and recording it would leave the refund to the sweeper.
+/// before), exactly once however many cancellations race. It runs to the end even if the
+/// caller goes away: a cancellation dropped between asking for the refund and recording it
+/// would leave the refund to the sweeper.
 pub async fn cancel(
     db: &DatabaseConnection,
     payments: &Payments,
