@@ -12,8 +12,12 @@ use sea_orm::{ConnectionTrait, Value as SqlValue};
 use serde_json::{Value, json};
 use shop::{
     db,
-    domain::{GlobalId, NodeKind, new_order_number},
-    service::orders,
+    domain::{CartId, Email, GlobalId, NodeKind, PaymentToken, new_order_number},
+    service::{
+        Viewer,
+        checkout::{self, Checkout},
+        orders,
+    },
 };
 
 use crate::{
@@ -182,7 +186,7 @@ async fn refunds_of_pending_or_cancelled_orders_are_conflicts_and_write_nothing(
     let (alice, tea, cancelled) = paid_order(&shop, "alice", 1, VISA).await;
     shop.cancel(&alice, &cancelled).await.data();
     shop.put_in_cart(&alice, &tea, 1).await;
-    let pending = shop::service::checkout::reserve(
+    let pending = checkout::reserve(
         &shop.db,
         &shop.payments,
         db_id(&alice.id),
@@ -803,4 +807,54 @@ async fn the_refunds_of_a_page_of_orders_cost_the_same_statements_at_any_page_si
     let four = cost(4).await;
 
     assert_eq!(one, four);
+}
+
+#[tokio::test]
+async fn a_guest_is_mailed_the_refund_of_their_order_at_the_address_they_ordered_with() {
+    let smtp = SmtpServer::start().await;
+    let shop = open_shop_on(spawn_app_mailing_to(&smtp).await).await;
+    let tea = shop.product("Tea", "8.00", 10).await;
+    let cart = shop
+        .gql("mutation { createCart { id } }", json!({}))
+        .await
+        .data()["createCart"]["id"]
+        .as_str()
+        .expect("a cart id")
+        .to_owned();
+    shop.gql(
+        "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product, quantity: 2) { id } }",
+        json!({ "cart": cart, "product": tea }),
+    )
+    .await
+    .data();
+    // Guests check out through the service: the API takes users only for now.
+    let order = checkout::checkout(
+        &shop.db,
+        &shop.payments,
+        &Viewer::Anonymous,
+        Checkout {
+            cart: Some(CartId::parse(&cart).expect("a cart id")),
+            email: Some(Email::parse("guest@example.net", "email").expect("valid")),
+            shipping_address: postal_address(),
+            payment_token: PaymentToken::parse("paymentToken", VISA).expect("valid"),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .expect("a guest's order");
+    let id = GlobalId::new(NodeKind::Order, order.id).to_string();
+
+    refund(&shop, &shop.admin, &id, "3.00", Some("One bag was torn."))
+        .await
+        .data();
+
+    // The admin's welcome, the confirmation, the refund.
+    let messages = smtp.wait_for(3).await;
+    let refunded = messages
+        .iter()
+        .find(|mail| mail.subject().starts_with("A refund"))
+        .unwrap_or_else(|| panic!("no refund mail in {messages:#?}"));
+    assert!(refunded.is_to("guest@example.net"));
+    assert!(refunded.subject().contains(&order.number));
+    assert!(refunded.text.contains("3.00 USD") && refunded.text.contains("One bag was torn."));
 }
