@@ -230,7 +230,14 @@ pub(super) async fn send_refund(
             Ok(RefundOutcome::Succeeded)
         }
         Err(PaymentError::Declined(message)) => {
-            tracing::warn!(order = %order.number, refund = refund.id, %message, "the gateway declined a refund");
+            if refund.idempotency_key.as_deref() == Some(settlement_key(&order).as_str()) {
+                // No admin is waiting for this answer, and a cancelled order cannot be
+                // refunded through the API: someone must look at it.
+                tracing::error!(order = %order.number, refund = refund.id, %message,
+                    "the gateway declined the refund of a cancelled order; refund it by hand");
+            } else {
+                tracing::warn!(order = %order.number, refund = refund.id, %message, "the gateway declined a refund");
+            }
             db::write(db, async |txn| decline_refund(txn, refund).await).await?;
             Ok(RefundOutcome::Declined(message))
         }
