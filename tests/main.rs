@@ -33,6 +33,7 @@ mod orders;
 mod password_reset;
 mod persisted_queries;
 mod processes;
+mod refunds;
 mod request_log;
 mod saved_carts;
 mod schema;

@@ -17,6 +17,7 @@ use axum::{
 use entity::{
     order,
     order_status::OrderStatus,
+    outbox_message::{self, MessageKind},
     payment::{self, PaymentKind, PaymentStatus},
     webhook_event,
 };
@@ -61,6 +62,16 @@ enum Plan {
     Hang,
 }
 
+/// What the mock does with the next refund it is asked for.
+#[derive(Clone, Copy, Debug)]
+enum RefundPlan {
+    /// Answers this HTTP status: 200 refunds, anything else fails without refunding.
+    Status(u16),
+    /// Answers a refund whose status is `failed`, as Stripe does when the card's bank
+    /// refuses it.
+    Refused,
+}
+
 /// One request the mock received.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -83,7 +94,9 @@ impl Seen {
 struct Mock {
     seen: Vec<Seen>,
     charges: VecDeque<Plan>,
-    refunds: VecDeque<u16>,
+    refunds: VecDeque<RefundPlan>,
+    /// Refunds made, by idempotency key, as Stripe replays them.
+    refunds_made: HashMap<String, Value>,
     /// PaymentIntents by idempotency key, as Stripe replays them.
     intents: HashMap<String, Value>,
     /// Where the shop's webhook is, for `SucceedAfterWebhook`.
@@ -120,7 +133,13 @@ impl MockStripe {
     }
 
     fn plan_refunds(&self, statuses: &[u16]) {
-        self.lock().refunds.extend(statuses);
+        self.lock()
+            .refunds
+            .extend(statuses.iter().map(|status| RefundPlan::Status(*status)));
+    }
+
+    fn plan_refused_refund(&self) {
+        self.lock().refunds.push_back(RefundPlan::Refused);
     }
 
     fn tell_shop(&self, app: &TestApp) {
@@ -260,16 +279,39 @@ async fn create_refund(
     headers: HeaderMap,
     Form(params): Form<HashMap<String, String>>,
 ) -> Response {
-    record(&state, "/v1/refunds", headers, params);
-    let status = state.lock().expect("mock state").refunds.pop_front();
-    match status {
-        Some(status) if status != 200 => stripe_failure(status),
-        _ => Json(json!({
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    record(&state, "/v1/refunds", headers, params.clone());
+    let mut mock = state.lock().expect("mock state");
+    // Stripe answers a repeated idempotency key with the first result.
+    if let Some(refund) = mock.refunds_made.get(&key) {
+        return Json(refund.clone()).into_response();
+    }
+    let refund = |status: &str| {
+        json!({
             "id": format!("re_mock_{}", rand::random::<u32>()),
             "object": "refund",
-            "status": "succeeded",
-        }))
-        .into_response(),
+            "status": status,
+            "amount": params.get("amount").and_then(|a| a.parse::<i64>().ok()),
+            "payment_intent": params.get("payment_intent"),
+            "metadata": { "shop_refund_key": params.get("metadata[shop_refund_key]") },
+        })
+    };
+    match mock.refunds.pop_front() {
+        Some(RefundPlan::Status(status)) if status != 200 => stripe_failure(status),
+        Some(RefundPlan::Refused) => {
+            let refused = refund("failed");
+            mock.refunds_made.insert(key, refused.clone());
+            Json(refused).into_response()
+        }
+        _ => {
+            let made = refund("succeeded");
+            mock.refunds_made.insert(key, made.clone());
+            Json(made).into_response()
+        }
     }
 }
 
@@ -892,7 +934,8 @@ async fn a_charge_refunded_event_completes_a_refund_the_shop_saw_fail() {
     let id = GlobalId::parse(order_id.as_str().expect("id"), "id")
         .expect("an order id")
         .id;
-    // The refund's answer is lost: the ledger says failed, yet Stripe did refund.
+    // The refund's answer is lost: the ledger says pending (outcome unknown), yet Stripe
+    // did refund.
     stripe.plan_refunds(&[500]);
     let cancelled = app.gql_as(&buyer, CANCEL, json!({ "id": order_id })).await;
     assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
@@ -901,7 +944,7 @@ async fn a_charge_refunded_event_completes_a_refund_the_shop_saw_fail() {
             .await
             .expect("a refund")
             .status,
-        PaymentStatus::Failed
+        PaymentStatus::Pending
     );
     let charge = ledger(&app, id, PaymentKind::Charge)
         .await
@@ -1017,4 +1060,286 @@ async fn a_stripe_that_does_not_answer_in_time_leaves_the_outcome_unknown() {
     );
     // A timed-out request may still be running at Stripe: it is not resent.
     assert_eq!(stripe.seen("/v1/payment_intents").len(), 1);
+}
+
+const REFUND_ORDER: &str = "mutation($id: ID!, $amount: Decimal!) { refundOrder(id: $id, amount: $amount) { id status refundedTotal { amount } refunds { amount { amount } } } }";
+
+/// A PAID order of 25.00 through Stripe, the admin who may refund it, and the order's
+/// global ID and number.
+async fn paid_through_stripe(app: &TestApp) -> (Session, Session, String, String) {
+    let (buyer, _) = buyer_with_cart(app).await;
+    let paid = app
+        .gql_as(&buyer, CHECKOUT, checkout_input("tok_visa"))
+        .await;
+    let order = paid.data()["checkout"].clone();
+    let admin = app.login("boss", crate::support::PASSWORD).await;
+    let admin = crate::support::session_from(&admin.data()["login"]);
+    (
+        buyer,
+        admin,
+        order["id"].as_str().expect("an id").to_owned(),
+        order["number"].as_str().expect("a number").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_partial_refund_sends_its_amount_under_its_own_key_and_a_cancellation_the_rest() {
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (buyer, admin, order, number) = paid_through_stripe(&app).await;
+
+    let refunded = app
+        .gql_as(
+            &admin,
+            REFUND_ORDER,
+            json!({ "id": order, "amount": "5.00" }),
+        )
+        .await;
+    let cancelled = app.gql_as(&buyer, CANCEL, json!({ "id": order })).await;
+
+    assert_eq!(
+        refunded.data()["refundOrder"]["refundedTotal"]["amount"],
+        "5.00"
+    );
+    assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
+    let refunds = stripe.seen("/v1/refunds");
+    assert_eq!(refunds.len(), 2);
+    let charge = ledger(
+        &app,
+        GlobalId::parse(&order, "id").expect("id").id,
+        PaymentKind::Charge,
+    )
+    .await
+    .expect("a charge");
+    for refund in &refunds {
+        assert_eq!(refund.param("payment_intent"), charge.reference.as_deref());
+        // The key travels in the metadata too, to find the refund again once Stripe has
+        // forgotten the key.
+        assert_eq!(
+            refund.param("metadata[shop_refund_key]"),
+            refund.header("idempotency-key")
+        );
+    }
+    assert_eq!(refunds[0].param("amount"), Some("500"));
+    let partial_key = refunds[0].header("idempotency-key").expect("a key");
+    assert!(
+        partial_key.starts_with(&format!("refund-{number}-")),
+        "{partial_key}"
+    );
+    assert_eq!(refunds[1].param("amount"), Some("2000"));
+    assert_eq!(
+        refunds[1].header("idempotency-key"),
+        Some(format!("refund-{number}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_refund_stripe_does_not_answer_stays_owed_and_the_sweeper_completes_it_under_its_key() {
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (_, admin, order, _) = paid_through_stripe(&app).await;
+    stripe.plan_refunds(&[500]);
+
+    let answer = app
+        .gql_as(
+            &admin,
+            REFUND_ORDER,
+            json!({ "id": order, "amount": "7.50" }),
+        )
+        .await;
+
+    // Counted (pending), so no other refund can take its room meanwhile.
+    assert_eq!(
+        answer.data()["refundOrder"]["refundedTotal"]["amount"],
+        "7.50"
+    );
+    let id = GlobalId::parse(&order, "id").expect("id").id;
+    let owed = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(owed.status, PaymentStatus::Pending);
+    let swept = orders::sweep(
+        &app.db,
+        &app.payments,
+        chrono::Utc::now() + chrono::Duration::minutes(1),
+    )
+    .await
+    .expect("swept");
+    let again = orders::sweep(
+        &app.db,
+        &app.payments,
+        chrono::Utc::now() + chrono::Duration::minutes(2),
+    )
+    .await
+    .expect("swept again");
+
+    assert_eq!((swept.refunded, again.refunded), (1, 0));
+    let refunds = stripe.seen("/v1/refunds");
+    assert_eq!(refunds.len(), 2);
+    assert_eq!(
+        refunds[0].header("idempotency-key"),
+        refunds[1].header("idempotency-key")
+    );
+    assert_eq!(refunds[1].param("amount"), Some("750"));
+    let done = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert!(done.reference.is_some_and(|r| r.starts_with("re_mock_")));
+    assert_eq!(order_row(&app, id).await.refunded_cents, 750);
+}
+
+#[tokio::test]
+async fn a_refund_stripe_refuses_is_payment_declined_and_counts_for_nothing() {
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (_, admin, order, _) = paid_through_stripe(&app).await;
+    stripe.plan_refused_refund();
+
+    let refused = app
+        .gql_as(
+            &admin,
+            REFUND_ORDER,
+            json!({ "id": order, "amount": "10.00" }),
+        )
+        .await;
+    let then = app
+        .gql_as(
+            &admin,
+            REFUND_ORDER,
+            json!({ "id": order, "amount": "25.00" }),
+        )
+        .await;
+
+    assert_eq!(refused.code(), "PAYMENT_DECLINED");
+    // What the refused refund had taken is free again: the whole total can be refunded.
+    assert_eq!(
+        then.data()["refundOrder"]["refundedTotal"]["amount"],
+        "25.00"
+    );
+    assert_eq!(
+        then.data()["refundOrder"]["refunds"],
+        json!([{ "amount": { "amount": "25.00" } }])
+    );
+    let id = GlobalId::parse(&order, "id").expect("id").id;
+    assert_eq!(order_row(&app, id).await.refunded_cents, 2500);
+}
+
+#[tokio::test]
+async fn a_full_refund_made_in_the_dashboard_leaves_nothing_to_refund_or_cancel() {
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (buyer, admin, order, _) = paid_through_stripe(&app).await;
+    app.gql_as(
+        &admin,
+        REFUND_ORDER,
+        json!({ "id": order, "amount": "5.00" }),
+    )
+    .await
+    .data();
+    let id = GlobalId::parse(&order, "id").expect("id").id;
+    let charge = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+
+    let status = deliver(
+        &app,
+        &event(
+            "evt_dashboard",
+            "charge.refunded",
+            json!({
+                "id": "ch_mock", "object": "charge", "payment_intent": charge.reference,
+                "amount": 2500, "amount_refunded": 2500, "refunded": true,
+                "refunds": { "object": "list", "data": [{ "id": "re_dashboard" }] },
+            }),
+        ),
+    )
+    .await;
+    let more = app
+        .gql_as(
+            &admin,
+            REFUND_ORDER,
+            json!({ "id": order, "amount": "0.01" }),
+        )
+        .await;
+    let cancelled = app.gql_as(&buyer, CANCEL, json!({ "id": order })).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(order_row(&app, id).await.refunded_cents, 2500);
+    assert_eq!((more.code(), more.field()), ("BAD_USER_INPUT", "amount"));
+    assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
+    // Only the admin's refund was ever asked of Stripe.
+    assert_eq!(stripe.seen("/v1/refunds").len(), 1);
+    let outside: Vec<_> = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(id))
+        .filter(payment::Column::Kind.eq(PaymentKind::Refund))
+        .all(&app.db)
+        .await
+        .expect("the ledger")
+        .into_iter()
+        .map(|row| (row.amount_cents, row.status, row.reference))
+        .collect();
+    assert_eq!(outside.len(), 2);
+    assert_eq!(
+        outside[1],
+        (
+            2000,
+            PaymentStatus::Succeeded,
+            Some("re_dashboard".to_owned())
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_charge_refunded_event_completes_an_unanswered_refund_of_the_admin_and_announces_it_once()
+{
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (_, admin, order, _) = paid_through_stripe(&app).await;
+    stripe.plan_refunds(&[500]);
+    app.gql_as(
+        &admin,
+        REFUND_ORDER,
+        json!({ "id": order, "amount": "25.00" }),
+    )
+    .await
+    .data();
+    let id = GlobalId::parse(&order, "id").expect("id").id;
+    let charge = ledger(&app, id, PaymentKind::Charge)
+        .await
+        .expect("a charge");
+    let refunded = event(
+        "evt_refunded_in_full",
+        "charge.refunded",
+        json!({
+            "id": "ch_mock", "object": "charge", "payment_intent": charge.reference,
+            "amount": 2500, "amount_refunded": 2500, "refunded": true,
+            "refunds": { "object": "list", "data": [{ "id": "re_lost_answer" }] },
+        }),
+    );
+
+    assert_eq!(deliver(&app, &refunded).await, StatusCode::OK);
+    let swept = orders::sweep(
+        &app.db,
+        &app.payments,
+        chrono::Utc::now() + chrono::Duration::minutes(1),
+    )
+    .await
+    .expect("swept");
+
+    let refund = ledger(&app, id, PaymentKind::Refund)
+        .await
+        .expect("a refund");
+    assert_eq!(refund.status, PaymentStatus::Succeeded);
+    assert_eq!(refund.reference.as_deref(), Some("re_lost_answer"));
+    assert_eq!(swept.refunded, 0);
+    assert_eq!(stripe.seen("/v1/refunds").len(), 1);
+    assert_eq!(order_row(&app, id).await.refunded_cents, 2500);
+    let announcements = outbox_message::Entity::find()
+        .filter(outbox_message::Column::OrderId.eq(id))
+        .filter(outbox_message::Column::Kind.eq(MessageKind::OrderRefund))
+        .count(&app.db)
+        .await
+        .expect("the outbox");
+    assert_eq!(announcements, 1);
 }

@@ -42,6 +42,15 @@ pub struct Model {
     /// A PENDING order still PENDING after this moment is abandoned: the sweeper
     /// cancels it and puts its stock back.
     pub expires_at: DateTimeUtc,
+    /// Where the parcel is, as recorded when the order was SHIPPED; all three `None`
+    /// until then (the URL may stay `None`).
+    pub tracking_carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    /// What was refunded so far: refunds asked for and not declined. A CHECK keeps it
+    /// between 0 and `total_cents`, and it only changes by conditional updates, so
+    /// concurrent refunds can never give back more than was paid.
+    pub refunded_cents: i64,
     pub placed_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

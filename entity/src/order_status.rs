@@ -42,6 +42,10 @@ impl OrderStatus {
 
     /// The statuses an order can be cancelled from.
     pub const CANCELLABLE: [Self; 2] = [Self::Pending, Self::Paid];
+
+    /// The statuses an admin can refund (part of) an order in: paid and not cancelled (a
+    /// cancellation refunds whatever is left itself).
+    pub const REFUNDABLE: [Self; 3] = [Self::Paid, Self::Shipped, Self::Delivered];
 }
 
 /// The stored name, e.g. "PAID": what errors and messages show.

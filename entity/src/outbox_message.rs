@@ -44,6 +44,9 @@ pub enum MessageKind {
     Welcome,
     #[sea_orm(string_value = "order_status")]
     OrderStatus,
+    /// A refund of part or all of an order, made by an admin.
+    #[sea_orm(string_value = "order_refund")]
+    OrderRefund,
     /// Its payload holds a secret (the reset token) until the message is sent.
     #[sea_orm(string_value = "password_reset")]
     PasswordReset,
@@ -77,6 +80,7 @@ mod tests {
         assert_stored_names(&[
             (MessageKind::Welcome, "welcome"),
             (MessageKind::OrderStatus, "order_status"),
+            (MessageKind::OrderRefund, "order_refund"),
             (MessageKind::PasswordReset, "password_reset"),
             (MessageKind::EmailVerification, "email_verification"),
         ]);

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// The payment ledger: each charge and refund of an order, as the gateway reported it.
-/// At most one of each kind per order (a unique index), which is what makes a refund
-/// happen once however many cancellations race.
+/// One charge per order (a partial unique index); any number of refunds, each sent to the
+/// gateway under its own idempotency key, so a retried refund never pays out twice.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
 pub struct Model {
@@ -16,6 +16,14 @@ pub struct Model {
     pub reference: Option<String>,
     pub amount_cents: i64,
     pub status: PaymentStatus,
+    /// The key a refund is sent to the gateway with, unique: `refund-<order number>` for
+    /// the refund that settles a cancellation or a late payment (and for every refund of
+    /// the release before partial refunds), another for each refund an admin makes.
+    /// `None` for charges (sent under the order number) and for refunds made outside the
+    /// shop (never sent by it).
+    pub idempotency_key: Option<String>,
+    /// Why an admin refunded, as they wrote it for the customer.
+    pub reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -19,6 +19,7 @@ mod m20261203_090000_store_countries_as_codes;
 mod m20261203_090100_give_address_books_a_default;
 mod m20261204_090000_offer_shipping_and_tax;
 mod m20261204_090100_offer_discount_codes;
+mod m20261204_090200_record_tracking_and_partial_refunds;
 mod m20261204_090300_snapshot_order_totals;
 
 pub struct Migrator;
@@ -42,8 +43,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_090100_give_address_books_a_default::Migration),
             Box::new(m20261202_150000_verify_email_addresses::Migration),
             Box::new(m20261204_090000_offer_shipping_and_tax::Migration),
-            Box::new(m20261204_090300_snapshot_order_totals::Migration),
             Box::new(m20261204_090100_offer_discount_codes::Migration),
+            Box::new(m20261204_090200_record_tracking_and_partial_refunds::Migration),
+            Box::new(m20261204_090300_snapshot_order_totals::Migration),
         ]
     }
 }

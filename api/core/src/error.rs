@@ -179,6 +179,20 @@ pub enum Refusal {
     /// A discount code that cannot be used here and now; the reason says why.
     #[error("{0}")]
     DiscountNotApplicable(DiscountRefusal),
+    /// Tracking is recorded when an order ships, with no other status.
+    #[error("tracking can only be given when the order becomes SHIPPED")]
+    TrackingNotShipping,
+    /// Only orders that were paid and not cancelled can be refunded (a cancellation
+    /// refunds the rest itself).
+    #[error("an order that is {0} cannot be refunded")]
+    NotRefundable(OrderStatus),
+    /// A refund of nothing.
+    #[error("must be more than 0")]
+    RefundNotPositive,
+    /// A refund beyond what was paid and not refunded yet; `left` says what is left, in
+    /// the order's currency.
+    #[error("only {left} is left to refund")]
+    RefundTooLarge { left: String },
 }
 
 /// Why a discount code cannot be used: at `applyDiscountCode`, and again at checkout.
@@ -235,7 +249,8 @@ impl Refusal {
             | Self::CheckoutKeyFailed
             | Self::NotCancellable(_)
             | Self::NotNextStatus { .. }
-            | Self::DiscountCodeTaken => ErrorCode::Conflict,
+            | Self::DiscountCodeTaken
+            | Self::NotRefundable(_) => ErrorCode::Conflict,
             Self::NotCurrentPassword
             | Self::PasswordIsUsername
             | Self::ResetTokenInvalid
@@ -257,7 +272,10 @@ impl Refusal {
             | Self::ShippingMethodRequired
             | Self::UsageLimitBelowUses { .. }
             | Self::DiscountEndsBeforeStart
-            | Self::DiscountNotApplicable(_) => ErrorCode::BadUserInput,
+            | Self::DiscountNotApplicable(_)
+            | Self::TrackingNotShipping
+            | Self::RefundNotPositive
+            | Self::RefundTooLarge { .. } => ErrorCode::BadUserInput,
         }
     }
 }

@@ -298,6 +298,9 @@ fn refused_field(refusal: &Refusal) -> &'static str {
         Refusal::DiscountCodeTaken | Refusal::DiscountNotApplicable(_) => "code",
         Refusal::UsageLimitBelowUses { .. } => "usageLimit",
         Refusal::DiscountEndsBeforeStart => "endsAt",
+        Refusal::TrackingNotShipping => "tracking",
+        Refusal::NotRefundable(_) => "id",
+        Refusal::RefundNotPositive | Refusal::RefundTooLarge { .. } => "amount",
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use entity::{address, category, order_item, product, product_variant, user};
+use entity::{address, category, order_item, payment, product, product_variant, user};
 use sea_orm::DatabaseConnection;
 
 use crate::service::{
@@ -96,6 +96,22 @@ impl Loader<i32> for ItemsByOrder {
         let mut by_order: HashMap<i32, Self::Value> = HashMap::new();
         for item in orders::items_of(&self.0, ids).await? {
             by_order.entry(item.order_id).or_default().push(item);
+        }
+        Ok(by_order)
+    }
+}
+
+/// The refunds of each order that did not fail, oldest first.
+pub struct RefundsByOrder(pub DatabaseConnection);
+
+impl Loader<i32> for RefundsByOrder {
+    type Value = Vec<payment::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let mut by_order: HashMap<i32, Self::Value> = HashMap::new();
+        for refund in orders::refunds_of(&self.0, ids).await? {
+            by_order.entry(refund.order_id).or_default().push(refund);
         }
         Ok(by_order)
     }

@@ -1,6 +1,6 @@
 //! Checkout and orders.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{order, order_item};
 use futures_util::StreamExt;
@@ -13,13 +13,15 @@ use super::{
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
     ids::node_id,
-    money::MoneyValue,
+    input::optional,
+    money::{Decimal, MoneyValue},
     totals::OrderTotals,
 };
 use crate::{
     auth::AccessGrant,
     domain::{
         self, Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, PostalAddress,
+        RefundReason, Tracking as DomainTracking,
     },
     error::{AppError, AppResult, Refusal},
     service::{
@@ -131,6 +133,39 @@ impl Order {
     async fn discount_code(&self) -> Option<&str> {
         self.0.discount_code.as_deref()
     }
+    /// Where the parcel is: set when the order ships with tracking; null until then.
+    async fn tracking(&self) -> Option<Tracking> {
+        let order = &self.0;
+        match (&order.tracking_carrier, &order.tracking_number) {
+            (Some(carrier), Some(number)) => Some(Tracking {
+                carrier: carrier.clone(),
+                number: number.clone(),
+                url: order.tracking_url.clone(),
+            }),
+            _ => None,
+        }
+    }
+    /// The refunds of the order, oldest first: an admin's, and the one a cancellation
+    /// makes of what was left. Refunds the payment gateway declined are not listed.
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        let refunds = ctx.request()?.refunds.load_one(self.0.id).await?;
+        refunds
+            .unwrap_or_default()
+            .into_iter()
+            .map(|refund| {
+                Ok(Refund {
+                    amount: recorded(refund.amount_cents, &self.0.currency)?,
+                    reason: refund.reason,
+                    created_at: refund.created_at,
+                })
+            })
+            .collect()
+    }
+    /// What was refunded so far (the refunds listed in `refunds`); never more than what
+    /// was paid.
+    async fn refunded_total(&self) -> Result<MoneyValue> {
+        recorded(self.0.refunded_cents, &self.0.currency)
+    }
     /// Where it ships, as given at checkout.
     async fn shipping_address(&self) -> Address {
         Address::of_order(&self.0)
@@ -142,6 +177,45 @@ impl Order {
     /// When the order last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+/// Where a shipped parcel is.
+#[derive(SimpleObject)]
+pub struct Tracking {
+    /// The carrier, e.g. "UPS".
+    carrier: String,
+    /// The carrier's tracking number.
+    number: String,
+    /// The carrier's page for this parcel, when one was given.
+    url: Option<String>,
+}
+
+/// Money given back to the customer.
+#[derive(SimpleObject)]
+pub struct Refund {
+    /// How much was refunded.
+    amount: MoneyValue,
+    /// Why, as the admin wrote it for the customer.
+    reason: Option<String>,
+    /// When the refund was made.
+    created_at: DateTime<Utc>,
+}
+
+/// Where a shipped parcel is, given with `updateOrderStatus(status: SHIPPED)`.
+#[derive(InputObject)]
+pub struct TrackingInput {
+    /// The carrier, 1 to 50 characters, e.g. "UPS".
+    carrier: String,
+    /// The tracking number, 1 to 100 characters.
+    number: String,
+    /// The carrier's tracking page: an absolute http(s) URL of at most 2,000 characters.
+    url: Option<String>,
+}
+
+impl TrackingInput {
+    fn parse(&self) -> crate::error::AppResult<DomainTracking> {
+        DomainTracking::parse(&self.carrier, &self.number, self.url.as_deref())
     }
 }
 
@@ -392,7 +466,8 @@ impl ShoppingMutation {
     }
 
     /// Moves an order forward (admin): PAID -> SHIPPED -> DELIVERED. Anything else is
-    /// CONFLICT; cancel with `cancelOrder`.
+    /// CONFLICT; cancel with `cancelOrder`. A shipment may record its `tracking`, which the
+    /// shipped email shows; tracking with another status is BAD_USER_INPUT (`tracking`).
     #[graphql(guard = "AdminGuard")]
     async fn update_order_status(
         &self,
@@ -400,9 +475,43 @@ impl ShoppingMutation {
         #[graphql(desc = "The ID of the order to move.")] id: ID,
         #[graphql(desc = "The next status: SHIPPED after PAID, DELIVERED after SHIPPED.")]
         status: OrderStatus,
+        #[graphql(desc = "Where the parcel is; only with SHIPPED.")] tracking: Option<
+            TrackingInput,
+        >,
     ) -> Result<Order> {
         let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
-        let order = orders::update_status(ctx.db()?, ctx.viewer()?, id, status.into()).await?;
+        let tracking = tracking.as_ref().map(TrackingInput::parse).transpose()?;
+        let order =
+            orders::update_status(ctx.db()?, ctx.viewer()?, id, status.into(), tracking).await?;
+        Ok(Order(order))
+    }
+
+    /// Refunds part or all of a PAID, SHIPPED or DELIVERED order through the payment
+    /// gateway (admin), and emails the customer. Never more than what was paid less what
+    /// was refunded (else BAD_USER_INPUT on `amount`, saying what is left), however many
+    /// refunds race; other statuses are CONFLICT. PAYMENT_DECLINED when the gateway
+    /// refuses (nothing is refunded). When the gateway does not answer, the refund is
+    /// counted and retried until it does, never paid out twice.
+    #[graphql(guard = "AdminGuard")]
+    async fn refund_order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the order to refund.")] id: ID,
+        #[graphql(desc = "How much to refund, more than 0, e.g. \"5.00\".")] amount: Decimal,
+        #[graphql(desc = "Why, for the customer: at most 500 characters.")] reason: Option<String>,
+    ) -> Result<Order> {
+        let id = GlobalId::parse_kind(&id, "id", NodeKind::Order, "order")?;
+        let amount = Money::parse(&amount.0, "amount")?;
+        let reason = optional(reason.as_deref(), "reason", RefundReason::parse)?.flatten();
+        let order = orders::refund(
+            ctx.db()?,
+            ctx.payments()?,
+            ctx.viewer()?,
+            id,
+            amount,
+            reason,
+        )
+        .await?;
         Ok(Order(order))
     }
 }

@@ -256,6 +256,30 @@ async fn render(
                 OrderHtml { m: &m, shop_url }.render().map_err(internal)?,
             )
         }
+        Notice::OrderRefund {
+            amount_cents,
+            reason,
+        } => {
+            let Some(order_id) = row.order_id else {
+                return Err(internal("a refund message without an order"));
+            };
+            let order = orders::reload(db, order_id).await?;
+            let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
+            let m = RefundMail {
+                heading: "Part of your order was refunded".to_owned(),
+                number: order.number.clone(),
+                amount: money(amount_cents),
+                reason,
+                refunded_total: money(order.refunded_cents),
+                total: money(order.total_cents),
+                order_url: settings.links.order(&order.number),
+            };
+            (
+                format!("A refund of {} for order {}", m.amount, order.number),
+                RefundText { m: &m, shop_url }.render().map_err(internal)?,
+                RefundHtml { m: &m, shop_url }.render().map_err(internal)?,
+            )
+        }
     };
     let to = Mailbox::new(
         recipient.username.clone(),
@@ -338,10 +362,16 @@ async fn order_mail(
         (OrderStatus::Paid, OrderStatus::Cancelled) => (
             format!("Order {number} was cancelled and refunded"),
             "Your order was cancelled".to_owned(),
-            format!(
-                "Your order was cancelled and {} is being refunded to your payment method.",
-                money(order.total_cents)
-            ),
+            // What was left after the refunds before it, if anything.
+            match orders::settlement_of(db, order).await? {
+                Some(rest) => format!(
+                    "Your order was cancelled and {} is being refunded to your payment method.",
+                    money(rest.amount_cents)
+                ),
+                None => {
+                    "Your order was cancelled; it had already been refunded in full.".to_owned()
+                }
+            },
         ),
         // A PENDING order that is released was never confirmed to the buyer: no message.
         _ => return Ok(None),
@@ -372,12 +402,22 @@ async fn order_mail(
     .into_iter()
     .flatten()
     .collect();
+    // The tracking shows in the shipped email only: it is the news of that one.
+    let tracking = match (to, &order.tracking_carrier, &order.tracking_number) {
+        (OrderStatus::Shipped, Some(carrier), Some(tracking_number)) => Some(TrackingLines {
+            carrier: carrier.clone(),
+            number: tracking_number.clone(),
+            url: order.tracking_url.clone(),
+        }),
+        _ => None,
+    };
     Ok(Some((
         subject,
         OrderMail {
             heading,
             intro,
             number: number.clone(),
+            tracking,
             lines,
             summary,
             total: money(order.total_cents),

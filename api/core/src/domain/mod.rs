@@ -9,6 +9,7 @@ mod country;
 mod cursor;
 mod discount;
 mod email;
+mod fulfilment;
 mod global_id;
 mod lookup;
 mod money;
@@ -42,6 +43,7 @@ pub use discount::{
     Customer, DiscountCodeText, DiscountValue, Period, UsageLimit, to_stored_precision,
 };
 pub use email::Email;
+pub use fulfilment::{RefundReason, Tracking};
 pub use global_id::{GlobalId, GlobalIds, NodeKind};
 pub use lookup::IdOrSlug;
 pub use money::{Currency, Money, PriceBounds};

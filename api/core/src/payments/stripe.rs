@@ -322,7 +322,18 @@ struct PaymentIntent {
 struct Refund {
     id: String,
     status: Option<String>,
+    #[serde(default)]
+    amount: Option<i64>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
 }
+
+/// The metadata key under which a refund carries the shop's idempotency key, so that the
+/// refund can be found again when its key has expired at Stripe (after 24 hours). A refund
+/// of the release before sent no metadata: retried within 24 hours of its first attempt,
+/// Stripe refuses the changed parameters under the same key (an `idempotency_error`, an
+/// unknown outcome), and the sweeper's next attempt after the key expired goes through.
+const REFUND_KEY_METADATA: &str = "shop_refund_key";
 
 #[derive(Deserialize)]
 struct List<T> {
@@ -428,6 +439,10 @@ impl PaymentGateway for StripeGateway {
         let form = [
             ("payment_intent", request.charge_reference.clone()),
             ("amount", amount.to_string()),
+            (
+                &format!("metadata[{REFUND_KEY_METADATA}]"),
+                request.idempotency_key.clone(),
+            ),
         ];
         let answer = self
             .send("a refund", || {
@@ -442,9 +457,10 @@ impl PaymentGateway for StripeGateway {
                 .and_then(|body| body.error.code)
                 .is_some_and(|code| code == "charge_already_refunded");
             if already {
-                // Refunded before, from the dashboard or by an attempt whose key expired:
-                // the money is back either way, and the ledger wants that refund's id.
-                return self.existing_refund(&request.charge_reference).await;
+                // Refunded in full before: this refund was made by an attempt whose key
+                // expired (found by the key in its metadata, or, for a refund of a release
+                // that sent none, as the one refund of this amount), or it is one too many.
+                return self.existing_refund(request, amount).await;
             }
             return Err(answer.failure("a refund"));
         }
@@ -505,9 +521,16 @@ impl PaymentGateway for StripeGateway {
 }
 
 impl StripeGateway {
-    /// The refund already made of a PaymentIntent.
-    async fn existing_refund(&self, payment_intent: &str) -> Result<Receipt, PaymentError> {
-        let query = [("payment_intent", payment_intent), ("limit", "10")];
+    /// The refund already made of a PaymentIntent under `request`'s key.
+    async fn existing_refund(
+        &self,
+        request: &RefundRequest,
+        amount: i64,
+    ) -> Result<Receipt, PaymentError> {
+        let query = [
+            ("payment_intent", request.charge_reference.as_str()),
+            ("limit", "100"),
+        ];
         let answer = self
             .send("a refund lookup", || {
                 self.request(Method::GET, "/v1/refunds").query(&query)
@@ -517,14 +540,27 @@ impl StripeGateway {
             return Err(answer.failure("a refund lookup"));
         }
         let refunds: List<Refund> = answer.parse("a refund lookup")?;
-        refunds
+        let made: Vec<Refund> = refunds
             .data
             .into_iter()
-            .find(|r| !matches!(r.status.as_deref(), Some("failed" | "canceled")))
-            .map(|r| Receipt { reference: r.id })
+            .filter(|r| !matches!(r.status.as_deref(), Some("failed" | "canceled")))
+            .collect();
+        let by_key = made
+            .iter()
+            .find(|r| r.metadata.get(REFUND_KEY_METADATA) == Some(&request.idempotency_key));
+        let legacy = || match made.as_slice() {
+            [only] if only.metadata.is_empty() && only.amount == Some(amount) => Some(only),
+            _ => None,
+        };
+        by_key
+            .or_else(legacy)
+            .map(|r| Receipt {
+                reference: r.id.clone(),
+            })
             .ok_or_else(|| {
-                PaymentError::Unavailable(format!(
-                    "{payment_intent} is refunded but its refund was not found"
+                PaymentError::Declined(format!(
+                    "{} is already refunded in full",
+                    request.charge_reference
                 ))
             })
     }

@@ -33,6 +33,12 @@ pub enum Notice {
     },
     /// An order changed status (PAID is the order confirmation).
     OrderStatus { from: OrderStatus, to: OrderStatus },
+    /// An admin's refund of (part of) an order went through: how much, and why.
+    OrderRefund {
+        amount_cents: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A password-reset link; the plain token lives here only until the message is sent.
     PasswordReset { token: String },
     /// A fresh email-verification link, asked for by the account.
@@ -67,6 +73,7 @@ impl Notice {
         match self {
             Self::Welcome { .. } => MessageKind::Welcome,
             Self::OrderStatus { .. } => MessageKind::OrderStatus,
+            Self::OrderRefund { .. } => MessageKind::OrderRefund,
             Self::PasswordReset { .. } => MessageKind::PasswordReset,
             Self::EmailVerification(_) => MessageKind::EmailVerification,
         }
@@ -312,6 +319,29 @@ mod tests {
         assert_eq!(
             Notice::of(&row).ok(),
             Some(Notice::Welcome { verification: None })
+        );
+    }
+
+    #[test]
+    fn a_refund_notice_keeps_its_amount_and_reason_and_reads_without_a_reason() {
+        let notice = Notice::OrderRefund {
+            amount_cents: 450,
+            reason: Some("Chipped".into()),
+        };
+        let payload = serde_json::to_string(&notice).expect("serialises");
+        assert_eq!(
+            payload,
+            r#"{"kind":"order_refund","amount_cents":450,"reason":"Chipped"}"#
+        );
+        assert_eq!(notice.kind(), MessageKind::OrderRefund);
+        let without: Notice =
+            serde_json::from_str(r#"{"kind":"order_refund","amount_cents":1}"#).expect("reads");
+        assert_eq!(
+            without,
+            Notice::OrderRefund {
+                amount_cents: 1,
+                reason: None
+            }
         );
     }
 

@@ -17,8 +17,8 @@ use entity::{
     webhook_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set, TryInsertResult,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    Set, TryInsertResult, sea_query::Expr,
 };
 use serde::Deserialize;
 
@@ -275,9 +275,11 @@ async fn payment_failed(
     Ok(outcome)
 }
 
-/// A charge was refunded: the order's refund in the ledger is done. A refund made outside
-/// the shop (the dashboard) is recorded too, so a later cancellation does not ask for the
-/// money back a second time.
+/// A charge was refunded in full: every refund of its order still pending is done (the
+/// money is all back), and what the shop had not asked for itself (a refund made in the
+/// dashboard) is recorded too, so that no later refund or cancellation asks for it again.
+/// A partial refund cannot be told apart from the order's own refunds by this event; a
+/// pending refund of the shop is settled by asking Stripe again under its key instead.
 async fn charge_refunded(
     db: &DatabaseConnection,
     event: &Event,
@@ -295,6 +297,11 @@ async fn charge_refunded(
     else {
         return Ok(Outcome::Ignored);
     };
+    if !charge.refunded {
+        tracing::warn!(order_id = charge_row.order_id, charge = %charge.id,
+            "a charge was partly refunded; the shop's pending refunds are settled by asking Stripe");
+        return Ok(Outcome::Ignored);
+    }
     let refund_id = charge
         .refunds
         .and_then(|refunds| refunds.data.into_iter().next())
@@ -304,50 +311,65 @@ async fn charge_refunded(
     if !claim(&txn, event, now).await? {
         return Ok(Outcome::Duplicate);
     }
-    let refund_row = payment::Entity::find()
+    let pending = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(charge_row.order_id))
         .filter(payment::Column::Kind.eq(PaymentKind::Refund))
-        .one(&txn)
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .order_by_asc(payment::Column::Id)
+        .all(&txn)
         .await?;
-    let outcome = match refund_row {
-        Some(row) if row.status == PaymentStatus::Succeeded => Outcome::AlreadySettled,
-        Some(row) => {
-            let reference = row.reference.clone().or(refund_id);
-            let mut row: payment::ActiveModel = row.into();
-            row.status = Set(PaymentStatus::Succeeded);
-            row.reference = Set(reference);
-            row.updated_at = Set(now);
-            row.update(&txn).await?;
-            Outcome::Applied
-        }
-        None if charge.refunded => {
-            tracing::warn!(order_id = charge_row.order_id, charge = %charge.id,
-                "a charge was refunded outside the shop; recording it");
+    let mut applied = false;
+    // The refund's id in the event is the newest one's: it names the pending refund only
+    // when there is just one.
+    let only = pending.len() == 1;
+    for row in &pending {
+        let reference = row.reference.clone().or(refund_id.clone().filter(|_| only));
+        applied |= orders::complete_refund(&txn, row, reference.as_deref()).await?;
+    }
+    let order = order::Entity::find_by_id(charge_row.order_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("order"))?;
+    let outside = order.total_cents - order.refunded_cents;
+    if outside > 0 {
+        tracing::warn!(order_id = order.id, charge = %charge.id,
+            "a charge was refunded outside the shop; recording it");
+        let counted = order::Entity::update_many()
+            .col_expr(
+                order::Column::RefundedCents,
+                Expr::col(order::Column::TotalCents),
+            )
+            .filter(order::Column::Id.eq(order.id))
+            .filter(order::Column::RefundedCents.eq(order.refunded_cents))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if counted == 1 {
             payment::Entity::insert(payment::ActiveModel {
-                order_id: Set(charge_row.order_id),
+                order_id: Set(order.id),
                 kind: Set(PaymentKind::Refund),
                 gateway: Set(charge_row.gateway.clone()),
-                reference: Set(refund_id),
-                amount_cents: Set(charge_row.amount_cents),
+                reference: Set(refund_id.filter(|_| pending.is_empty())),
+                amount_cents: Set(outside),
                 status: Set(PaymentStatus::Succeeded),
+                // Never sent by the shop, so no key of its own.
+                idempotency_key: Set(None),
+                reason: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
             })
             .exec(&txn)
             .await?;
-            Outcome::Applied
+            applied = true;
         }
-        None => {
-            // Part of the money went back; the order's own refund, if it is ever
-            // cancelled, settles the rest with Stripe.
-            tracing::warn!(order_id = charge_row.order_id, charge = %charge.id,
-                "a charge was partly refunded outside the shop");
-            Outcome::Ignored
-        }
-    };
+    }
     txn.commit().await?;
-    Ok(outcome)
+    Ok(if applied {
+        Outcome::Applied
+    } else {
+        Outcome::AlreadySettled
+    })
 }
 
 #[cfg(test)]
@@ -380,6 +402,10 @@ mod tests {
             shipping_method: None,
             discount_code: None,
             expires_at: now,
+            tracking_carrier: None,
+            tracking_number: None,
+            tracking_url: None,
+            refunded_cents: 0,
             placed_at: now,
             updated_at: now,
         }

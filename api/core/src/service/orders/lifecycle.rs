@@ -11,13 +11,13 @@ use sea_orm::{
 
 use super::{
     find_visible,
-    ledger::{record_refund, settle_charge, settle_refund},
+    ledger::{owe_the_rest, settle_charge, settle_refund},
     release::{empty_bought_lines, release_cart, restock},
     reload,
 };
 use crate::{
     db,
-    domain::OrderStatus,
+    domain::{OrderStatus, Tracking},
     error::{AppError, AppResult, Refusal},
     payments::{Payments, Receipt},
     service::{
@@ -109,9 +109,10 @@ pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool
 }
 
 /// Cancels an order (its owner or an admin) while it is PENDING or PAID: the stock goes
-/// back and a paid order is refunded, exactly once however many cancellations race. It
-/// runs to the end even if the caller goes away: a cancellation dropped between asking for
-/// the refund and recording it would leave the refund to the sweeper.
+/// back and a paid order is refunded what is left of it (its total less the refunds made
+/// before), exactly once however many cancellations race. It runs to the end even if the
+/// caller goes away: a cancellation dropped between asking for the refund and recording it
+/// would leave the refund to the sweeper.
 pub async fn cancel(
     db: &DatabaseConnection,
     payments: &Payments,
@@ -161,7 +162,7 @@ async fn cancel_now(
     restock(&txn, id).await?;
     discounts::give_back(&txn, id).await?;
     if from == OrderStatus::Paid {
-        record_refund(&txn, &order, payments.gateway.name()).await?;
+        owe_the_rest(&txn, id, payments.gateway.name()).await?;
     } else {
         settle_charge(&txn, id, PaymentStatus::Failed, None).await?;
     }
@@ -172,14 +173,20 @@ async fn cancel_now(
     reload(db, id).await
 }
 
-/// Moves an order forward in fulfilment (admin): PAID -> SHIPPED -> DELIVERED only.
+/// Moves an order forward in fulfilment (admin): PAID -> SHIPPED -> DELIVERED only. A
+/// shipment may come with its tracking, stored with the move (and shown in the shipped
+/// email); tracking with any other status is refused.
 pub async fn update_status(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: i32,
     status: OrderStatus,
+    tracking: Option<Tracking>,
 ) -> AppResult<order::Model> {
     require_admin(db, viewer).await?;
+    if tracking.is_some() && status != OrderStatus::Shipped {
+        return Err(Refusal::TrackingNotShipping.into());
+    }
     let current = reload(db, id).await?;
     let conflict = |from: OrderStatus| AppError::from(Refusal::NotNextStatus { from, to: status });
     let Some(from) = status.fulfilment_predecessor() else {
@@ -188,6 +195,21 @@ pub async fn update_status(
     let txn = db::begin_write(db).await?;
     if !transition(&txn, id, from, status).await? {
         return Err(conflict(reload(&txn, id).await?.status));
+    }
+    if let Some(tracking) = tracking {
+        order::Entity::update_many()
+            .col_expr(
+                order::Column::TrackingCarrier,
+                Expr::value(tracking.carrier()),
+            )
+            .col_expr(
+                order::Column::TrackingNumber,
+                Expr::value(tracking.number()),
+            )
+            .col_expr(order::Column::TrackingUrl, Expr::value(tracking.url()))
+            .filter(order::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     reload(db, id).await

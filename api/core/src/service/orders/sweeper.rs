@@ -7,7 +7,10 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{mark_paid, release, settle_refund};
+use super::{
+    ledger::{RefundOutcome, send_refund},
+    mark_paid, release,
+};
 use crate::{
     db,
     domain::OrderStatus,
@@ -28,7 +31,7 @@ pub struct Swept {
 
 /// Settles what a crash or a lost gateway answer left behind: PENDING orders past their
 /// expiry are completed if the gateway did charge them, else cancelled with their stock
-/// returned; refunds that failed are retried. Safe to run from every process at once.
+/// returned; refunds whose outcome is unknown are asked for again. Safe to run from every process at once.
 pub async fn sweep(
     db: &DatabaseConnection,
     payments: &Payments,
@@ -60,19 +63,20 @@ pub async fn sweep(
         }
     }
 
-    // Refunds whose first attempt failed, or whose process died before asking.
-    let owed: Vec<i32> = payment::Entity::find()
-        .select_only()
-        .column(payment::Column::OrderId)
+    // Refunds whose answer never came (the gateway did not answer, or the process died
+    // before asking): asked again under their own keys, so none is paid out twice.
+    // Declined refunds are final (failed, their amount given back) and not retried.
+    let owed = payment::Entity::find()
         .filter(payment::Column::Kind.eq(PaymentKind::Refund))
-        .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .filter(payment::Column::IdempotencyKey.is_not_null())
         .filter(payment::Column::UpdatedAt.lt(now - Duration::seconds(30)))
+        .order_by_asc(payment::Column::Id)
         .limit(100)
-        .into_tuple()
         .all(db)
         .await?;
-    for order_id in owed {
-        if settle_refund(db, payments, order_id).await? {
+    for refund in owed {
+        if send_refund(db, payments, &refund).await? == RefundOutcome::Succeeded {
             swept.refunded += 1;
         }
     }
