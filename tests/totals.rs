@@ -596,3 +596,37 @@ async fn the_order_confirmation_shows_how_the_total_came_about() {
     }
     assert!(mail.html.contains("Discount (SAVE10)") && mail.html.contains("-1.26 USD"));
 }
+
+#[tokio::test]
+async fn an_order_a_discount_makes_free_is_paid_without_asking_the_gateway_and_cancels_without_a_refund()
+ {
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "4.20", 10).await;
+    let code = shop
+        .discount_code(json!({ "code": "ONTHEHOUSE", "percentOff": "100" }))
+        .await;
+    shop.put_in_cart(&alice, &tea, 2).await;
+    shop.apply_code(&alice, "ONTHEHOUSE").await.data();
+
+    // A token the gateway would decline: it is never asked, as nothing is owed.
+    let order = shop.check_out(&alice, DECLINED, None).await;
+    let order = order.data()["checkout"].clone();
+    assert_eq!(order["status"], "PAID");
+    assert_eq!(
+        amounts(&order["totals"]),
+        expect(["8.40", "8.40", "0.00", "0.00", "0.00"])
+    );
+    let ledger = shop.ledger().await;
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (ledger[0].amount_cents, ledger[0].reference.as_deref()),
+        (0, None)
+    );
+
+    let cancelled = shop.cancel(&alice, text(&order["id"])).await;
+    assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
+    assert_eq!(shop.ledger().await.len(), 1, "no refund of nothing");
+    assert_eq!(shop.stock(&tea).await, 10);
+    assert_eq!(shop.times_used(&code).await, 0);
+}

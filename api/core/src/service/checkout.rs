@@ -547,6 +547,14 @@ async fn pay(
     order: order::Model,
     token: PaymentToken,
 ) -> Ended {
+    if order.total_cents == 0 {
+        // Nothing to charge: gateways refuse an amount of zero, and none is owed.
+        db::write(db, async |txn| {
+            orders::mark_paid_without_charge(txn, order.id).await
+        })
+        .await?;
+        return Ok((orders::reload(db, order.id).await?, CheckoutOutcome::Paid));
+    }
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
         currency: payments.currency.clone(),

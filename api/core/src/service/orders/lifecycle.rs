@@ -81,16 +81,25 @@ pub async fn mark_paid(
     order_id: i32,
     receipt: &Receipt,
 ) -> AppResult<bool> {
+    settle_paid(txn, order_id, Some(&receipt.reference)).await
+}
+
+/// Marks a PENDING order whose total is zero PAID (a discount took all of it and shipping
+/// was free): there was nothing to charge, so its ledger's charge of 0 has no gateway
+/// reference. As [`mark_paid`] otherwise.
+pub async fn mark_paid_without_charge(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
+    settle_paid(txn, order_id, None).await
+}
+
+async fn settle_paid(
+    txn: &DatabaseTransaction,
+    order_id: i32,
+    reference: Option<&str>,
+) -> AppResult<bool> {
     if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
         return Ok(false);
     }
-    settle_charge(
-        txn,
-        order_id,
-        PaymentStatus::Succeeded,
-        Some(&receipt.reference),
-    )
-    .await?;
+    settle_charge(txn, order_id, PaymentStatus::Succeeded, reference).await?;
     empty_bought_lines(txn, order_id).await?;
     Ok(true)
 }

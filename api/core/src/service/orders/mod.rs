@@ -37,7 +37,9 @@ pub use ledger::{
     cancel_after_late_payment, complete_refund, owe_refund_of_late_payment, refunds_of,
     settle_refund, settlement_of,
 };
-pub use lifecycle::{cancel, mark_paid, release, transition, update_status};
+pub use lifecycle::{
+    cancel, mark_paid, mark_paid_without_charge, release, transition, update_status,
+};
 pub use refund::refund;
 pub use release::{release_cart, restock};
 pub use sweeper::{Swept, sweep};
