@@ -520,6 +520,50 @@ async fn a_checkout_through_stripe_is_paid_by_one_payment_intent_for_the_order_t
 }
 
 #[tokio::test]
+async fn stripe_charges_the_order_total_with_shipping_tax_and_discount() {
+    let stripe = MockStripe::start().await;
+    let app = spawn_shop(&stripe).await;
+    let (buyer, _) = buyer_with_cart(&app).await;
+    let admin = app.admin("boss").await;
+    for (query, variables) in [
+        (
+            "mutation($input: CreateShippingMethodInput!) { createShippingMethod(input: $input) { id } }",
+            json!({ "input": { "name": "Ground", "price": "5.00" } }),
+        ),
+        (
+            "mutation { setTaxRate(country: \"US\", rate: \"8.25\") { rate } }",
+            json!({}),
+        ),
+        (
+            "mutation($input: CreateDiscountCodeInput!) { createDiscountCode(input: $input) { id } }",
+            json!({ "input": { "code": "TENOFF", "percentOff": "10" } }),
+        ),
+    ] {
+        app.gql_as(&admin, query, variables).await.data();
+    }
+    app.gql_as(
+        &buyer,
+        "mutation { applyDiscountCode(code: \"tenoff\") { discountCode } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let method = app
+        .gql("{ shippingMethods(country: \"US\") { id } }", json!({}))
+        .await;
+    let mut input = checkout_input("tok_visa");
+    input["input"]["shippingMethodId"] = method.data()["shippingMethods"][0]["id"].clone();
+
+    let response = app.gql_as(&buyer, CHECKOUT, input).await;
+
+    // 25.00 less 2.50, plus 5.00 shipping: 27.50, and 8.25% of it (2.26875) is 2.27.
+    assert_eq!(response.data()["checkout"]["total"]["amount"], "29.77");
+    let charges = stripe.seen("/v1/payment_intents");
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0].param("amount"), Some("2977"));
+}
+
+#[tokio::test]
 async fn a_card_error_is_payment_declined_and_leaves_stock_and_cart_unchanged() {
     let stripe = MockStripe::start().await;
     let app = spawn_shop(&stripe).await;
