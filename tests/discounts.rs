@@ -180,7 +180,7 @@ async fn give_back(shop: &Shop, order: i32) {
 /// The reason a discount refusal gives.
 fn reason(result: &AppResult<()>) -> Option<DiscountRefusal> {
     match result {
-        Err(AppError::Refused(Refusal::DiscountNotApplicable(why))) => Some(*why),
+        Err(AppError::Refused(Refusal::DiscountNotApplicable(why))) => Some(why.clone()),
         _ => None,
     }
 }

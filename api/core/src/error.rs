@@ -3,8 +3,6 @@
 use entity::order_status::OrderStatus;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
-use crate::domain::Money;
-
 pub type AppResult<T> = Result<T, AppError>;
 
 /// Everything that can go wrong in a request. Each variant's doc says what the client sees;
@@ -196,7 +194,7 @@ pub enum Refusal {
 }
 
 /// Why a discount code cannot be used: at `applyDiscountCode`, and again at checkout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DiscountRefusal {
     /// No code is spelled so, in any case.
     #[error("there is no such discount code")]
@@ -216,9 +214,10 @@ pub enum DiscountRefusal {
     /// A once-per-customer code this customer (a user, or a guest's email) has used.
     #[error("you have already used this discount code")]
     AlreadyUsed,
-    /// The cart's subtotal is below the code's minimum.
+    /// The cart's subtotal is below the code's minimum (`min`, an amount as the shop
+    /// prints it, e.g. "25.00").
     #[error("this discount code needs a subtotal of at least {min}")]
-    BelowMinimum { min: Money },
+    BelowMinimum { min: String },
 }
 
 /// What a variant has and a product with several variants does not have just one of.

@@ -7,9 +7,8 @@ use super::{
     catalog::{Product, ProductVariant},
     context::ContextExt,
     guards::LoggedInGuard,
-    ids::{node_id, required_id},
+    ids::{self, node_id, required_id},
     money::MoneyValue,
-    shopping,
     totals::OrderTotals,
 };
 use crate::{
@@ -109,7 +108,7 @@ impl Cart {
         let country = country
             .map(|raw| Country::parse(&raw, "country"))
             .transpose()?;
-        let shipping_method = shopping::shipping_method_id(shipping_method_id.as_ref())?;
+        let shipping_method = ids::shipping_method_id(shipping_method_id.as_ref())?;
         let destination = country.as_ref().map(|country| Destination {
             country,
             shipping_method,

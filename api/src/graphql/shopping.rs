@@ -12,7 +12,7 @@ use super::{
     connection::{ConnectionOf, connection, page_cost},
     context::ContextExt,
     guards::{AdminGuard, LoggedInGuard},
-    ids::node_id,
+    ids::{node_id, shipping_method_id},
     input::optional,
     money::{Decimal, MoneyValue},
     totals::OrderTotals,
@@ -23,7 +23,7 @@ use crate::{
         self, Currency, GlobalId, IdempotencyKey, Money, NodeKind, PaymentToken, PostalAddress,
         RefundReason, Tracking as DomainTracking,
     },
-    error::{AppError, AppResult, Refusal},
+    error::AppError,
     service::{
         accounts,
         checkout::{self, Checkout},
@@ -300,20 +300,6 @@ pub struct CheckoutInput {
     /// Any unique string per purchase attempt: repeating a checkout with the same key
     /// returns the same order and charges once.
     idempotency_key: Option<String>,
-}
-
-/// The shipping method an input names by `shippingMethodId`, if any. The ID of something
-/// else names no shipping method, as an unknown one does: both are refused as a method
-/// that does not ship there, not as a missing object.
-pub(super) fn shipping_method_id(id: Option<&ID>) -> AppResult<Option<i32>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let id = GlobalId::parse(id, "shippingMethodId")?;
-    match id.kind {
-        NodeKind::ShippingMethod => Ok(Some(id.id)),
-        _ => Err(Refusal::ShippingMethodNotAvailable.into()),
-    }
 }
 
 /// The address a checkout ships to: the one given, or the caller's saved address named.

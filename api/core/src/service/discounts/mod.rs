@@ -55,7 +55,9 @@ pub fn check(
     {
         DiscountRefusal::UsedUp
     } else if let Some(min) = min_subtotal(code).filter(|&min| subtotal < min) {
-        DiscountRefusal::BelowMinimum { min }
+        DiscountRefusal::BelowMinimum {
+            min: min.to_string(),
+        }
     } else {
         return Ok(());
     };
@@ -329,9 +331,7 @@ mod tests {
                     min_subtotal_cents: Some(2),
                     ..code()
                 },
-                DiscountRefusal::BelowMinimum {
-                    min: Money::from_cents(2),
-                },
+                DiscountRefusal::BelowMinimum { min: "0.02".into() },
             ),
         ];
         for (code, why) in cases {
