@@ -630,3 +630,53 @@ async fn an_order_a_discount_makes_free_is_paid_without_asking_the_gateway_and_c
     assert_eq!(shop.stock(&tea).await, 10);
     assert_eq!(shop.times_used(&code).await, 0);
 }
+
+#[tokio::test]
+async fn a_once_per_customer_code_a_user_already_used_shows_no_discount_and_is_refused_at_checkout()
+{
+    let shop = open_shop().await;
+    let tea = shop.product("Tea", "10.00", 100).await;
+    shop.discount_code(json!({ "code": "WELCOME", "percentOff": "10", "oncePerCustomer": true }))
+        .await;
+    let alice = shop.register("alice").await;
+    shop.put_in_cart(&alice, &tea, 1).await;
+    shop.apply_code(&alice, "WELCOME").await.data();
+    shop.check_out(&alice, VISA, None).await.data();
+
+    // As a guest (not known to be Alice yet) the code applies; logging in brings it along.
+    let created = shop.gql("mutation { createCart { id } }", json!({})).await;
+    let cart = text(&created.data()["createCart"]["id"]).to_owned();
+    shop.gql(
+        "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product) { totalQuantity } }",
+        json!({ "cart": cart, "product": tea }),
+    )
+    .await
+    .data();
+    shop.gql(
+        "mutation($cart: ID!) { applyDiscountCode(cartId: $cart, code: \"WELCOME\") { discountCode } }",
+        json!({ "cart": cart }),
+    )
+    .await
+    .data();
+    shop.gql(
+        "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+        json!({ "input": { "username": "alice", "password": crate::support::PASSWORD, "cartId": cart } }),
+    )
+    .await
+    .data();
+
+    assert_eq!(
+        amounts(&shop.cart_totals(&alice, Some("GB"), None).await),
+        expect(["10.00", "0.00", "0.00", "0.00", "10.00"])
+    );
+    let refused = shop.check_out(&alice, VISA, None).await;
+    assert_eq!(
+        (refused.code(), refused.field()),
+        ("BAD_USER_INPUT", "code")
+    );
+    assert!(
+        text(&refused.error()["message"]).contains("already used"),
+        "{:?}",
+        refused.error()
+    );
+}

@@ -113,7 +113,8 @@ async fn applicable_code(
     let Some(code) = discounts::find(db, id).await? else {
         return Ok(None);
     };
-    match (discounts::check(&code, subtotal, Utc::now()), purpose) {
+    let usable = discounts::check_for_cart(db, &code, cart, subtotal, Utc::now()).await?;
+    match (usable, purpose) {
         (Ok(()), _) => Ok(Some(code)),
         (Err(_), Purpose::Preview) => Ok(None),
         (Err(refusal), Purpose::Order) => Err(refusal.into()),

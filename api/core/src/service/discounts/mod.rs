@@ -134,6 +134,29 @@ async fn used_by(db: &impl ConnectionTrait, code_id: i32, customer: &Customer) -
         .is_some())
 }
 
+/// Whether `code` may be used now on `cart`, whose bought lines come to `subtotal`:
+/// [`check`], and for a once-per-customer code on a user's cart, that the user has not used
+/// it yet. (A guest is known by the email given at checkout, where [`redeem`] checks it.)
+pub async fn check_for_cart(
+    db: &impl ConnectionTrait,
+    code: &discount_code::Model,
+    cart: &cart::Model,
+    subtotal: Money,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), Refusal>> {
+    if let Err(refusal) = check(code, subtotal, now) {
+        return Ok(Err(refusal));
+    }
+    if let Some(user_id) = cart.user_id.filter(|_| code.once_per_customer)
+        && used_by(db, code.id, &Customer::User(user_id)).await?
+    {
+        return Ok(Err(Refusal::DiscountNotApplicable(
+            DiscountRefusal::AlreadyUsed,
+        )));
+    }
+    Ok(Ok(()))
+}
+
 /// Uses the code for `order_id` (a row the caller's transaction has written), in the
 /// caller's transaction: [`check`] on `code` as the caller read it, then a conditional
 /// update `times_used = times_used + 1 WHERE id = ? AND active AND (usage_limit IS NULL
