@@ -18,7 +18,7 @@ use shop::{
 
 use crate::{
     store::{Shop, VISA, address, db_id, open_shop_on, postal_address},
-    stripe::{MockStripe, SECRET_KEY, WEBHOOK_SECRET, deliver, event, intent_of},
+    stripe::{MockStripe, Plan, SECRET_KEY, WEBHOOK_SECRET, deliver, event, intent_of},
     support::{Session, TestDatabase, spawn_app_with},
 };
 
@@ -408,8 +408,56 @@ async fn the_sweeper_settles_an_abandoned_order_through_its_gateway_not_the_defa
     let stripe = MockStripe::start().await;
     let shop = shop_with(&[Test, Stripe], &stripe).await;
     let tea = shop.product("Tea", "4.00", 10).await;
+    let (_, pending) = charged_at_stripe_but_pending(&shop, &tea).await;
+
+    let swept = orders::sweep(
+        &shop.db,
+        &shop.payments,
+        chrono::Utc::now() + chrono::Duration::minutes(16),
+    )
+    .await
+    .expect("swept");
+
+    assert_eq!(swept.completed, 1);
+    assert_eq!(swept.released, 0);
+    assert_eq!(stripe.seen("/v1/payment_intents/search").len(), 1);
+    let ledger = shop.ledger().await;
+    assert_eq!(ledger[0].status, PaymentStatus::Succeeded);
+    assert!(
+        ledger[0]
+            .reference
+            .as_deref()
+            .is_some_and(|r| r.starts_with("pi_mock_"))
+    );
+    let id = GlobalId::new(NodeKind::Order, pending.id).to_string();
+    let view = read(&shop, &id).await;
+    assert_eq!(view["status"], "PAID");
+    assert_eq!(view["payment"]["method"], "stripe");
+    assert_eq!(shop.stock(&tea).await, 8);
+}
+
+#[tokio::test]
+async fn a_lost_answer_at_checkout_is_asked_of_the_chosen_gateway() {
+    // Stripe took the money and its answer was lost (a 500): checkout asks Stripe what
+    // happened under the order number, not the default test gateway (which would know of
+    // no charge, and the buyer would be told the payment failed).
+    let stripe = MockStripe::start().await;
+    let shop = shop_with(&[Test, Stripe], &stripe).await;
+    let tea = shop.product("Tea", "4.00", 10).await;
+    stripe.plan_charges(&[Plan::SucceedButAnswer500]);
+
+    let order = bought_with(&shop, "alice", &tea, Some("stripe")).await;
+
+    assert_eq!(order["status"], "PAID");
+    assert_eq!(order["payment"]["method"], "stripe");
+    assert_eq!(stripe.seen("/v1/payment_intents/search").len(), 1);
+}
+
+/// A PENDING order whose checkout chose Stripe on a shop whose default is the test
+/// gateway, and which Stripe charged before the answer was lost.
+async fn charged_at_stripe_but_pending(shop: &Shop, tea: &str) -> (Session, entity::order::Model) {
     let buyer = shop.register("alice").await;
-    shop.put_in_cart(&buyer, &tea, 2).await;
+    shop.put_in_cart(&buyer, tea, 2).await;
     let pending = checkout::reserve(
         &shop.db,
         &shop.payments,
@@ -437,31 +485,29 @@ async fn the_sweeper_settles_an_abandoned_order_through_its_gateway_not_the_defa
         })
         .await
         .expect("charged at Stripe");
+    (buyer, pending)
+}
 
-    let swept = orders::sweep(
-        &shop.db,
-        &shop.payments,
-        chrono::Utc::now() + chrono::Duration::minutes(16),
-    )
-    .await
-    .expect("swept");
-
-    assert_eq!(swept.completed, 1);
-    assert_eq!(swept.released, 0);
-    assert_eq!(stripe.seen("/v1/payment_intents/search").len(), 1);
-    let ledger = shop.ledger().await;
-    assert_eq!(ledger[0].status, PaymentStatus::Succeeded);
-    assert!(
-        ledger[0]
-            .reference
-            .as_deref()
-            .is_some_and(|r| r.starts_with("pi_mock_"))
-    );
+#[tokio::test]
+async fn cancelling_a_pending_order_asks_and_refunds_through_its_gateway_not_the_default() {
+    let stripe = MockStripe::start().await;
+    let shop = shop_with(&[Test, Stripe], &stripe).await;
+    let tea = shop.product("Tea", "4.00", 10).await;
+    let (buyer, pending) = charged_at_stripe_but_pending(&shop, &tea).await;
     let id = GlobalId::new(NodeKind::Order, pending.id).to_string();
-    let view = read(&shop, &id).await;
-    assert_eq!(view["status"], "PAID");
-    assert_eq!(view["payment"]["method"], "stripe");
-    assert_eq!(shop.stock(&tea).await, 8);
+
+    let cancelled = shop.cancel(&buyer, &id).await;
+
+    assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
+    let refunds = stripe.seen("/v1/refunds");
+    assert_eq!(
+        refunds.len(),
+        1,
+        "the charge Stripe took is refunded by Stripe"
+    );
+    assert_eq!(refunds[0].param("amount"), Some("800"));
+    assert_eq!(read(&shop, &id).await["payment"]["status"], "REFUNDED");
+    assert_eq!(shop.stock(&tea).await, 10);
 }
 
 #[tokio::test]

@@ -46,7 +46,7 @@ const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }"
 
 /// What the mock does with the next PaymentIntent it is asked to create.
 #[derive(Clone, Copy, Debug)]
-enum Plan {
+pub(crate) enum Plan {
     /// Charges and answers `succeeded`.
     Succeed,
     /// Answers 402 with a card_error, as for `tok_chargeDeclined`.
@@ -128,7 +128,7 @@ impl MockStripe {
         Self { url, state }
     }
 
-    fn plan_charges(&self, plans: &[Plan]) {
+    pub(crate) fn plan_charges(&self, plans: &[Plan]) {
         self.lock().charges.extend(plans);
     }
 

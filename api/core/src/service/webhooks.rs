@@ -197,10 +197,11 @@ async fn payment_succeeded(
     let Some(order) = order_of(db, &intent).await? else {
         if let Some(number) = intent.metadata.get("order_number") {
             // The checkout declined and forgot the order while the charge went through
-            // (Stripe's search had not caught up), or the number is another system's.
-            // Which one only a human can tell, so nothing is refunded automatically.
+            // (Stripe's search had not caught up), the number is another system's, or
+            // the order was paid through another gateway. Which one only a human can
+            // tell, so nothing is refunded automatically.
             tracing::error!(payment_intent = %intent.id, order = %number,
-                "a payment succeeded for an order that does not exist; check it in Stripe");
+                "a payment succeeded for an order that does not exist or was not paid through Stripe; check it in Stripe");
         }
         return Ok(Outcome::Ignored);
     };
