@@ -119,14 +119,6 @@ impl Gateways {
         })
     }
 
-    /// One enabled gateway and nothing else.
-    pub fn only(gateway: Gateway) -> Self {
-        Self {
-            enabled: Arc::new([gateway]),
-            standby: Arc::new([]),
-        }
-    }
-
     /// The enabled gateways, in the configured order.
     pub fn enabled(&self) -> &[Gateway] {
         &self.enabled
@@ -134,7 +126,7 @@ impl Gateways {
 
     /// The default gateway: the first enabled.
     pub fn default_gateway(&self) -> &Gateway {
-        // `new` and `only` never make an empty list.
+        // `new` never makes an empty list.
         &self.enabled[0]
     }
 
