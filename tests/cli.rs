@@ -394,3 +394,33 @@ fn serve_refuses_an_email_link_template_without_its_placeholder() {
     assert!(err.contains("SHOP_ORDER_URL_TEMPLATE"), "{err}");
     assert!(err.contains("{id}"), "{err}");
 }
+
+#[test]
+fn serve_refuses_an_unknown_or_repeated_payment_gateway_naming_it() {
+    let database = TempDatabase::new();
+    let serve = |gateways: &str| {
+        run(shop(&database.url())
+            .arg("serve")
+            .env("SHOP_LISTEN", "127.0.0.1:0")
+            .env("SHOP_JWT_SECRET", JWT_SECRET)
+            .env("SHOP_PAYMENT_GATEWAYS", gateways))
+    };
+
+    let unknown = serve("test,paypal");
+    let repeated = serve("test,test");
+
+    assert_failed_cleanly(&unknown);
+    let err = stderr(&unknown);
+    assert!(
+        err.contains("paypal") && err.contains("payment-gateways"),
+        "{err}"
+    );
+    assert!(err.contains("stripe"), "the codes it takes: {err}");
+    assert_failed_cleanly(&repeated);
+    let err = stderr(&repeated);
+    assert!(
+        err.contains("SHOP_PAYMENT_GATEWAYS lists test twice"),
+        "{err}"
+    );
+    assert!(!database.path().exists(), "the database was touched");
+}

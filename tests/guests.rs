@@ -223,7 +223,8 @@ async fn guest_checkout_service(shop: &Shop, input: &Value) -> Gql {
                 email,
                 shipping_address: postal_address(),
                 shipping_method: None,
-                payment_token,
+                payment_method: None,
+                payment_token: Some(payment_token),
                 idempotency_key,
             },
         )
@@ -1240,7 +1241,10 @@ async fn a_guest_cart_whose_checkout_is_pending_cannot_be_merged_or_changed() {
             email: Some(Email::parse(GUEST_EMAIL, "email").expect("an email")),
             shipping_address: postal_address(),
             shipping_method: None,
-            payment_token: PaymentToken::parse("paymentToken", "tok_noAnswer").expect("a token"),
+            payment_method: None,
+            payment_token: Some(
+                PaymentToken::parse("paymentToken", "tok_noAnswer").expect("a token"),
+            ),
             idempotency_key: None,
         };
         tokio::spawn(async move {

@@ -31,6 +31,7 @@ mod nodes;
 mod notifications;
 mod orders;
 mod password_reset;
+mod payment_methods;
 mod persisted_queries;
 mod processes;
 mod refunds;

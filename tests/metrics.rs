@@ -266,11 +266,12 @@ async fn neither_an_operation_name_nor_a_field_a_client_makes_up_becomes_a_label
 }
 
 #[tokio::test]
-async fn checkouts_are_counted_by_how_they_ended() {
+async fn checkouts_are_counted_by_how_they_ended_and_the_method_they_paid_with() {
     let shop = open_shop().await;
     let product = shop.product("Teapot", "20.00", 10).await;
     let alice = shop.register("alice").await;
-    let outcome = |name| [("outcome", name)];
+    // Every checkout here pays with the only method, the test gateway.
+    let outcome = |name| [("outcome", name), ("method", "test")];
     let before = scrape(&shop).await;
 
     shop.buy(&alice, &product, 1).await;

@@ -554,11 +554,12 @@ async fn the_sweeper_completes_an_abandoned_checkout_that_the_gateway_did_charge
     let order = abandoned(&shop, &alice, &tea, 2).await;
     let stored = shop.stored_orders().await.remove(0);
     shop.payments
-        .gateway
+        .gateways
+        .default_gateway()
         .charge(&ChargeRequest {
             amount: shop::domain::Money::from_cents(stored.total_cents),
             currency: shop.payments.currency.clone(),
-            token: VISA.into(),
+            token: Some(VISA.into()),
             idempotency_key: stored.number.clone(),
             description: format!("Order {}", stored.number),
         })
@@ -590,11 +591,12 @@ async fn cancelling_a_pending_order_that_the_gateway_did_charge_refunds_the_char
     let order = abandoned(&shop, &alice, &tea, 2).await;
     let stored = shop.stored_orders().await.remove(0);
     shop.payments
-        .gateway
+        .gateways
+        .default_gateway()
         .charge(&ChargeRequest {
             amount: shop::domain::Money::from_cents(stored.total_cents),
             currency: shop.payments.currency.clone(),
-            token: VISA.into(),
+            token: Some(VISA.into()),
             idempotency_key: stored.number.clone(),
             description: format!("Order {}", stored.number),
         })

@@ -837,7 +837,8 @@ async fn a_guest_is_mailed_the_refund_of_their_order_at_the_address_they_ordered
             email: Some(Email::parse("guest@example.net", "email").expect("valid")),
             shipping_address: postal_address(),
             shipping_method: None,
-            payment_token: PaymentToken::parse("paymentToken", VISA).expect("valid"),
+            payment_method: None,
+            payment_token: Some(PaymentToken::parse("paymentToken", VISA).expect("valid")),
             idempotency_key: None,
         },
     )

@@ -38,15 +38,15 @@ use shop::{
 
 use crate::support::{Session, TestApp, TestDatabase, spawn_app_with};
 
-const SECRET_KEY: &str = "sk_test_mock_0123456789";
-const WEBHOOK_SECRET: &str = "whsec_mock_signing_secret";
+pub(crate) const SECRET_KEY: &str = "sk_test_mock_0123456789";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_mock_signing_secret";
 
 const CHECKOUT: &str = "mutation($input: CheckoutInput!) { checkout(input: $input) { id number status total { amount currencyCode } } }";
 const CANCEL: &str = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }";
 
 /// What the mock does with the next PaymentIntent it is asked to create.
 #[derive(Clone, Copy, Debug)]
-enum Plan {
+pub(crate) enum Plan {
     /// Charges and answers `succeeded`.
     Succeed,
     /// Answers 402 with a card_error, as for `tok_chargeDeclined`.
@@ -74,7 +74,7 @@ enum RefundPlan {
 
 /// One request the mock received.
 #[derive(Clone, Debug)]
-struct Seen {
+pub(crate) struct Seen {
     path: &'static str,
     headers: HeaderMap,
     params: HashMap<String, String>,
@@ -85,7 +85,7 @@ impl Seen {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }
 }
@@ -105,13 +105,13 @@ struct Mock {
 
 /// A stand-in for api.stripe.com on a random local port.
 #[derive(Clone)]
-struct MockStripe {
-    url: String,
+pub(crate) struct MockStripe {
+    pub(crate) url: String,
     state: Arc<Mutex<Mock>>,
 }
 
 impl MockStripe {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let state = Arc::new(Mutex::new(Mock::default()));
         let app = Router::new()
             .route("/v1/payment_intents", post(create_intent))
@@ -128,7 +128,7 @@ impl MockStripe {
         Self { url, state }
     }
 
-    fn plan_charges(&self, plans: &[Plan]) {
+    pub(crate) fn plan_charges(&self, plans: &[Plan]) {
         self.lock().charges.extend(plans);
     }
 
@@ -142,11 +142,11 @@ impl MockStripe {
         self.lock().refunds.push_back(RefundPlan::Refused);
     }
 
-    fn tell_shop(&self, app: &TestApp) {
+    pub(crate) fn tell_shop(&self, app: &TestApp) {
         self.lock().shop_url = Some(app.url("/webhooks/stripe"));
     }
 
-    fn seen(&self, path: &str) -> Vec<Seen> {
+    pub(crate) fn seen(&self, path: &str) -> Vec<Seen> {
         self.lock()
             .seen
             .iter()
@@ -419,11 +419,11 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn event(id: &str, kind: &str, object: Value) -> Value {
+pub(crate) fn event(id: &str, kind: &str, object: Value) -> Value {
     json!({ "id": id, "object": "event", "type": kind, "data": { "object": object } })
 }
 
-fn intent_of(order: &order::Model, id: &str) -> Value {
+pub(crate) fn intent_of(order: &order::Model, id: &str) -> Value {
     json!({
         "id": id,
         "object": "payment_intent",
@@ -453,7 +453,7 @@ async fn send_webhook(url: &str, body: Vec<u8>, signature: Option<&str>) -> Stat
     request.send().await.expect("delivered").status()
 }
 
-async fn deliver(app: &TestApp, event: &Value) -> StatusCode {
+pub(crate) async fn deliver(app: &TestApp, event: &Value) -> StatusCode {
     deliver_to(&app.url("/webhooks/stripe"), event, now()).await
 }
 
@@ -1092,7 +1092,7 @@ async fn a_stripe_that_does_not_answer_in_time_leaves_the_outcome_unknown() {
         .charge(&ChargeRequest {
             amount: Money::from_cents(2500),
             currency: Currency::parse("USD").expect("USD"),
-            token: "tok_visa".into(),
+            token: Some("tok_visa".into()),
             idempotency_key: "ORD-TIMEOUT".into(),
             description: "Order ORD-TIMEOUT".into(),
         })

@@ -39,7 +39,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Who takes the money at checkout.
+/// A payment gateway the shop can take money with, by the code `SHOP_PAYMENT_GATEWAYS`
+/// lists (and the ledger and `paymentMethods` use).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum PaymentGatewayKind {
     /// Offline and free: answers like Stripe's test mode (`tok_visa` succeeds,
@@ -191,8 +192,15 @@ pub struct Config {
     #[arg(long, env = "SHOP_MAIL_POLL_MS", default_value_t = 1_000)]
     pub mail_poll_ms: u64,
 
-    /// The payment gateway: `test` (offline; no money moves) or `stripe`. With `stripe`,
-    /// SHOP_STRIPE_SECRET_KEY must be set or the server refuses to start.
+    /// The payment gateways buyers may choose from, comma-separated, in the order
+    /// `paymentMethods` lists them; the first is the default at checkout. Codes: `test`
+    /// (offline; no money moves) and `stripe` (needs SHOP_STRIPE_SECRET_KEY). Unset,
+    /// SHOP_PAYMENT_GATEWAY alone is enabled.
+    #[arg(long, env = "SHOP_PAYMENT_GATEWAYS", value_enum, value_delimiter = ',')]
+    pub payment_gateways: Option<Vec<PaymentGatewayKind>>,
+
+    /// Deprecated: use SHOP_PAYMENT_GATEWAYS. The one payment gateway, used only when
+    /// SHOP_PAYMENT_GATEWAYS is unset.
     #[arg(
         long,
         env = "SHOP_PAYMENT_GATEWAY",
@@ -413,6 +421,7 @@ impl Config {
             mail_poll_ms: 1_000,
             currency: Currency::usd(),
             prices_include_tax: false,
+            payment_gateways: None,
             payment_gateway: PaymentGatewayKind::Test,
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
@@ -430,7 +439,32 @@ fn parse_header_name(name: &str) -> Result<HeaderName, String> {
 }
 
 impl Config {
-    /// How long an order may stay PENDING before the sweeper settles it.
+    /// The enabled payment gateways, in order (the first is the default):
+    /// SHOP_PAYMENT_GATEWAYS, or the deprecated SHOP_PAYMENT_GATEWAY alone when it is
+    /// unset. A gateway listed twice is refused, so a typo cannot hide.
+    pub fn enabled_gateways(&self) -> Result<Vec<PaymentGatewayKind>, String> {
+        let Some(listed) = &self.payment_gateways else {
+            return Ok(vec![self.payment_gateway]);
+        };
+        if listed.is_empty() {
+            return Err(
+                "SHOP_PAYMENT_GATEWAYS lists no payment gateway; give at least one, \
+                 e.g. SHOP_PAYMENT_GATEWAYS=stripe"
+                    .into(),
+            );
+        }
+        for (at, gateway) in listed.iter().enumerate() {
+            if listed[..at].contains(gateway) {
+                let code = gateway
+                    .to_possible_value()
+                    .map(|value| value.get_name().to_owned())
+                    .unwrap_or_default();
+                return Err(format!("SHOP_PAYMENT_GATEWAYS lists {code} twice"));
+            }
+        }
+        Ok(listed.clone())
+    }
+
     /// How tax relates to the catalogue's prices.
     pub fn tax_mode(&self) -> TaxMode {
         if self.prices_include_tax {
@@ -543,6 +577,46 @@ mod tests {
             Some(vec!["content-type".to_owned(), "x-tenant".to_owned()])
         );
         assert!(allowed_headers(&["--cors-allow-headers", "bad header"]).is_err());
+    }
+
+    fn gateways(args: &[&str]) -> Result<Vec<PaymentGatewayKind>, String> {
+        Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied()))
+            .map_err(|err| err.to_string())?
+            .config
+            .enabled_gateways()
+    }
+
+    #[test]
+    fn the_payment_gateways_are_listed_in_order_and_default_to_the_single_one() {
+        use PaymentGatewayKind::{Stripe, Test};
+        assert_eq!(gateways(&[]), Ok(vec![Test]));
+        assert_eq!(
+            gateways(&["--payment-gateways", "stripe,test"]),
+            Ok(vec![Stripe, Test])
+        );
+        assert_eq!(
+            gateways(&["--payment-gateways", "test,stripe"]),
+            Ok(vec![Test, Stripe])
+        );
+        // The deprecated single gateway counts only when the list is not given.
+        assert_eq!(gateways(&["--payment-gateway", "stripe"]), Ok(vec![Stripe]));
+        assert_eq!(
+            gateways(&["--payment-gateway", "stripe", "--payment-gateways", "test"]),
+            Ok(vec![Test])
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_repeated_payment_gateway_stops_the_start() {
+        let unknown = gateways(&["--payment-gateways", "stripe,paypal"]).expect_err("refused");
+        assert!(unknown.contains("paypal"), "{unknown}");
+        assert!(
+            unknown.contains("test") && unknown.contains("stripe"),
+            "{unknown}"
+        );
+        let twice = gateways(&["--payment-gateways", "stripe,test,stripe"]).expect_err("refused");
+        assert!(twice.contains("stripe twice"), "{twice}");
+        assert!(gateways(&["--payment-gateways", ""]).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::{
     http::{self, AppState},
     mail::{self, MailSettings, Transport},
     payments::{
-        Gateway, Payments, StripeGateway, TestGateway,
+        Gateway, Gateways, Payments, StripeGateway, TestGateway,
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
@@ -52,7 +52,7 @@ impl Server {
         let secret = jwt_secret(config)?;
         // Checked before anything else happens: a misconfigured gateway must stop the
         // start, not the first checkout.
-        let gateway = gateway(config)?;
+        let gateways = gateways(config)?;
         let stripe_webhook_secret = webhook_secret(config)?;
         let links = mail_links(config)?;
         // Before the database: a port in use must stop the start before migrations change
@@ -67,7 +67,7 @@ impl Server {
         let auth = Auth::new(&secret)?.with_refresh_reuse_grace(config.refresh_reuse_grace());
         let events = OrderEvents::default();
         let payments = Payments {
-            gateway,
+            gateways,
             currency: config.currency.clone(),
             pending_order_ttl: config.pending_order_ttl(),
             tax_mode: config.tax_mode(),
@@ -290,16 +290,48 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
     }
 }
 
-/// The configured payment gateway; with Stripe, its key and URL checked.
-fn gateway(config: &Config) -> anyhow::Result<Gateway> {
-    match config.payment_gateway {
-        PaymentGatewayKind::Test => {
-            tracing::warn!(
-                "payments go to the offline test gateway: no money moves \
-                 (set SHOP_PAYMENT_GATEWAY=stripe to take real payments)"
-            );
-            Ok(Arc::new(TestGateway::new()))
-        }
+/// The payment gateways: the enabled ones in the configured order, and on standby (for
+/// settling orders paid through them before they were disabled) every other one this
+/// server can reach: the test gateway (no money ever moved through it, so "refunding" it
+/// is harmless) and Stripe when its secret key is set. Checked before anything else
+/// happens: a misconfigured gateway must stop the start, not the first checkout.
+fn gateways(config: &Config) -> anyhow::Result<Gateways> {
+    let enabled = config.enabled_gateways().map_err(anyhow::Error::msg)?;
+    if config.payment_gateways.is_some() && config.payment_gateway != PaymentGatewayKind::Test {
+        tracing::warn!(
+            "SHOP_PAYMENT_GATEWAY is ignored: SHOP_PAYMENT_GATEWAYS is set and replaces it"
+        );
+    }
+    let stripe_configured = config
+        .stripe_secret_key
+        .as_deref()
+        .is_some_and(|key| !key.trim().is_empty());
+    let mut standby = Vec::new();
+    if !enabled.contains(&PaymentGatewayKind::Test) {
+        standby.push(PaymentGatewayKind::Test);
+    }
+    if !enabled.contains(&PaymentGatewayKind::Stripe) && stripe_configured {
+        standby.push(PaymentGatewayKind::Stripe);
+    }
+    if enabled.contains(&PaymentGatewayKind::Test) {
+        tracing::warn!(
+            "the offline test gateway is enabled: its payments move no money \
+             (set SHOP_PAYMENT_GATEWAYS=stripe to take real payments only)"
+        );
+    }
+    let build = |kinds: Vec<PaymentGatewayKind>| -> anyhow::Result<Vec<Gateway>> {
+        kinds
+            .into_iter()
+            .map(|kind| gateway(config, kind))
+            .collect()
+    };
+    Gateways::new(build(enabled)?, build(standby)?).map_err(anyhow::Error::msg)
+}
+
+/// One payment gateway; Stripe with its key and URL checked.
+fn gateway(config: &Config, kind: PaymentGatewayKind) -> anyhow::Result<Gateway> {
+    match kind {
+        PaymentGatewayKind::Test => Ok(Arc::new(TestGateway::new())),
         PaymentGatewayKind::Stripe => {
             let key = config
                 .stripe_secret_key
@@ -307,7 +339,7 @@ fn gateway(config: &Config) -> anyhow::Result<Gateway> {
                 .filter(|key| !key.trim().is_empty())
                 .ok_or_else(|| {
                     anyhow::anyhow!(
-                        "SHOP_PAYMENT_GATEWAY=stripe needs SHOP_STRIPE_SECRET_KEY (or \
+                        "the stripe payment gateway needs SHOP_STRIPE_SECRET_KEY (or \
                          --stripe-secret-key): the Stripe secret key, sk_live_... or sk_test_..."
                     )
                 })?;

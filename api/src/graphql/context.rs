@@ -10,8 +10,8 @@ use crate::{
 };
 
 use super::loaders::{
-    AddressesByUser, CategoryById, ChildrenByCategory, ItemsByOrder, ProductById, RefundsByOrder,
-    SavedCartsByUser, UserById, VariantById, VariantsByProduct,
+    AddressesByUser, CategoryById, ChargeByOrder, ChildrenByCategory, ItemsByOrder, ProductById,
+    RefundsByOrder, SavedCartsByUser, UserById, VariantById, VariantsByProduct,
 };
 
 /// What one request knows beyond the schema's shared data: who is calling, from where,
@@ -26,6 +26,7 @@ pub struct RequestContext {
     pub(super) products: DataLoader<ProductById>,
     pub(super) order_items: DataLoader<ItemsByOrder>,
     pub(super) refunds: DataLoader<RefundsByOrder>,
+    pub(super) charges: DataLoader<ChargeByOrder>,
     pub(super) variants: DataLoader<VariantsByProduct>,
     pub(super) variant: DataLoader<VariantById>,
     pub(super) saved_carts: DataLoader<SavedCartsByUser>,
@@ -43,6 +44,7 @@ impl RequestContext {
             products: DataLoader::new(ProductById(db.clone()), tokio::spawn),
             order_items: DataLoader::new(ItemsByOrder(db.clone()), tokio::spawn),
             refunds: DataLoader::new(RefundsByOrder(db.clone()), tokio::spawn),
+            charges: DataLoader::new(ChargeByOrder(db.clone()), tokio::spawn),
             variants: DataLoader::new(VariantsByProduct(db.clone()), tokio::spawn),
             variant: DataLoader::new(VariantById(db.clone()), tokio::spawn),
             saved_carts: DataLoader::new(SavedCartsByUser(db), tokio::spawn),

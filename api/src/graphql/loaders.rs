@@ -117,6 +117,19 @@ impl Loader<i32> for RefundsByOrder {
     }
 }
 
+/// The charge of each order: what `Order.payment` shows.
+pub struct ChargeByOrder(pub DatabaseConnection);
+
+impl Loader<i32> for ChargeByOrder {
+    type Value = payment::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let found = orders::charges_of(&self.0, ids).await?;
+        Ok(found.into_iter().map(|c| (c.order_id, c)).collect())
+    }
+}
+
 /// The active variants of each product, in display order.
 pub struct VariantsByProduct(pub DatabaseConnection);
 

@@ -161,6 +161,23 @@ impl Order {
             })
             .collect()
     }
+    /// The latest payment attempt: which method, and where it stands (REFUNDED once all of
+    /// the total came back). Null for an order that never had one.
+    async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
+        let charge = ctx.request()?.charges.load_one(self.0.id).await?;
+        charge
+            .map(|charge| {
+                let view = orders::payment_of(&self.0, &charge);
+                Ok(Payment {
+                    method: view.method,
+                    status: view.state.into(),
+                    amount: recorded(view.amount.cents(), &self.0.currency)?,
+                    client_secret: None,
+                    redirect_url: None,
+                })
+            })
+            .transpose()
+    }
     /// What was refunded so far (the refunds listed in `refunds`); never more than what
     /// was paid.
     async fn refunded_total(&self) -> Result<MoneyValue> {
@@ -178,6 +195,49 @@ impl Order {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// Where a payment stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::service::orders::PaymentState")]
+pub enum PaymentStatus {
+    /// The buyer must act before the gateway charges: follow `redirectUrl`, or finish
+    /// with `clientSecret` (Stripe.js, PaymentSheet).
+    RequiresAction,
+    /// Sent to the gateway; its answer is not recorded yet.
+    Pending,
+    /// Charged.
+    Succeeded,
+    /// Not charged: declined, abandoned, or cancelled before it was paid.
+    Failed,
+    /// Charged, and the whole total given back.
+    Refunded,
+}
+
+/// A payment attempt of an order.
+#[derive(SimpleObject)]
+pub struct Payment {
+    /// The payment method's code (a `PaymentMethod.code`), e.g. "stripe".
+    method: String,
+    /// Where the payment stands.
+    status: PaymentStatus,
+    /// What is, or was, charged.
+    amount: MoneyValue,
+    /// When `status` is REQUIRES_ACTION, for a card that needs authentication: the
+    /// secret Stripe.js or PaymentSheet finishes the payment with. Null otherwise.
+    client_secret: Option<String>,
+    /// When `status` is REQUIRES_ACTION, for a gateway's own page: where to send the
+    /// buyer. Null otherwise.
+    redirect_url: Option<String>,
+}
+
+/// A way to pay that checkout takes (`CheckoutInput.paymentMethod`).
+#[derive(SimpleObject)]
+pub struct PaymentMethod {
+    /// What to send as `CheckoutInput.paymentMethod`, e.g. "stripe".
+    code: String,
+    /// What to show the buyer, e.g. "Card".
+    name: String,
 }
 
 /// Where a shipped parcel is.
@@ -294,12 +354,16 @@ pub struct CheckoutInput {
     /// country, BAD_USER_INPUT on `country`. With no method configured at all, shipping is
     /// free and this is left out.
     shipping_method_id: Option<ID>,
-    /// The payment method's token from the payment form. With the test gateway,
-    /// "tok_visa" succeeds and "tok_chargeDeclined" is declined.
-    payment_token: String,
+    /// The payment method's token from the payment form; required by the methods that
+    /// take one (`test`, `stripe`: else BAD_USER_INPUT on `paymentToken`). With the test
+    /// gateway, "tok_visa" succeeds and "tok_chargeDeclined" is declined.
+    payment_token: Option<String>,
     /// Any unique string per purchase attempt: repeating a checkout with the same key
     /// returns the same order and charges once.
     idempotency_key: Option<String>,
+    /// How to pay: the `code` of one of `paymentMethods`; the first of them when left
+    /// out. Any other is BAD_USER_INPUT on `paymentMethod`.
+    payment_method: Option<String>,
 }
 
 /// The address a checkout ships to: the one given, or the caller's saved address named.
@@ -328,6 +392,19 @@ pub struct ShoppingQuery;
 
 #[Object]
 impl ShoppingQuery {
+    /// The payment methods checkout takes, in the shop's order; the first is the default.
+    async fn payment_methods(&self, ctx: &Context<'_>) -> Result<Vec<PaymentMethod>> {
+        let gateways = &ctx.payments()?.gateways;
+        Ok(gateways
+            .enabled()
+            .iter()
+            .map(|gateway| PaymentMethod {
+                code: gateway.code().into(),
+                name: gateway.name().into(),
+            })
+            .collect())
+    }
+
     /// A guest's order, for whoever knows its number and the email it was placed with;
     /// null when either does not match (the same answer for both). Repeated misses are
     /// throttled (RATE_LIMITED with `retryAfter`).
@@ -428,7 +505,12 @@ impl ShoppingMutation {
             email: None,
             shipping_address,
             shipping_method: shipping_method_id(input.shipping_method_id.as_ref())?,
-            payment_token: PaymentToken::parse("paymentToken", &input.payment_token)?,
+            payment_method: input.payment_method,
+            payment_token: optional(
+                input.payment_token.as_deref(),
+                "paymentToken",
+                |raw, field| PaymentToken::parse(field, raw),
+            )?,
             idempotency_key: IdempotencyKey::parse(
                 "idempotencyKey",
                 input.idempotency_key.as_deref(),

@@ -1,4 +1,7 @@
 //! Payment gateways behind one trait, so checkout never knows which one it talks to.
+//! Several may be enabled at once ([`Gateways`]); the buyer picks one by its code, and
+//! every later step of an order (settling a lost answer, refunds, webhooks) goes through
+//! the gateway its ledger names, never "the configured one".
 //!
 //! Gateways are called outside database transactions (a slow gateway must never hold
 //! locks), and always with an idempotency key that is stable per order, so a retried
@@ -19,8 +22,10 @@ pub use test_gateway::TestGateway;
 pub struct ChargeRequest {
     pub amount: Money,
     pub currency: Currency,
-    /// What the client's payment form produced (e.g. a Stripe token such as `tok_visa`).
-    pub token: String,
+    /// What the client's payment form produced (e.g. a Stripe token such as `tok_visa`);
+    /// always present for a gateway whose [`PaymentGateway::requires_token`] is true
+    /// (checkout refuses the request before anything is written otherwise).
+    pub token: Option<String>,
     /// Stable per order: the same key never charges twice.
     pub idempotency_key: String,
     pub description: String,
@@ -53,10 +58,22 @@ pub enum PaymentError {
     Unavailable(String),
 }
 
+/// One payment gateway: the one place a new one (Adyen, Mollie, ...) plugs in. Checkout,
+/// cancellations, refunds and the sweeper only ever call these methods, and always with
+/// an idempotency key, so each may be retried.
 #[async_trait::async_trait]
 pub trait PaymentGateway: Send + Sync + 'static {
-    /// The gateway's name, as kept in the payment ledger.
+    /// The gateway's code: what `SHOP_PAYMENT_GATEWAYS` lists, what a buyer sends as
+    /// `CheckoutInput.paymentMethod`, and what the payment ledger keeps in `gateway`
+    /// (so it must never change once orders were paid with it).
+    fn code(&self) -> &'static str;
+
+    /// What a buyer sees in `paymentMethods`, e.g. "Card".
     fn name(&self) -> &'static str;
+
+    /// Whether a charge needs `paymentToken` from the client's payment form. Gateways
+    /// that send the buyer to their own page instead (PayPal) need none.
+    fn requires_token(&self) -> bool;
 
     async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError>;
 
@@ -67,15 +84,134 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Receipt>, PaymentError>;
 }
 
-/// The gateway the server was configured with.
+/// A gateway the server can talk to.
 pub type Gateway = Arc<dyn PaymentGateway>;
 
-/// How checkout takes money: the gateway, the shop's currency, whether its prices include
+/// The gateways of a server: the enabled ones, in the order `paymentMethods` lists them
+/// (the first is the default at checkout), and the ones kept only to settle orders they
+/// were paid with before they were disabled (see [`Gateways::settling`]).
+#[derive(Clone)]
+pub struct Gateways {
+    enabled: Arc<[Gateway]>,
+    standby: Arc<[Gateway]>,
+}
+
+impl Gateways {
+    /// The enabled gateways, in order, and those kept for settlement only. Refuses an
+    /// empty list and a code that appears twice (in either list).
+    pub fn new(enabled: Vec<Gateway>, standby: Vec<Gateway>) -> Result<Self, String> {
+        if enabled.is_empty() {
+            return Err("at least one payment gateway must be enabled".into());
+        }
+        let mut codes: Vec<&str> = Vec::new();
+        for gateway in enabled.iter().chain(&standby) {
+            if codes.contains(&gateway.code()) {
+                return Err(format!(
+                    "the payment gateway {:?} is listed twice",
+                    gateway.code()
+                ));
+            }
+            codes.push(gateway.code());
+        }
+        Ok(Self {
+            enabled: enabled.into(),
+            standby: standby.into(),
+        })
+    }
+
+    /// The enabled gateways, in the configured order.
+    pub fn enabled(&self) -> &[Gateway] {
+        &self.enabled
+    }
+
+    /// The default gateway: the first enabled.
+    pub fn default_gateway(&self) -> &Gateway {
+        // `new` never makes an empty list.
+        &self.enabled[0]
+    }
+
+    /// The enabled gateway with this code: what a checkout may pay with.
+    pub fn offered(&self, code: &str) -> Option<&Gateway> {
+        self.enabled.iter().find(|gateway| gateway.code() == code)
+    }
+
+    /// The gateway that took an order's money, by the code its ledger keeps: enabled, or
+    /// kept for settlement after it was disabled. A gateway this server cannot reach (not
+    /// configured at all) answers as an unreachable gateway does, `Unavailable`: the
+    /// callers already leave such work owed and retried (a refund stays PENDING and the
+    /// sweeper asks again; an abandoned order stays PENDING), until the operator
+    /// configures the gateway again.
+    pub fn settling(&self, code: &str) -> Result<&Gateway, PaymentError> {
+        self.enabled
+            .iter()
+            .chain(self.standby.iter())
+            .find(|gateway| gateway.code() == code)
+            .ok_or_else(|| {
+                tracing::error!(gateway = code, "an order was paid through a payment gateway this server is not configured for; configure it to settle the order");
+                PaymentError::Unavailable(format!(
+                    "the payment gateway {code:?} is not configured on this server"
+                ))
+            })
+    }
+}
+
+/// How checkout takes money: the gateways, the shop's currency, whether its prices include
 /// tax, and how long an order may stay PENDING before the sweeper gives its stock back.
 #[derive(Clone)]
 pub struct Payments {
-    pub gateway: Gateway,
+    pub gateways: Gateways,
     pub currency: Currency,
     pub pending_order_ttl: chrono::Duration,
     pub tax_mode: TaxMode,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test() -> Gateway {
+        Arc::new(TestGateway::new())
+    }
+
+    #[test]
+    fn the_first_enabled_gateway_is_the_default_and_only_enabled_ones_are_offered() {
+        let gateways = Gateways::new(vec![test()], Vec::new()).expect("valid");
+        assert_eq!(gateways.default_gateway().code(), "test");
+        assert!(gateways.offered("test").is_some());
+        assert!(gateways.offered("stripe").is_none());
+        assert!(matches!(
+            gateways.settling("stripe"),
+            Err(PaymentError::Unavailable(_))
+        ));
+    }
+
+    fn stripe() -> Gateway {
+        let key = stripe::SecretKey::parse("sk_test_0123456789").expect("a key");
+        let settings = stripe::StripeSettings::new(key, "http://127.0.0.1:9").expect("settings");
+        Arc::new(StripeGateway::new(settings).expect("a client"))
+    }
+
+    #[test]
+    fn a_gateway_on_standby_settles_but_is_not_offered() {
+        let gateways = Gateways::new(vec![stripe()], vec![test()]).expect("valid");
+
+        assert_eq!(gateways.default_gateway().code(), "stripe");
+        assert_eq!(gateways.enabled().len(), 1);
+        assert!(gateways.offered("test").is_none());
+        assert_eq!(
+            gateways.settling("test").map(|g| g.code()).ok(),
+            Some("test")
+        );
+        assert_eq!(
+            gateways.settling("stripe").map(|g| g.code()).ok(),
+            Some("stripe")
+        );
+    }
+
+    #[test]
+    fn no_gateway_or_one_listed_twice_is_refused() {
+        assert!(Gateways::new(Vec::new(), vec![test()]).is_err());
+        assert!(Gateways::new(vec![test(), test()], Vec::new()).is_err());
+        assert!(Gateways::new(vec![test()], vec![test()]).is_err());
+    }
 }

@@ -368,11 +368,22 @@ fn quoted(value: &str) -> String {
 
 #[async_trait::async_trait]
 impl PaymentGateway for StripeGateway {
-    fn name(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         "stripe"
     }
 
+    fn name(&self) -> &'static str {
+        "Card"
+    }
+
+    fn requires_token(&self) -> bool {
+        true
+    }
+
     async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError> {
+        let Some(token) = request.token.clone() else {
+            return Err(PaymentError::Declined("a card token is needed".into()));
+        };
         let amount = stripe_amount(request.amount, &request.currency).ok_or_else(|| {
             PaymentError::Declined(format!(
                 "{} amounts must be whole units",
@@ -384,7 +395,7 @@ impl PaymentGateway for StripeGateway {
             ("currency", request.currency.as_str().to_ascii_lowercase()),
             ("confirm", "true".into()),
             ("payment_method_data[type]", "card".into()),
-            ("payment_method_data[card][token]", request.token.clone()),
+            ("payment_method_data[card][token]", token),
             ("description", request.description.clone()),
             ("metadata[order_number]", request.idempotency_key.clone()),
             // Card payments only complete here, in one call: a method that needs to send

@@ -59,12 +59,21 @@ fn reference(prefix: &str) -> Receipt {
 
 #[async_trait::async_trait]
 impl PaymentGateway for TestGateway {
-    fn name(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         "test"
     }
 
+    fn name(&self) -> &'static str {
+        "Test card"
+    }
+
+    fn requires_token(&self) -> bool {
+        true
+    }
+
     async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError> {
-        match request.token.as_str() {
+        let token = request.token.as_deref().unwrap_or_default();
+        match token {
             "tok_visa" | "tok_mastercard" | "tok_amex" | NO_ANSWER | REFUND_FAIL => {}
             "tok_processingError" => {
                 return Err(PaymentError::Unavailable(
@@ -95,11 +104,11 @@ impl PaymentGateway for TestGateway {
             refunds
                 .charged
                 .insert(receipt.reference.clone(), request.amount.cents());
-            if request.token == REFUND_FAIL {
+            if token == REFUND_FAIL {
                 refunds.refusing.push(receipt.reference.clone());
             }
         }
-        if request.token == NO_ANSWER {
+        if token == NO_ANSWER {
             std::future::pending::<()>().await;
         }
         Ok(receipt)
@@ -157,7 +166,7 @@ mod tests {
         ChargeRequest {
             amount: Money::from_cents(cents),
             currency: Currency::usd(),
-            token: token.into(),
+            token: Some(token.into()),
             idempotency_key: format!("SO-{token}"),
             description: "test".into(),
         }

@@ -5,8 +5,9 @@
 //!    variant, in product order so two carts never deadlock), and writes the PENDING
 //!    order with its price, name and address snapshots and a pending charge in the
 //!    ledger. Either all of it commits or none of it.
-//! 2. The gateway is asked to charge, outside any transaction, with the order number as
-//!    idempotency key.
+//! 2. The gateway the buyer chose (`paymentMethod`; the first enabled by default) is
+//!    asked to charge, outside any transaction, with the order number as idempotency key.
+//!    The ledger's charge row names it, and every later step of the order goes through it.
 //! 3. A second transaction marks the order PAID and empties the bought lines from the cart;
 //!    or, when the charge was declined, removes the order and puts the stock back.
 //!
@@ -33,7 +34,7 @@ use crate::{
         TaxMode, new_order_number,
     },
     error::{AppError, AppResult, Refusal},
-    payments::{ChargeRequest, PaymentError, Payments},
+    payments::{ChargeRequest, Gateway, PaymentError, Payments},
     service::{
         cart::{self, CartLine, checkout_in_progress, lines},
         discounts, orders, run_to_completion,
@@ -58,7 +59,11 @@ pub struct Checkout {
     pub shipping_address: PostalAddress,
     /// The shipping method chosen (required once methods ship to the address's country).
     pub shipping_method: Option<i32>,
-    pub payment_token: PaymentToken,
+    /// The code of the gateway to pay with (`paymentMethod`); the first enabled when
+    /// `None`. Checked against the enabled gateways by [`checkout`].
+    pub payment_method: Option<String>,
+    /// The payment form's token: required by the gateways that take one (test, Stripe).
+    pub payment_token: Option<PaymentToken>,
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
@@ -142,10 +147,13 @@ impl From<DbErr> for Stopped {
 /// How a checkout ended: the PAID order and how it was come by, or why there is none.
 type Ended = Result<(order::Model, CheckoutOutcome), Stopped>;
 
-/// Buys what is in the caller's cart. Answers the PAID order. Every call is counted by
-/// its outcome. It runs to the end even if the caller goes away: a checkout dropped
-/// between taking the stock and recording the payment would hold that stock until the
-/// sweeper came by.
+/// Buys what is in the caller's cart with the payment method chosen (the first enabled
+/// when none is): an unknown or disabled one is BAD_USER_INPUT on `paymentMethod`, a
+/// missing token for a gateway that needs one BAD_USER_INPUT on `paymentToken`, both
+/// before anything is written. Answers the PAID order. Every call is counted by its
+/// outcome and method. It runs to the end even if the caller goes away: a checkout
+/// dropped between taking the stock and recording the payment would hold that stock
+/// until the sweeper came by.
 pub async fn checkout(
     db: &DatabaseConnection,
     payments: &Payments,
@@ -154,20 +162,53 @@ pub async fn checkout(
 ) -> AppResult<order::Model> {
     let (db, payments, viewer) = (db.clone(), payments.clone(), *viewer);
     run_to_completion(async move {
-        let (outcome, result) = match attempt(&db, &payments, &viewer, checkout).await {
+        let gateway = gateway_for(&payments, checkout.payment_method.as_deref());
+        // The code of an enabled gateway, never what the client typed: the label's values
+        // stay bounded by the configuration.
+        let method = gateway.as_ref().map_or("none", |gateway| gateway.code());
+        let attempted = match gateway {
+            Ok(gateway) => attempt(&db, &payments, &gateway, &viewer, checkout).await,
+            Err(error) => Err(error.into()),
+        };
+        let (outcome, result) = match attempted {
             Ok((order, outcome)) => (outcome, Ok(order)),
             Err(Stopped { outcome, error }) => (outcome, Err(error)),
         };
-        metrics::counter!(CHECKOUTS, "outcome" => outcome.as_str()).increment(1);
+        metrics::counter!(CHECKOUTS, "outcome" => outcome.as_str(), "method" => method)
+            .increment(1);
         result
     })
     .await
 }
 
-/// The checkout itself.
+/// The gateway a checkout pays with: the enabled one of that code, or the first enabled.
+fn gateway_for(payments: &Payments, method: Option<&str>) -> AppResult<Gateway> {
+    let Some(method) = method else {
+        return Ok(payments.gateways.default_gateway().clone());
+    };
+    let method = method.trim();
+    payments.gateways.offered(method).cloned().ok_or_else(|| {
+        let enabled: Vec<&str> = payments
+            .gateways
+            .enabled()
+            .iter()
+            .map(|gateway| gateway.code())
+            .collect();
+        AppError::bad_input(
+            "paymentMethod",
+            format!(
+                "not a payment method of this shop; use one of paymentMethods: {}",
+                enabled.join(", ")
+            ),
+        )
+    })
+}
+
+/// The checkout itself, paid through `gateway`.
 async fn attempt(
     db: &DatabaseConnection,
     payments: &Payments,
+    gateway: &Gateway,
     viewer: &Viewer,
     checkout: Checkout,
 ) -> Ended {
@@ -176,9 +217,20 @@ async fn attempt(
         email,
         shipping_address,
         shipping_method,
+        payment_method: _,
         payment_token,
         idempotency_key: key,
     } = checkout;
+    if gateway.requires_token() && payment_token.is_none() {
+        return Err(AppError::bad_input(
+            "paymentToken",
+            format!(
+                "the payment method {:?} needs the payment form's token",
+                gateway.code()
+            ),
+        )
+        .into());
+    }
     let cart_id = cart::id_of(db, viewer, cart.as_ref()).await?;
     let buyer = Buyer::of(db, viewer, email).await?;
     if let Some(key) = &key
@@ -193,6 +245,7 @@ async fn attempt(
     let order = match reserve_cart(
         db,
         payments,
+        gateway.code(),
         &buyer,
         cart_id,
         &shipping_address,
@@ -218,7 +271,7 @@ async fn attempt(
             };
         }
     };
-    pay(db, payments, order, payment_token).await
+    pay(db, payments, gateway, order, payment_token).await
 }
 
 /// What an earlier checkout with the same idempotency key answered, counted as a replay
@@ -324,8 +377,9 @@ async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<
     Ok(order)
 }
 
-/// Step 1 alone, for a user's own cart: the PENDING order a checkout leaves when its
-/// payment never answers (what the sweeper, webhooks and their tests start from).
+/// Step 1 alone, for a user's own cart: the PENDING order a checkout with the default
+/// payment method leaves when its payment never answers (what the sweeper, webhooks and
+/// their tests start from).
 pub async fn reserve(
     db: &DatabaseConnection,
     payments: &Payments,
@@ -343,6 +397,7 @@ pub async fn reserve(
     reserve_cart(
         db,
         payments,
+        payments.gateways.default_gateway().code(),
         &buyer,
         cart_id,
         address,
@@ -352,10 +407,13 @@ pub async fn reserve(
     .await
 }
 
-/// Step 1: takes the stock and writes the PENDING order, all or nothing.
+/// Step 1: takes the stock and writes the PENDING order, all or nothing, with its charge
+/// owed to the gateway of code `gateway`.
+#[allow(clippy::too_many_arguments)]
 async fn reserve_cart(
     db: &DatabaseConnection,
     payments: &Payments,
+    gateway: &str,
     buyer: &Buyer,
     cart_id: i32,
     address: &PostalAddress,
@@ -479,7 +537,7 @@ async fn reserve_cart(
     payment::ActiveModel {
         order_id: Set(order.id),
         kind: Set(PaymentKind::Charge),
-        gateway: Set(payments.gateway.name().into()),
+        gateway: Set(gateway.into()),
         reference: Set(None),
         amount_cents: Set(totals.total.cents()),
         status: Set(PaymentStatus::Pending),
@@ -544,8 +602,9 @@ async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()>
 async fn pay(
     db: &DatabaseConnection,
     payments: &Payments,
+    gateway: &Gateway,
     order: order::Model,
-    token: PaymentToken,
+    token: Option<PaymentToken>,
 ) -> Ended {
     if order.total_cents == 0 {
         // Nothing to charge: gateways refuse an amount of zero, and none is owed.
@@ -558,14 +617,14 @@ async fn pay(
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
         currency: payments.currency.clone(),
-        token: token.into_string(),
+        token: token.map(PaymentToken::into_string),
         idempotency_key: order.number.clone(),
         description: format!("Order {}", order.number),
     };
-    let charged = match payments.gateway.charge(&request).await {
+    let charged = match gateway.charge(&request).await {
         // The gateway's answer was lost: ask it what happened under this key.
         Err(PaymentError::Unavailable(reason)) => {
-            match payments.gateway.find_charge(&order.number).await {
+            match gateway.find_charge(&order.number).await {
                 Ok(Some(receipt)) => Ok(receipt),
                 Ok(None) => Err(PaymentError::Unavailable(reason)),
                 Err(err) => {

@@ -143,7 +143,10 @@ async fn claim(txn: &DatabaseTransaction, event: &Event, now: DateTime<Utc>) -> 
     Ok(matches!(inserted, TryInsertResult::Inserted(1)))
 }
 
-/// The order a PaymentIntent was made for, when the shop made it.
+/// The order a PaymentIntent was made for, when the shop made it through Stripe. An
+/// order the buyer pays with another gateway is none of Stripe's business: an event
+/// naming it (another system's number, or a forgery signed with a leaked secret) must
+/// neither settle nor release it.
 async fn order_of(
     db: &DatabaseConnection,
     intent: &PaymentIntent,
@@ -151,11 +154,24 @@ async fn order_of(
     let Some(number) = intent.metadata.get("order_number") else {
         return Ok(None);
     };
-    Ok(order::Entity::find()
+    let Some(order) = order::Entity::find()
         .filter(order::Column::Number.eq(number.as_str()))
         .one(db)
-        .await?)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let gateway = orders::gateway_of(db, order.id).await?;
+    if gateway != STRIPE {
+        tracing::warn!(order = %order.number, payment_intent = %intent.id, %gateway,
+            "a Stripe event names an order paid through another gateway; ignored");
+        return Ok(None);
+    }
+    Ok(Some(order))
 }
+
+/// The code the ledger keeps for Stripe's charges.
+const STRIPE: &str = "stripe";
 
 /// Whether a PaymentIntent is for exactly what the order costs: money that does not
 /// match is for a human to look at, never to settle an order with.
@@ -181,10 +197,11 @@ async fn payment_succeeded(
     let Some(order) = order_of(db, &intent).await? else {
         if let Some(number) = intent.metadata.get("order_number") {
             // The checkout declined and forgot the order while the charge went through
-            // (Stripe's search had not caught up), or the number is another system's.
-            // Which one only a human can tell, so nothing is refunded automatically.
+            // (Stripe's search had not caught up), the number is another system's, or
+            // the order was paid through another gateway. Which one only a human can
+            // tell, so nothing is refunded automatically.
             tracing::error!(payment_intent = %intent.id, order = %number,
-                "a payment succeeded for an order that does not exist; check it in Stripe");
+                "a payment succeeded for an order that does not exist or was not paid through Stripe; check it in Stripe");
         }
         return Ok(Outcome::Ignored);
     };
@@ -204,7 +221,7 @@ async fn payment_succeeded(
     let outcome = if orders::mark_paid(&txn, order.id, &receipt).await? {
         Outcome::Applied
     } else if is_unpaid_cancellation(&txn, &order).await? {
-        orders::owe_refund_of_late_payment(&txn, &order, &receipt, payments.gateway.name()).await?;
+        orders::owe_refund_of_late_payment(&txn, &order, &receipt).await?;
         tracing::warn!(order = %order.number, payment_intent = %intent.id,
             "a payment arrived for a cancelled order; refunding it");
         refund_owed = true;

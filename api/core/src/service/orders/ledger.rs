@@ -39,6 +39,29 @@ fn new_refund_key(order: &order::Model) -> String {
     format!("refund-{}-{:016x}", order.number, rand::random::<u64>())
 }
 
+/// The charge of each of these orders (one per order), in whatever state.
+pub async fn charges_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[i32],
+) -> AppResult<Vec<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::OrderId.is_in(order_ids.iter().copied()))
+        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
+        .all(db)
+        .await?)
+}
+
+/// The code of the gateway an order's charge went (or is going) to, as its ledger keeps
+/// it: every later step of the order (settling, refunds) goes through that gateway.
+pub async fn gateway_of(db: &impl ConnectionTrait, order_id: i32) -> AppResult<String> {
+    charges_of(db, &[order_id])
+        .await?
+        .into_iter()
+        .next()
+        .map(|charge| charge.gateway)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} has no charge")))
+}
+
 /// Sets the status of an order's charge in the ledger.
 pub(super) async fn settle_charge(
     db: &impl ConnectionTrait,
@@ -103,11 +126,7 @@ async fn insert_refund(
 /// cancelled: no refund of an admin can take room any more, so what is read here stays
 /// true. The update is conditional all the same, so two settlements racing (two
 /// deliveries of one late payment) owe it once.
-pub(super) async fn owe_the_rest(
-    txn: &DatabaseTransaction,
-    order_id: i32,
-    gateway: &str,
-) -> AppResult<()> {
+pub(super) async fn owe_the_rest(txn: &DatabaseTransaction, order_id: i32) -> AppResult<()> {
     let order = reload(txn, order_id).await?;
     let rest = order.total_cents - order.refunded_cents;
     if rest <= 0 {
@@ -127,10 +146,12 @@ pub(super) async fn owe_the_rest(
         tracing::warn!(order = %order.number, "the rest of an order was owed by a concurrent settlement");
         return Ok(());
     }
+    // Refunded through the gateway that took the money.
+    let gateway = gateway_of(txn, order.id).await?;
     insert_refund(
         txn,
         &order,
-        gateway,
+        &gateway,
         Money::from_cents(rest),
         settlement_key(&order),
         None,
@@ -221,7 +242,12 @@ pub(super) async fn send_refund(
             .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?,
         idempotency_key: key,
     };
-    match payments.gateway.refund(&request).await {
+    // Through the gateway that took the money, which the refund row names.
+    let answer = match payments.gateways.settling(&refund.gateway) {
+        Ok(gateway) => gateway.refund(&request).await,
+        Err(unreachable) => Err(unreachable),
+    };
+    match answer {
         Ok(receipt) => {
             db::write(db, async |txn| {
                 complete_refund(txn, refund, Some(&receipt.reference)).await
@@ -388,9 +414,8 @@ pub async fn cancel_after_late_payment(
     order: &order::Model,
     receipt: &Receipt,
 ) -> AppResult<()> {
-    let gateway = payments.gateway.name();
     db::write(db, async |txn| {
-        owe_refund_of_late_payment(txn, order, receipt, gateway).await
+        owe_refund_of_late_payment(txn, order, receipt).await
     })
     .await?;
     settle_refund(db, payments, order.id).await?;
@@ -404,7 +429,6 @@ pub async fn owe_refund_of_late_payment(
     txn: &DatabaseTransaction,
     order: &order::Model,
     receipt: &Receipt,
-    gateway: &str,
 ) -> AppResult<()> {
     settle_charge(
         txn,
@@ -413,7 +437,7 @@ pub async fn owe_refund_of_late_payment(
         Some(&receipt.reference),
     )
     .await?;
-    owe_the_rest(txn, order.id, gateway).await
+    owe_the_rest(txn, order.id).await
 }
 
 #[cfg(test)]

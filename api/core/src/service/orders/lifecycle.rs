@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{
     find_visible,
-    ledger::{owe_the_rest, settle_charge, settle_refund},
+    ledger::{gateway_of, owe_the_rest, settle_charge, settle_refund},
     release::{empty_bought_lines, release_cart, restock},
     reload,
 };
@@ -143,7 +143,12 @@ async fn cancel_now(
     // gateway's answer) before recording it. Ask the gateway first: if it did charge,
     // the order is PAID and the cancellation below refunds it.
     if order.status == OrderStatus::Pending {
-        match payments.gateway.find_charge(&order.number).await {
+        let gateway = gateway_of(db, id).await?;
+        let found = match payments.gateways.settling(&gateway) {
+            Ok(gateway) => gateway.find_charge(&order.number).await,
+            Err(unreachable) => Err(unreachable),
+        };
+        match found {
             Ok(Some(receipt)) => {
                 db::write(db, async |txn| mark_paid(txn, id, &receipt).await).await?;
             }
@@ -171,7 +176,7 @@ async fn cancel_now(
     restock(&txn, id).await?;
     discounts::give_back(&txn, id).await?;
     if from == OrderStatus::Paid {
-        owe_the_rest(&txn, id, payments.gateway.name()).await?;
+        owe_the_rest(&txn, id).await?;
     } else {
         settle_charge(&txn, id, PaymentStatus::Failed, None).await?;
     }

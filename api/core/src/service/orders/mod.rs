@@ -8,12 +8,14 @@
 //! This file answers questions about orders; the changes are split by concern:
 //! - `lifecycle`: the status machine (a transition, fulfilment, cancellation);
 //! - `ledger`: the payment rows of an order (its charge, its refunds, late payments);
+//! - `payment`: an order's payment as its buyer sees it;
 //! - `refund`: an admin's refund of part or all of an order;
 //! - `release`: what a PENDING order holds (stock, the cart) and how it lets go;
 //! - `sweeper`: settling what a crash or a lost gateway answer left behind.
 
 mod ledger;
 mod lifecycle;
+mod payment;
 mod refund;
 mod release;
 mod sweeper;
@@ -34,12 +36,13 @@ use crate::{
 };
 
 pub use ledger::{
-    cancel_after_late_payment, complete_refund, owe_refund_of_late_payment, refunds_of,
-    settle_refund, settlement_of,
+    cancel_after_late_payment, charges_of, complete_refund, gateway_of, owe_refund_of_late_payment,
+    refunds_of, settle_refund, settlement_of,
 };
 pub use lifecycle::{
     cancel, mark_paid, mark_paid_without_charge, release, transition, update_status,
 };
+pub use payment::{PaymentState, PaymentView, payment_of};
 pub use refund::refund;
 pub use release::{release_cart, restock};
 pub use sweeper::{Swept, sweep};

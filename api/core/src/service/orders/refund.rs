@@ -4,7 +4,7 @@ use entity::order;
 use sea_orm::DatabaseConnection;
 
 use super::{
-    ledger::{RefundOutcome, owe_refund, send_refund},
+    ledger::{RefundOutcome, gateway_of, owe_refund, send_refund},
     reload,
 };
 use crate::{
@@ -57,11 +57,20 @@ async fn refund_now(
     if amount.cents() <= 0 {
         return Err(Refusal::RefundNotPositive.into());
     }
+    // Through the gateway that took the money. One this server cannot reach is refused
+    // before anything is written: an admin is waiting, and can configure it again.
+    let gateway = gateway_of(db, order.id).await?;
+    if payments.gateways.settling(&gateway).is_err() {
+        return Err(AppError::PaymentDeclined(format!(
+            "this order was paid through the payment gateway {gateway:?}, which this server \
+             is not configured for; nothing was refunded"
+        )));
+    }
     let reason = reason.map(|reason| reason.as_str().to_owned());
     let owed = owe_refund(
         db,
         &order,
-        payments.gateway.name(),
+        &gateway,
         amount,
         reason,
         &OrderStatus::REFUNDABLE,

@@ -1,5 +1,7 @@
 //! The sweeper: settles what a crash or a lost gateway answer left behind.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     order,
@@ -8,7 +10,7 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    ledger::{RefundOutcome, send_refund},
+    ledger::{RefundOutcome, charges_of, send_refund},
     mark_paid, release,
 };
 use crate::{
@@ -45,8 +47,24 @@ pub async fn sweep(
         .limit(100)
         .all(db)
         .await?;
+    let ids: Vec<i32> = stale.iter().map(|order| order.id).collect();
+    let gateways: HashMap<i32, String> = charges_of(db, &ids)
+        .await?
+        .into_iter()
+        .map(|charge| (charge.order_id, charge.gateway))
+        .collect();
     for order in stale {
-        match payments.gateway.find_charge(&order.number).await {
+        // Asked of the gateway the checkout charged through; one this server cannot reach
+        // leaves the order PENDING (logged) until it is configured again.
+        let found = match gateways.get(&order.id) {
+            Some(code) => match payments.gateways.settling(code) {
+                Ok(gateway) => gateway.find_charge(&order.number).await,
+                Err(unreachable) => Err(unreachable),
+            },
+            // No charge row: nothing was ever sent to a gateway.
+            None => Ok(None),
+        };
+        match found {
             Ok(Some(receipt)) => {
                 if db::write(db, async |txn| mark_paid(txn, order.id, &receipt).await).await? {
                     swept.completed += 1;

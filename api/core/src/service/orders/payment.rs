@@ -1,0 +1,153 @@
+//! An order's payment as its buyer sees it (`Order.payment`): which method, and where it
+//! stands, read from the ledger's charge and the order's refunded total.
+
+use entity::{
+    order,
+    payment::{self, PaymentStatus},
+};
+
+use crate::domain::Money;
+
+/// Where an order's payment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentState {
+    /// The buyer must act (3-D Secure, a gateway's page) before the gateway charges.
+    /// No gateway asks for it yet.
+    RequiresAction,
+    /// Sent to the gateway, or about to be; its answer is not recorded yet.
+    Pending,
+    /// Charged.
+    Succeeded,
+    /// Not charged: declined, abandoned, or the order was cancelled before it was paid.
+    Failed,
+    /// Charged, and all of it given back.
+    Refunded,
+}
+
+/// The latest payment attempt of an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentView {
+    /// The code of the gateway (`paymentMethod`) it went to.
+    pub method: String,
+    pub state: PaymentState,
+    /// What was (or is to be) charged.
+    pub amount: Money,
+}
+
+/// The payment of `order` from its ledger charge (an order has one charge; a new attempt
+/// would be a new order). REFUNDED once refunds add up to the whole total, so a partly
+/// refunded order is still SUCCEEDED (its `refunds` say how much came back).
+pub fn payment_of(order: &order::Model, charge: &payment::Model) -> PaymentView {
+    let state = match charge.status {
+        PaymentStatus::Pending => PaymentState::Pending,
+        PaymentStatus::Failed => PaymentState::Failed,
+        // A free order was "paid" with nothing; it has nothing to refund.
+        PaymentStatus::Succeeded
+            if order.total_cents > 0 && order.refunded_cents >= order.total_cents =>
+        {
+            PaymentState::Refunded
+        }
+        PaymentStatus::Succeeded => PaymentState::Succeeded,
+    };
+    PaymentView {
+        method: charge.gateway.clone(),
+        state,
+        amount: Money::from_cents(charge.amount_cents),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use entity::payment::PaymentKind;
+
+    use super::*;
+    use crate::domain::OrderStatus;
+
+    fn order(total_cents: i64, refunded_cents: i64) -> order::Model {
+        let now = Utc::now();
+        order::Model {
+            id: 1,
+            number: "SO-1".into(),
+            user_id: Some(1),
+            email: "ann@example.com".into(),
+            status: OrderStatus::Paid,
+            total_cents,
+            currency: "USD".into(),
+            ship_full_name: "Ann".into(),
+            ship_line1: "1 Road".into(),
+            ship_line2: None,
+            ship_city: "Town".into(),
+            ship_postal_code: "1".into(),
+            ship_country: "NL".into(),
+            idempotency_key: None,
+            cart_id: None,
+            subtotal_cents: total_cents,
+            discount_cents: 0,
+            shipping_cents: 0,
+            tax_cents: 0,
+            tax_included: false,
+            shipping_method: None,
+            discount_code: None,
+            expires_at: now,
+            tracking_carrier: None,
+            tracking_number: None,
+            tracking_url: None,
+            refunded_cents,
+            placed_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn charge(status: PaymentStatus, amount_cents: i64) -> payment::Model {
+        let now = Utc::now();
+        payment::Model {
+            id: 1,
+            order_id: 1,
+            kind: PaymentKind::Charge,
+            gateway: "stripe".into(),
+            reference: None,
+            amount_cents,
+            status,
+            idempotency_key: None,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_charge_is_refunded_only_when_refunds_reach_the_whole_total() {
+        let state = |total, refunded, status| {
+            payment_of(&order(total, refunded), &charge(status, total)).state
+        };
+        assert_eq!(
+            state(1000, 0, PaymentStatus::Succeeded),
+            PaymentState::Succeeded
+        );
+        assert_eq!(
+            state(1000, 999, PaymentStatus::Succeeded),
+            PaymentState::Succeeded
+        );
+        assert_eq!(
+            state(1000, 1000, PaymentStatus::Succeeded),
+            PaymentState::Refunded
+        );
+        assert_eq!(
+            state(0, 0, PaymentStatus::Succeeded),
+            PaymentState::Succeeded
+        );
+        assert_eq!(
+            state(1000, 0, PaymentStatus::Pending),
+            PaymentState::Pending
+        );
+        assert_eq!(state(1000, 0, PaymentStatus::Failed), PaymentState::Failed);
+    }
+
+    #[test]
+    fn the_method_is_the_gateway_the_ledger_names() {
+        let view = payment_of(&order(1000, 0), &charge(PaymentStatus::Succeeded, 1000));
+        assert_eq!(view.method, "stripe");
+        assert_eq!(view.amount, Money::from_cents(1000));
+    }
+}
