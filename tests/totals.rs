@@ -680,3 +680,30 @@ async fn a_once_per_customer_code_a_user_already_used_shows_no_discount_and_is_r
         refused.error()
     );
 }
+
+#[tokio::test]
+async fn the_demo_code_takes_ten_percent_from_twenty_and_is_seeded_once() {
+    let shop = open_shop().await;
+    assert!(
+        shop::service::demo::seed_discount_code(&shop.db)
+            .await
+            .expect("seeded")
+    );
+    assert!(
+        !shop::service::demo::seed_discount_code(&shop.db)
+            .await
+            .expect("checked")
+    );
+    let alice = shop.register("alice").await;
+    let tea = shop.product("Tea", "10.00", 10).await;
+    shop.put_in_cart(&alice, &tea, 1).await;
+
+    let below = shop.apply_code(&alice, "welcome10").await;
+    assert_eq!((below.code(), below.field()), ("BAD_USER_INPUT", "code"));
+    shop.put_in_cart(&alice, &tea, 2).await;
+    shop.apply_code(&alice, "welcome10").await.data();
+    assert_eq!(
+        amounts(&shop.cart_totals(&alice, None, None).await),
+        expect(["30.00", "3.00", "0.00", "0.00", "27.00"])
+    );
+}

@@ -228,6 +228,12 @@ async fn seed_demo(db: &sea_orm::DatabaseConnection, products: u32) -> anyhow::R
             tracing::info!("shipping or tax is set up; demo shipping and tax not added")
         }
     }
+    if demo::seed_discount_code(db).await.map_err(describe)? {
+        tracing::info!(
+            "demo discount code: {} (10% off from 20.00, once per customer)",
+            demo::DEMO_DISCOUNT_CODE
+        );
+    }
     let auth = Auth::new(&JwtSecret::random()).map_err(describe)?;
     if let Some((username, password)) =
         demo::ensure_demo_admin(db, &auth).await.map_err(describe)?

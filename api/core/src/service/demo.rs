@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, TimeZone, Utc};
-use entity::{category, product, product_variant, shipping_method, tax_rate, user};
+use entity::{category, discount_code, product, product_variant, shipping_method, tax_rate, user};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -527,6 +527,38 @@ pub async fn seed_shipping_and_tax(db: &DatabaseConnection) -> AppResult<SeededS
         methods: SHIPPING.len(),
         tax_rates: TAX_RATES.len(),
     })
+}
+
+/// The demo's discount code: 10% off a subtotal of 20.00 or more, once per customer.
+pub const DEMO_DISCOUNT_CODE: &str = "WELCOME10";
+
+/// Adds [`DEMO_DISCOUNT_CODE`] to a shop without discount codes, so that the demo's carts
+/// can show a discount. Answers whether it did; a shop with codes of its own is left alone.
+pub async fn seed_discount_code(db: &DatabaseConnection) -> AppResult<bool> {
+    let txn = db::begin_write(db).await?;
+    if discount_code::Entity::find().count(&txn).await? > 0 {
+        return Ok(false);
+    }
+    let now = Utc::now();
+    discount_code::ActiveModel {
+        code: Set(DEMO_DISCOUNT_CODE.to_owned()),
+        percent_off_bp: Set(Some(1_000)),
+        amount_off_cents: Set(None),
+        min_subtotal_cents: Set(Some(2_000)),
+        usage_limit: Set(None),
+        times_used: Set(0),
+        once_per_customer: Set(true),
+        starts_at: Set(None),
+        ends_at: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// The demo's admin account: created with a fresh random password when the shop has no
