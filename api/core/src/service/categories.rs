@@ -102,16 +102,12 @@ pub async fn update(
     if let Some(slug) = changes.slug {
         active.slug = Set(slug.to_string());
     }
-    match changes.description {
-        Patch::Keep => {}
+    if let Some(text) = changes.description.change() {
         // Setting an empty description clears it, as null does.
-        Patch::Clear => active.description = Set(None),
-        Patch::Set(text) => active.description = Set(text.non_empty()),
+        active.description = Set(text.and_then(|text| text.non_empty()));
     }
-    match changes.parent_id {
-        Patch::Keep => {}
-        Patch::Clear => active.parent_id = Set(None),
-        Patch::Set(parent) => active.parent_id = Set(Some(parent)),
+    if let Some(parent) = changes.parent_id.change() {
+        active.parent_id = Set(parent);
     }
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;

@@ -49,3 +49,45 @@ pub enum Patch<T> {
     Clear,
     Set(T),
 }
+
+impl<T> Patch<T> {
+    /// The change to what is stored: `None` to leave it, `Some(None)` to clear it,
+    /// `Some(Some(value))` to set it. An update writes its column only when there is one.
+    pub fn change(self) -> Option<Option<T>> {
+        match self {
+            Self::Keep => None,
+            Self::Clear => Some(None),
+            Self::Set(value) => Some(Some(value)),
+        }
+    }
+
+    /// The value once the change is made to `stored`.
+    pub fn applied_to(self, stored: Option<T>) -> Option<T> {
+        self.change().unwrap_or(stored)
+    }
+
+    /// The same change, of a value turned into another (e.g. into its stored form).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Self::Keep => Patch::Keep,
+            Self::Clear => Patch::Clear,
+            Self::Set(value) => Patch::Set(f(value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Patch;
+
+    #[test]
+    fn a_patch_keeps_clears_or_sets_what_is_stored() {
+        assert_eq!(Patch::<i32>::Keep.applied_to(Some(1)), Some(1));
+        assert_eq!(Patch::<i32>::Clear.applied_to(Some(1)), None);
+        assert_eq!(Patch::Set(2).applied_to(Some(1)), Some(2));
+        assert_eq!(Patch::Set(2).applied_to(None), Some(2));
+        assert_eq!(Patch::<i32>::Keep.change(), None);
+        assert_eq!(Patch::<i32>::Clear.change(), Some(None));
+        assert_eq!(Patch::Set(3).map(|n| n * 2), Patch::Set(6));
+    }
+}

@@ -149,10 +149,8 @@ pub async fn update(
         if let Some(slug) = changes.slug {
             active.slug = Set(slug.to_string());
         }
-        match changes.category_id {
-            Patch::Keep => {}
-            Patch::Clear => active.category_id = Set(None),
-            Patch::Set(category) => active.category_id = Set(Some(category)),
+        if let Some(category) = changes.category_id.change() {
+            active.category_id = Set(category);
         }
         if let Some(images) = changes.image_urls {
             active.image_urls = Set(images.to_stored());

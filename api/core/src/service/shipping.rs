@@ -85,13 +85,8 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("shipping method"))?;
-    let patched = |patch: Patch<Days>, stored: Option<i32>| match patch {
-        Patch::Keep => stored,
-        Patch::Clear => None,
-        Patch::Set(days) => Some(days.get()),
-    };
-    let min_days = patched(changes.min_days, current.min_days);
-    let max_days = patched(changes.max_days, current.max_days);
+    let min_days = changes.min_days.map(Days::get).applied_to(current.min_days);
+    let max_days = changes.max_days.map(Days::get).applied_to(current.max_days);
     if let (Some(min), Some(max)) = (min_days, max_days)
         && max < min
     {
@@ -105,10 +100,8 @@ pub async fn update(
     if let Some(price) = changes.price {
         active.price_cents = Set(price.cents());
     }
-    match changes.free_over {
-        Patch::Keep => {}
-        Patch::Clear => active.free_over_cents = Set(None),
-        Patch::Set(amount) => active.free_over_cents = Set(Some(amount.cents())),
+    if let Some(free_over) = changes.free_over.change() {
+        active.free_over_cents = Set(free_over.map(Money::cents));
     }
     if let Some(countries) = changes.countries {
         active.countries = Set(countries.to_stored());

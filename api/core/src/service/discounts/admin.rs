@@ -125,20 +125,14 @@ pub async fn update(
     if let Some(active) = changes.active {
         changed.active = Set(active);
     }
-    match changes.usage_limit {
-        Patch::Keep => {}
-        Patch::Clear => changed.usage_limit = Set(None),
-        Patch::Set(limit) => changed.usage_limit = Set(Some(limit.get())),
+    if let Some(limit) = changes.usage_limit.change() {
+        changed.usage_limit = Set(limit.map(UsageLimit::get));
     }
-    match changes.ends_at {
-        Patch::Keep => {}
-        Patch::Clear => changed.ends_at = Set(None),
-        Patch::Set(end) => changed.ends_at = Set(Some(end)),
+    if let Some(end) = changes.ends_at.change() {
+        changed.ends_at = Set(end);
     }
-    match changes.min_subtotal {
-        Patch::Keep => {}
-        Patch::Clear => changed.min_subtotal_cents = Set(None),
-        Patch::Set(min) => changed.min_subtotal_cents = Set(Some(min.cents())),
+    if let Some(min) = changes.min_subtotal.change() {
+        changed.min_subtotal_cents = Set(min.map(Money::cents));
     }
     changed.updated_at = Set(Utc::now());
     let updated = changed.update(&*txn).await?;

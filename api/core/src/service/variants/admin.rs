@@ -204,11 +204,9 @@ pub(crate) async fn apply(
     let price = changes
         .price
         .unwrap_or_else(|| Money::from_cents(current.price_cents));
-    let compare_at = match changes.compare_at {
-        Patch::Keep => current.compare_at_cents.map(Money::from_cents),
-        Patch::Clear => None,
-        Patch::Set(was) => Some(was),
-    };
+    let compare_at = changes
+        .compare_at
+        .applied_to(current.compare_at_cents.map(Money::from_cents));
     ensure_compare_at_above(price, compare_at)?;
     if let Patch::Set(sku) = &changes.sku {
         ensure_sku_free(txn, sku, Some(id)).await?;
@@ -223,10 +221,8 @@ pub(crate) async fn apply(
     if let Some(stock) = changes.stock {
         active.stock = Set(stock.units());
     }
-    match changes.sku {
-        Patch::Keep => {}
-        Patch::Clear => active.sku = Set(None),
-        Patch::Set(sku) => active.sku = Set(Some(sku.to_string())),
+    if let Some(sku) = changes.sku.change() {
+        active.sku = Set(sku.map(|sku| sku.to_string()));
     }
     if let Some(images) = changes.image_urls {
         active.image_urls = Set(images.to_stored());
