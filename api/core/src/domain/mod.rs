@@ -57,7 +57,9 @@ pub use options::{
 pub use order_number::new_order_number;
 pub use password::{CandidatePassword, Password};
 pub use percent::Percent;
-pub use pricing::{Discount, OrderTotals, PriceRules, ShippingRate, TaxMode, TotalTooLarge, price};
+pub use pricing::{
+    Discount, OrderTotals, PriceRules, ShippingRate, TaxMode, TotalTooLarge, price, subtotal,
+};
 pub use quantity::Quantity;
 pub use search::{MAX_SEARCH_LEN, Search, SearchTerms};
 pub use secret::hash_secret;

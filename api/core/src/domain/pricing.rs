@@ -66,14 +66,20 @@ pub struct OrderTotals {
 #[error("the order total is too large")]
 pub struct TotalTooLarge;
 
+/// The sum of line totals: what a discount's minimum and the rest of [`price`] start from.
+pub fn subtotal(line_totals: impl IntoIterator<Item = Money>) -> Result<Money, TotalTooLarge> {
+    line_totals
+        .into_iter()
+        .try_fold(Money::default(), |sum, line| sum.checked_add(line))
+        .ok_or(TotalTooLarge)
+}
+
 /// Prices lines (their line totals) under `rules`.
 pub fn price(
     line_totals: impl IntoIterator<Item = Money>,
     rules: &PriceRules,
 ) -> Result<OrderTotals, TotalTooLarge> {
-    let subtotal = line_totals.into_iter().try_fold(0i64, |sum, line| {
-        sum.checked_add(line.cents()).ok_or(TotalTooLarge)
-    })?;
+    let subtotal = subtotal(line_totals)?.cents();
     let discount = rules.discount.map_or(0, |d| discount_of(subtotal, d));
     let discounted = subtotal - discount;
     let shipping = rules.shipping.map_or(0, |rate| match rate.free_over {

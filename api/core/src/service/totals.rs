@@ -9,7 +9,9 @@ use entity::{cart, discount_code, shipping_method};
 use sea_orm::ConnectionTrait;
 
 use crate::{
-    domain::{Country, Discount, Money, OrderTotals, PriceRules, ShippingRate, TaxMode, price},
+    domain::{
+        Country, Discount, Money, OrderTotals, PriceRules, ShippingRate, TaxMode, price, subtotal,
+    },
     error::{AppError, AppResult},
     service::{
         cart::CartLine,
@@ -57,9 +59,7 @@ pub async fn quote(
     let too_large =
         |err: crate::domain::TotalTooLarge| AppError::bad_input("cart", err.to_string());
     let line_totals = || lines.iter().map(CartLine::total);
-    let subtotal = price(line_totals(), &PriceRules::default())
-        .map_err(too_large)?
-        .subtotal;
+    let subtotal = subtotal(line_totals()).map_err(too_large)?;
     let discount_code = applicable_code(db, cart, subtotal, purpose).await?;
     let (shipping_method, tax_rate) = match destination {
         Some(to) => {
@@ -113,7 +113,7 @@ async fn applicable_code(
     let Some(code) = discounts::find(db, id).await? else {
         return Ok(None);
     };
-    let usable = discounts::check_for_cart(db, &code, cart, subtotal, Utc::now()).await?;
+    let usable = discounts::check_for(db, &code, cart.user_id, subtotal, Utc::now()).await?;
     match (usable, purpose) {
         (Ok(()), _) => Ok(Some(code)),
         (Err(_), Purpose::Preview) => Ok(None),

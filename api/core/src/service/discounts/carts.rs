@@ -3,12 +3,12 @@
 
 use chrono::Utc;
 
-use super::{admin::find_by_code, check, refused, set_cart_code, used_by};
+use super::{admin::find_by_code, check_for, refused, set_cart_code};
 use crate::{
-    domain::{CartId, Customer, DiscountCodeText, Money},
-    error::{AppResult, DiscountRefusal},
+    domain::{CartId, DiscountCodeText, subtotal},
+    error::{AppError, AppResult, DiscountRefusal},
     service::{
-        cart::{self, CartView},
+        cart::{self, CartLine, CartView},
         viewer::Viewer,
     },
 };
@@ -29,20 +29,11 @@ pub async fn apply(
     let found = find_by_code(&**txn, code)
         .await?
         .ok_or_else(|| refused(DiscountRefusal::Unknown))?;
-    let subtotal = cart::lines(&**txn, opened.cart.id)
-        .await?
-        .iter()
-        .filter(|line| !line.saved_for_later)
-        .fold(Money::from_cents(0), |sum, line| {
-            Money::from_cents(sum.cents().saturating_add(line.total().cents()))
-        });
-    check(&found, subtotal, Utc::now())?;
-    if found.once_per_customer
-        && let Viewer::User { id } = viewer
-        && used_by(&**txn, found.id, &Customer::User(*id)).await?
-    {
-        return Err(refused(DiscountRefusal::AlreadyUsed));
-    }
+    let lines = cart::lines(&**txn, opened.cart.id).await?;
+    let bought = lines.iter().filter(|line| !line.saved_for_later);
+    let subtotal = subtotal(bought.map(CartLine::total))
+        .map_err(|too_large| AppError::bad_input("cart", too_large.to_string()))?;
+    check_for(&**txn, &found, viewer.user_id().ok(), subtotal, Utc::now()).await??;
     // The cart's own commit writes only `updated_at`.
     set_cart_code(&*opened.txn, opened.cart.id, Some(found.id)).await?;
     opened.cart.discount_code_id = Some(found.id);

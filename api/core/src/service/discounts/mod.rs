@@ -134,20 +134,21 @@ async fn used_by(db: &impl ConnectionTrait, code_id: i32, customer: &Customer) -
         .is_some())
 }
 
-/// Whether `code` may be used now on `cart`, whose bought lines come to `subtotal`:
-/// [`check`], and for a once-per-customer code on a user's cart, that the user has not used
-/// it yet. (A guest is known by the email given at checkout, where [`redeem`] checks it.)
-pub async fn check_for_cart(
+/// Whether `code` may be used now on a cart whose bought lines come to `subtotal`:
+/// [`check`], and for a once-per-customer code and a known `user`, that the user has not
+/// used it yet. (A guest is known by the email given at checkout, where [`redeem`] checks
+/// it.) The rule of `applyDiscountCode` and of a cart's totals alike.
+pub async fn check_for(
     db: &impl ConnectionTrait,
     code: &discount_code::Model,
-    cart: &cart::Model,
+    user: Option<i32>,
     subtotal: Money,
     now: DateTime<Utc>,
 ) -> AppResult<Result<(), Refusal>> {
     if let Err(refusal) = check(code, subtotal, now) {
         return Ok(Err(refusal));
     }
-    if let Some(user_id) = cart.user_id.filter(|_| code.once_per_customer)
+    if let Some(user_id) = user.filter(|_| code.once_per_customer)
         && used_by(db, code.id, &Customer::User(user_id)).await?
     {
         return Ok(Err(Refusal::DiscountNotApplicable(
