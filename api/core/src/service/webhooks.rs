@@ -246,13 +246,7 @@ async fn is_unpaid_cancellation(
     if current.is_none_or(|o| o.status != OrderStatus::Cancelled) {
         return Ok(false);
     }
-    let charged = payment::Entity::find()
-        .filter(payment::Column::OrderId.eq(order.id))
-        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
-        .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
-        .one(txn)
-        .await?
-        .is_some();
+    let charged = orders::succeeded_charge(txn, order.id).await?.is_some();
     Ok(!charged)
 }
 

@@ -51,6 +51,17 @@ pub async fn charges_of(
         .await?)
 }
 
+/// An order's charge if it succeeded: what a refund goes back against.
+pub async fn succeeded_charge(
+    db: &impl ConnectionTrait,
+    order_id: i32,
+) -> AppResult<Option<payment::Model>> {
+    Ok(charges_of(db, &[order_id])
+        .await?
+        .into_iter()
+        .find(|charge| charge.status == PaymentStatus::Succeeded))
+}
+
 /// The code of the gateway an order's charge went (or is going) to, as its ledger keeps
 /// it: every later step of the order (settling, refunds) goes through that gateway.
 pub async fn gateway_of(db: &impl ConnectionTrait, order_id: i32) -> AppResult<String> {
@@ -224,12 +235,7 @@ pub(super) async fn send_refund(
             order.number
         )));
     };
-    let charge = payment::Entity::find()
-        .filter(payment::Column::OrderId.eq(order.id))
-        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
-        .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
-        .one(db)
-        .await?;
+    let charge = succeeded_charge(db, order.id).await?;
     let Some(charge_reference) = charge.and_then(|charge| charge.reference) else {
         tracing::warn!(order = %order.number, "a refund is owed of a charge not recorded yet");
         touch(db, refund).await?;

@@ -37,7 +37,7 @@ use crate::{
 
 pub use ledger::{
     cancel_after_late_payment, charges_of, complete_refund, gateway_of, owe_refund_of_late_payment,
-    refunds_of, settle_refund, settlement_of,
+    refunds_of, settle_refund, settlement_of, succeeded_charge,
 };
 pub use lifecycle::{
     cancel, mark_paid, mark_paid_without_charge, release, transition, update_status,
