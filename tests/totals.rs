@@ -135,7 +135,41 @@ impl Shop {
         .await
     }
 
-    /// The amount the ledger charged for the order numbered `number`.
+    /// A guest cart holding one of `product` with `code` applied; answers its id.
+    async fn guest_cart_with_code(&self, product: &str, code: &str) -> String {
+        let created = self.gql("mutation { createCart { id } }", json!({})).await;
+        let cart = text(&created.data()["createCart"]["id"]).to_owned();
+        self.gql(
+            "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product) { totalQuantity } }",
+            json!({ "cart": cart, "product": product }),
+        )
+        .await
+        .data();
+        self.gql(
+            "mutation($cart: ID!, $code: String!) { applyDiscountCode(cartId: $cart, code: $code) { discountCode } }",
+            json!({ "cart": cart, "code": code }),
+        )
+        .await
+        .data();
+        cart
+    }
+
+    /// `login` of `username` bringing the guest cart `cart` along; answers the access token.
+    async fn login_with_cart(&self, username: &str, cart: &str) -> String {
+        let login = self
+            .gql(
+                "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+                json!({ "input": {
+                    "username": username,
+                    "password": crate::support::PASSWORD,
+                    "cartId": cart,
+                }}),
+            )
+            .await;
+        text(&login.data()["login"]["accessToken"]).to_owned()
+    }
+
+    /// The amount the ledger charged for the order `order_id` (its global ID).
     async fn charged(&self, order_id: &str) -> i64 {
         let id = crate::store::db_id(order_id);
         self.ledger()
@@ -524,32 +558,9 @@ async fn a_guests_code_comes_along_into_the_account_cart_at_login_unless_it_has_
     shop.apply_code(&bob, "OWN1").await.data();
 
     for (username, expected) in [("alice", "GUEST5"), ("bob", "OWN1")] {
-        let created = shop.gql("mutation { createCart { id } }", json!({})).await;
-        let cart = text(&created.data()["createCart"]["id"]).to_owned();
-        shop.gql(
-            "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product) { totalQuantity } }",
-            json!({ "cart": cart, "product": tea }),
-        )
-        .await
-        .data();
-        shop.gql(
-            "mutation($cart: ID!) { applyDiscountCode(cartId: $cart, code: \"guest5\") { discountCode } }",
-            json!({ "cart": cart }),
-        )
-        .await
-        .data();
+        let cart = shop.guest_cart_with_code(&tea, "guest5").await;
 
-        let merged = shop
-            .gql(
-                "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
-                json!({ "input": {
-                    "username": username,
-                    "password": crate::support::PASSWORD,
-                    "cartId": cart,
-                }}),
-            )
-            .await;
-        let token = text(&merged.data()["login"]["accessToken"]).to_owned();
+        let token = shop.login_with_cart(username, &cart).await;
         let cart = shop
             .send(
                 Some(&token),
@@ -644,26 +655,8 @@ async fn a_once_per_customer_code_a_user_already_used_shows_no_discount_and_is_r
     shop.check_out(&alice, VISA, None).await.data();
 
     // As a guest (not known to be Alice yet) the code applies; logging in brings it along.
-    let created = shop.gql("mutation { createCart { id } }", json!({})).await;
-    let cart = text(&created.data()["createCart"]["id"]).to_owned();
-    shop.gql(
-        "mutation($cart: ID!, $product: ID!) { addToCart(cartId: $cart, productId: $product) { totalQuantity } }",
-        json!({ "cart": cart, "product": tea }),
-    )
-    .await
-    .data();
-    shop.gql(
-        "mutation($cart: ID!) { applyDiscountCode(cartId: $cart, code: \"WELCOME\") { discountCode } }",
-        json!({ "cart": cart }),
-    )
-    .await
-    .data();
-    shop.gql(
-        "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
-        json!({ "input": { "username": "alice", "password": crate::support::PASSWORD, "cartId": cart } }),
-    )
-    .await
-    .data();
+    let cart = shop.guest_cart_with_code(&tea, "WELCOME").await;
+    shop.login_with_cart("alice", &cart).await;
 
     assert_eq!(
         amounts(&shop.cart_totals(&alice, Some("GB"), None).await),

@@ -53,15 +53,16 @@ pub enum OrderStatus {
 pub struct Order(pub order::Model);
 
 /// The currency an order recorded its amounts in (the shop's at the time).
-fn currency_of(order: &order::Model) -> Result<Currency> {
-    Ok(Currency::parse(&order.currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?)
+fn recorded_currency(currency: &str) -> Result<Currency> {
+    Ok(Currency::parse(currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?)
 }
 
 /// An amount an order recorded, in the currency it recorded.
 fn recorded(cents: i64, currency: &str) -> Result<MoneyValue> {
-    let currency =
-        Currency::parse(currency).map_err(|err| AppError::internal(anyhow::anyhow!(err)))?;
-    Ok(MoneyValue::new(Money::from_cents(cents), currency))
+    Ok(MoneyValue::new(
+        Money::from_cents(cents),
+        recorded_currency(currency)?,
+    ))
 }
 
 /// An order: what was bought, at the prices of the day, and where it ships. Visible to
@@ -122,7 +123,10 @@ impl Order {
             tax: Money::from_cents(order.tax_cents),
             total: Money::from_cents(order.total_cents),
         };
-        Ok(OrderTotals::new(totals, currency_of(order)?))
+        Ok(OrderTotals::new(
+            totals,
+            recorded_currency(&order.currency)?,
+        ))
     }
     /// The shipping method's name when the order was placed; null when the shop had no
     /// shipping methods then.
