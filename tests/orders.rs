@@ -562,6 +562,7 @@ async fn the_sweeper_completes_an_abandoned_checkout_that_the_gateway_did_charge
             token: Some(VISA.into()),
             idempotency_key: stored.number.clone(),
             description: format!("Order {}", stored.number),
+            return_url: "http://store.example/orders".into(),
         })
         .await
         .expect("charged");
@@ -599,6 +600,7 @@ async fn cancelling_a_pending_order_that_the_gateway_did_charge_refunds_the_char
             token: Some(VISA.into()),
             idempotency_key: stored.number.clone(),
             description: format!("Order {}", stored.number),
+            return_url: "http://store.example/orders".into(),
         })
         .await
         .expect("charged");

@@ -482,6 +482,7 @@ async fn charged_at_stripe_but_pending(shop: &Shop, tea: &str) -> (Session, enti
             token: Some(VISA.into()),
             idempotency_key: pending.number.clone(),
             description: format!("Order {}", pending.number),
+            return_url: "http://store.example/orders".into(),
         })
         .await
         .expect("charged at Stripe");

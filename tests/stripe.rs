@@ -1095,6 +1095,7 @@ async fn a_stripe_that_does_not_answer_in_time_leaves_the_outcome_unknown() {
             token: Some("tok_visa".into()),
             idempotency_key: "ORD-TIMEOUT".into(),
             description: "Order ORD-TIMEOUT".into(),
+            return_url: "http://store.example/orders".into(),
         })
         .await;
 

@@ -290,11 +290,28 @@ pub struct Config {
         default_value = DEFAULT_VERIFY_EMAIL_URL_TEMPLATE
     )]
     pub verify_email_url_template: String,
+
+    /// Where a payment gateway's page (3-D Secure authentication, PayPal's approval)
+    /// sends the customer back to; `{number}` is the order number and `{public_url}`
+    /// SHOP_PUBLIC_URL. The storefront's page there calls `confirmPayment` and shows the
+    /// order.
+    #[arg(
+        long,
+        env = "SHOP_PAYMENT_RETURN_URL_TEMPLATE",
+        default_value = DEFAULT_PAYMENT_RETURN_URL_TEMPLATE
+    )]
+    pub payment_return_url_template: String,
+
+    /// This server's own public address, for the pages it serves itself rather than the
+    /// storefront (the test gateway's authentication page). Defaults to its listen address.
+    #[arg(long, env = "SHOP_API_URL")]
+    pub api_url: Option<String>,
 }
 
 pub const DEFAULT_ORDER_URL_TEMPLATE: &str = "{public_url}/orders/{number}";
 pub const DEFAULT_RESET_PASSWORD_URL_TEMPLATE: &str = "{public_url}/reset-password?token={token}";
 pub const DEFAULT_VERIFY_EMAIL_URL_TEMPLATE: &str = "{public_url}/verify-email?token={token}";
+pub const DEFAULT_PAYMENT_RETURN_URL_TEMPLATE: &str = "{public_url}/orders/{number}";
 
 /// The database, and the log filter: all that `migrate`, `seed-demo` and `create-admin`
 /// use, so that their `--help` shows nothing else.
@@ -429,6 +446,8 @@ impl Config {
             order_url_template: DEFAULT_ORDER_URL_TEMPLATE.into(),
             reset_password_url_template: DEFAULT_RESET_PASSWORD_URL_TEMPLATE.into(),
             verify_email_url_template: DEFAULT_VERIFY_EMAIL_URL_TEMPLATE.into(),
+            payment_return_url_template: DEFAULT_PAYMENT_RETURN_URL_TEMPLATE.into(),
+            api_url: None,
         }
     }
 }
@@ -492,6 +511,15 @@ impl Config {
     /// Where links in emails point.
     pub fn public_url(&self) -> String {
         self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Where this server's own pages are reached from outside.
+    pub fn api_url(&self) -> String {
+        self.api_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')

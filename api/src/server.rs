@@ -18,7 +18,7 @@ use crate::{
     http::{self, AppState},
     mail::{self, MailSettings, Transport},
     payments::{
-        Gateway, Gateways, Payments, StripeGateway, TestGateway,
+        Gateway, Gateways, Payments, ReturnUrl, StripeGateway, TestGateway,
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
@@ -52,7 +52,7 @@ impl Server {
         let secret = jwt_secret(config)?;
         // Checked before anything else happens: a misconfigured gateway must stop the
         // start, not the first checkout.
-        let gateways = gateways(config)?;
+        let (gateways, test_gateway) = gateways(config)?;
         let stripe_webhook_secret = webhook_secret(config)?;
         let links = mail_links(config)?;
         // Before the database: a port in use must stop the start before migrations change
@@ -71,6 +71,10 @@ impl Server {
             currency: config.currency.clone(),
             pending_order_ttl: config.pending_order_ttl(),
             tax_mode: config.tax_mode(),
+            return_url: {
+                let links = links.clone();
+                ReturnUrl::new(move |number| links.payment_return(number))
+            },
         };
         // Scrape-time counts go through `db`, so they never count as requests' statements.
         let metrics = config
@@ -90,6 +94,7 @@ impl Server {
             tokens: auth.tokens.clone(),
             payments: payments.clone(),
             stripe_webhook_secret,
+            test_gateway,
             trust_forwarded_for: config.trust_forwarded_for,
             persisted_queries: http::PersistedQueries::new(config.persisted_queries),
             http_cache_max_age_secs: config.http_cache_max_age_secs,
@@ -273,6 +278,7 @@ fn mail_links(config: &Config) -> anyhow::Result<mail::Links> {
             order: &config.order_url_template,
             reset_password: &config.reset_password_url_template,
             verify_email: &config.verify_email_url_template,
+            payment_return: &config.payment_return_url_template,
         },
     )
 }
@@ -293,9 +299,10 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
 /// The payment gateways: the enabled ones in the configured order, and on standby (for
 /// settling orders paid through them before they were disabled) every other one this
 /// server can reach: the test gateway (no money ever moved through it, so "refunding" it
-/// is harmless) and Stripe when its secret key is set. Checked before anything else
-/// happens: a misconfigured gateway must stop the start, not the first checkout.
-fn gateways(config: &Config) -> anyhow::Result<Gateways> {
+/// is harmless) and Stripe when its secret key is set; and the test gateway itself when it
+/// is enabled, whose authentication page the server then serves. Checked before anything
+/// else happens: a misconfigured gateway must stop the start, not the first checkout.
+fn gateways(config: &Config) -> anyhow::Result<(Gateways, Option<Arc<TestGateway>>)> {
     let enabled = config.enabled_gateways().map_err(anyhow::Error::msg)?;
     if config.payment_gateways.is_some() && config.payment_gateway != PaymentGatewayKind::Test {
         tracing::warn!(
@@ -319,19 +326,30 @@ fn gateways(config: &Config) -> anyhow::Result<Gateways> {
              (set SHOP_PAYMENT_GATEWAYS=stripe to take real payments only)"
         );
     }
+    // One test gateway, whether enabled or on standby: its authentication page is served
+    // only while it is enabled.
+    let test = Arc::new(TestGateway::new(&config.api_url()));
+    let serves_pages = enabled
+        .contains(&PaymentGatewayKind::Test)
+        .then(|| test.clone());
     let build = |kinds: Vec<PaymentGatewayKind>| -> anyhow::Result<Vec<Gateway>> {
         kinds
             .into_iter()
-            .map(|kind| gateway(config, kind))
+            .map(|kind| gateway(config, kind, &test))
             .collect()
     };
-    Gateways::new(build(enabled)?, build(standby)?).map_err(anyhow::Error::msg)
+    let gateways = Gateways::new(build(enabled)?, build(standby)?).map_err(anyhow::Error::msg)?;
+    Ok((gateways, serves_pages))
 }
 
 /// One payment gateway; Stripe with its key and URL checked.
-fn gateway(config: &Config, kind: PaymentGatewayKind) -> anyhow::Result<Gateway> {
+fn gateway(
+    config: &Config,
+    kind: PaymentGatewayKind,
+    test: &Arc<TestGateway>,
+) -> anyhow::Result<Gateway> {
     match kind {
-        PaymentGatewayKind::Test => Ok(Arc::new(TestGateway::new())),
+        PaymentGatewayKind::Test => Ok(test.clone()),
         PaymentGatewayKind::Stripe => {
             let key = config
                 .stripe_secret_key

@@ -22,9 +22,10 @@ use crate::error::AppResult;
 pub const GRAPHQL_REQUESTS: &str = "shop_graphql_requests_total";
 /// Seconds a GraphQL operation took, by `operation`.
 pub const GRAPHQL_DURATION: &str = "shop_graphql_request_duration_seconds";
-/// Checkouts, by how they ended (`outcome`), and attempts refused by throttling, by
-/// `scope`: recorded by the services, so their names live there.
-pub use crate::service::{checkout::CHECKOUTS, throttle::THROTTLED};
+/// Checkouts, by how they ended (`outcome`) and `method`; payments that waited for their
+/// customer, by who asked how they ended (`by`) and the answer (`outcome`); and attempts
+/// refused by throttling, by `scope`: recorded by the services, so their names live there.
+pub use crate::service::{checkout::CHECKOUTS, orders::COMPLETIONS, throttle::THROTTLED};
 /// Outbox delivery attempts, by `outcome`.
 pub const OUTBOX_DELIVERIES: &str = "shop_outbox_deliveries_total";
 /// Outbox messages waiting (`pending`) or given up on (`dead`), by `state`.
@@ -81,6 +82,11 @@ fn describe() {
         "Time to execute a GraphQL operation, by operation"
     );
     describe_counter!(CHECKOUTS, "Checkouts, by how they ended");
+    describe_counter!(
+        COMPLETIONS,
+        "Payments that waited for their customer, asked about by confirmPayment, the \
+         authentication page or the sweeper, by the gateway's answer"
+    );
     describe_counter!(
         THROTTLED,
         "Attempts refused with RATE_LIMITED, by what was throttled"

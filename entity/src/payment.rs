@@ -24,6 +24,11 @@ pub struct Model {
     pub idempotency_key: Option<String>,
     /// Why an admin refunded, as they wrote it for the customer.
     pub reason: Option<String>,
+    /// For a charge that waits for its customer: the secret the client's card form
+    /// (Stripe.js, PaymentSheet) finishes the payment with.
+    pub client_secret: Option<String>,
+    /// For a charge that waits for its customer: the gateway page to send them to.
+    pub redirect_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -58,6 +63,10 @@ pub enum PaymentStatus {
     /// Not asked for yet, or its answer not recorded yet.
     #[sea_orm(string_value = "pending")]
     Pending,
+    /// A charge the gateway takes only once its customer acts (3-D Secure, the
+    /// gateway's own page): `client_secret` or `redirect_url` says how.
+    #[sea_orm(string_value = "requires_action")]
+    RequiresAction,
     #[sea_orm(string_value = "succeeded")]
     Succeeded,
     #[sea_orm(string_value = "failed")]
@@ -77,6 +86,7 @@ mod tests {
         ]);
         assert_stored_names(&[
             (PaymentStatus::Pending, "pending"),
+            (PaymentStatus::RequiresAction, "requires_action"),
             (PaymentStatus::Succeeded, "succeeded"),
             (PaymentStatus::Failed, "failed"),
         ]);

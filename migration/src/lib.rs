@@ -21,6 +21,7 @@ mod m20261204_090000_offer_shipping_and_tax;
 mod m20261204_090100_offer_discount_codes;
 mod m20261204_090200_record_tracking_and_partial_refunds;
 mod m20261204_090300_snapshot_order_totals;
+mod m20261205_090000_let_customers_finish_payments;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_090100_offer_discount_codes::Migration),
             Box::new(m20261204_090200_record_tracking_and_partial_refunds::Migration),
             Box::new(m20261204_090300_snapshot_order_totals::Migration),
+            Box::new(m20261205_090000_let_customers_finish_payments::Migration),
         ]
     }
 }

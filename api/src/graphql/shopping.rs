@@ -24,6 +24,7 @@ use crate::{
         RefundReason, Tracking as DomainTracking,
     },
     error::AppError,
+    payments::CustomerAction,
     service::{
         accounts,
         checkout::{self, Checkout},
@@ -172,12 +173,17 @@ impl Order {
         charge
             .map(|charge| {
                 let view = orders::payment_of(&self.0, &charge);
+                let (client_secret, redirect_url) = match view.action {
+                    Some(CustomerAction::ClientSecret(secret)) => (Some(secret), None),
+                    Some(CustomerAction::Redirect(url)) => (None, Some(url)),
+                    None => (None, None),
+                };
                 Ok(Payment {
                     method: view.method,
                     status: view.state.into(),
                     amount: recorded(view.amount.cents(), &self.0.currency)?,
-                    client_secret: None,
-                    redirect_url: None,
+                    client_secret,
+                    redirect_url,
                 })
             })
             .transpose()
@@ -490,7 +496,10 @@ pub struct ShoppingMutation;
 impl ShoppingMutation {
     /// Buys the cart's items in one step: takes the stock, charges the payment, and
     /// answers the PAID order. Nothing is charged or taken when any part fails. `cartId`
-    /// buys a guest cart the caller holds instead of their own.
+    /// buys a guest cart the caller holds instead of their own. When the payment needs
+    /// its customer (3-D Secure, a gateway's page), the order is PENDING with its stock
+    /// taken, and `payment` (status REQUIRES_ACTION) says what to do with `clientSecret`
+    /// or `redirectUrl`; `confirmPayment` then learns the outcome.
     // Users only for now: a guest's order has no user, and `Order.user` is non-null in the
     // contract that holds today (the next one makes it nullable). The checkout service
     // takes guests already (with an `email` for the order's mails).
@@ -522,6 +531,28 @@ impl ShoppingMutation {
         };
         let order = checkout::checkout(ctx.db()?, ctx.payments()?, viewer, input).await?;
         Ok(Order(order))
+    }
+
+    /// Where the payment of an order stands, after asking its gateway when the payment
+    /// waits for its customer (3-D Secure, PayPal's approval): the order is then settled,
+    /// PAID or CANCELLED with its stock back; REQUIRES_ACTION while the customer has not
+    /// finished, PENDING while the gateway cannot tell yet. Open to anyone: the gateway,
+    /// not the caller, says what happened. An unknown number is NOT_FOUND (misses are
+    /// throttled: RATE_LIMITED).
+    async fn confirm_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's number, e.g. \"SO-7K2M9QXA4B\".")] order_number: String,
+    ) -> Result<PaymentStatus> {
+        let request = ctx.request()?;
+        let state = orders::confirm_payment(
+            ctx.db()?,
+            ctx.payments()?,
+            &request.client_addr,
+            &order_number,
+        )
+        .await?;
+        Ok(state.into())
     }
 
     /// Cancels an order while it is PENDING or PAID (its owner or an admin): the stock

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, limits, tracing, and turning a bearer token into a viewer.
 
+mod authentication_page;
 mod caching;
 mod graphiql;
 mod media;
@@ -10,7 +11,7 @@ pub use persisted::PersistedQueries;
 
 pub use websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::{
     ServerError,
@@ -47,7 +48,7 @@ use crate::{
     db,
     error::{AppError, ErrorCode},
     graphql::{RequestContext, ShopSchema},
-    payments::{Payments, stripe::WebhookSecret},
+    payments::{Payments, TestGateway, stripe::WebhookSecret, test_gateway::AUTHENTICATION_PATH},
     service::{Viewer, webhooks},
     telemetry::Metrics,
 };
@@ -67,6 +68,9 @@ pub struct AppState {
     pub payments: Payments,
     /// Set when Stripe's webhook is configured; `/webhooks/stripe` answers 404 otherwise.
     pub stripe_webhook_secret: Option<WebhookSecret>,
+    /// Set while the test gateway is enabled: it serves the 3-D Secure authentication
+    /// page of its payments (404 otherwise).
+    pub test_gateway: Option<Arc<TestGateway>>,
     /// Set unless SHOP_METRICS is off; `/metrics` answers 404 otherwise.
     pub metrics: Option<Metrics>,
     /// Backs `/readyz`.
@@ -92,6 +96,10 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/webhooks/stripe", post(stripe_webhook))
+        .route(
+            &format!("{AUTHENTICATION_PATH}/{{reference}}"),
+            get(authentication_page::show).post(authentication_page::answer),
+        )
         .with_state(state)
         .layer(cors(cors_origins, cors_allow_headers)?)
         // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees

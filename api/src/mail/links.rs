@@ -132,6 +132,7 @@ pub struct Links {
     order: LinkTemplate,
     reset_password: LinkTemplate,
     verify_email: LinkTemplate,
+    payment_return: LinkTemplate,
 }
 
 /// The link templates as configured, one per storefront page.
@@ -139,6 +140,8 @@ pub struct LinkTemplates<'a> {
     pub order: &'a str,
     pub reset_password: &'a str,
     pub verify_email: &'a str,
+    /// Where a payment gateway's page sends the customer back to.
+    pub payment_return: &'a str,
 }
 
 impl Links {
@@ -163,6 +166,12 @@ impl Links {
                 "token",
                 &[PUBLIC_URL, "token"],
             )?,
+            payment_return: LinkTemplate::parse(
+                "SHOP_PAYMENT_RETURN_URL_TEMPLATE",
+                templates.payment_return,
+                "number",
+                &[PUBLIC_URL, "number"],
+            )?,
             public_url,
         })
     }
@@ -175,6 +184,13 @@ impl Links {
     /// The storefront's page of the order numbered `number`.
     pub fn order(&self, number: &str) -> String {
         self.order
+            .render(&[(PUBLIC_URL, &self.public_url), ("number", number)])
+    }
+
+    /// Where a payment gateway's page (3-D Secure, PayPal's approval) sends the customer
+    /// of the order numbered `number` back to.
+    pub fn payment_return(&self, number: &str) -> String {
+        self.payment_return
             .render(&[(PUBLIC_URL, &self.public_url), ("number", number)])
     }
 
@@ -207,6 +223,7 @@ mod tests {
                 order: crate::config::DEFAULT_ORDER_URL_TEMPLATE,
                 reset_password: crate::config::DEFAULT_RESET_PASSWORD_URL_TEMPLATE,
                 verify_email: crate::config::DEFAULT_VERIFY_EMAIL_URL_TEMPLATE,
+                payment_return: crate::config::DEFAULT_PAYMENT_RETURN_URL_TEMPLATE,
             },
         )
         .expect("the defaults are valid");

@@ -8,7 +8,7 @@
 //! call can never charge or refund twice.
 
 pub mod stripe;
-mod test_gateway;
+pub mod test_gateway;
 
 use std::sync::Arc;
 
@@ -29,6 +29,52 @@ pub struct ChargeRequest {
     /// Stable per order: the same key never charges twice.
     pub idempotency_key: String,
     pub description: String,
+    /// Where a gateway that sends the customer to its own page sends them back to
+    /// afterwards (the storefront's page of the order).
+    pub return_url: String,
+}
+
+/// What a charge came to when the gateway did not refuse it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Charge {
+    /// The money is taken.
+    Paid(Receipt),
+    /// The gateway takes the money only once the customer acts (3-D Secure, approving on
+    /// the gateway's page). Nothing is taken yet; [`PaymentGateway::complete`] says later
+    /// whether it was.
+    ActionRequired(AwaitingCustomer),
+}
+
+/// A charge that waits for its customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwaitingCustomer {
+    /// The gateway's id of the payment (a PaymentIntent, a PayPal order), by which
+    /// [`PaymentGateway::complete`] and [`PaymentGateway::abandon`] find it again.
+    pub reference: String,
+    pub action: CustomerAction,
+}
+
+/// What the customer must do to finish paying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerAction {
+    /// Finish in the client with the gateway's SDK (Stripe.js `handleNextAction`, a
+    /// mobile PaymentSheet), which needs this secret.
+    ClientSecret(String),
+    /// Go to this page of the gateway, which sends the customer back to the
+    /// [`ChargeRequest::return_url`].
+    Redirect(String),
+}
+
+/// Where a charge that waited for its customer stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// The customer did their part and the money is taken.
+    Paid(Receipt),
+    /// The customer has not acted yet (or the gateway is still deciding).
+    Waiting,
+    /// It will never be taken: the customer failed or refused the authentication, or
+    /// the payment was cancelled. The message may be shown to the customer.
+    Failed(String),
 }
 
 /// A refund of (part of) a charge.
@@ -75,7 +121,23 @@ pub trait PaymentGateway: Send + Sync + 'static {
     /// that send the buyer to their own page instead (PayPal) need none.
     fn requires_token(&self) -> bool;
 
-    async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError>;
+    /// Charges, or starts a charge the customer must finish ([`Charge::ActionRequired`]).
+    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError>;
+
+    /// Where a charge that waited for its customer stands now. A gateway that takes the
+    /// money only when asked after the customer approved (PayPal's capture) takes it here,
+    /// under `idempotency_key` (the order number), so a repeated call never takes it
+    /// twice. `Declined` means the same as [`Completion::Failed`].
+    async fn complete(
+        &self,
+        reference: &str,
+        idempotency_key: &str,
+    ) -> Result<Completion, PaymentError>;
+
+    /// Gives up on a charge that waited for its customer too long (its order is
+    /// cancelled), so that the customer can no longer finish it. Best effort: a payment
+    /// that still gets through is refunded as any payment of a cancelled order is.
+    async fn abandon(&self, reference: &str) -> Result<(), PaymentError>;
 
     async fn refund(&self, request: &RefundRequest) -> Result<Receipt, PaymentError>;
 
@@ -156,13 +218,37 @@ impl Gateways {
 }
 
 /// How checkout takes money: the gateways, the shop's currency, whether its prices include
-/// tax, and how long an order may stay PENDING before the sweeper gives its stock back.
+/// tax, how long an order may stay PENDING before the sweeper gives its stock back, and
+/// where a gateway's page sends the customer back to.
 #[derive(Clone)]
 pub struct Payments {
     pub gateways: Gateways,
     pub currency: Currency,
     pub pending_order_ttl: chrono::Duration,
     pub tax_mode: TaxMode,
+    pub return_url: ReturnUrl,
+}
+
+/// The page a gateway sends its customer back to after they paid (or did not): the
+/// storefront's page of the order, made from the order number.
+#[derive(Clone)]
+pub struct ReturnUrl(Arc<dyn Fn(&str) -> String + Send + Sync>);
+
+impl ReturnUrl {
+    pub fn new(for_order: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(for_order))
+    }
+
+    /// The return page of the order numbered `number`.
+    pub fn for_order(&self, number: &str) -> String {
+        (self.0)(number)
+    }
+}
+
+impl std::fmt::Debug for ReturnUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReturnUrl(..)")
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +256,7 @@ mod tests {
     use super::*;
 
     fn test() -> Gateway {
-        Arc::new(TestGateway::new())
+        Arc::new(TestGateway::new("http://127.0.0.1:8000"))
     }
 
     #[test]

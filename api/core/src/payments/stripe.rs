@@ -1,10 +1,16 @@
 //! Stripe, through its PaymentIntents API: one PaymentIntent per order, created and
 //! confirmed in one call, found again by the order number kept in its metadata.
 //!
-//! How Stripe's answers map onto [`PaymentError`]:
+//! The client's payment form sends either a PaymentMethod (`pm_...`, from Stripe.js or a
+//! mobile PaymentSheet) or a legacy card token (`tok_...`).
+//!
+//! How Stripe's answers map:
 //! - `succeeded`: charged.
-//! - 402 / `card_error`, or a PaymentIntent left needing another payment method or an
-//!   authentication the server cannot perform: [`PaymentError::Declined`], nothing charged.
+//! - `requires_action` (3-D Secure): [`Charge::ActionRequired`] with the PaymentIntent's
+//!   client secret, which the client hands to Stripe.js (`handleNextAction`) or the
+//!   PaymentSheet; [`StripeGateway::complete`] (or the webhook) learns the outcome.
+//! - 402 / `card_error`, or a PaymentIntent left needing another payment method:
+//!   [`PaymentError::Declined`], nothing charged.
 //! - Any other 4xx except 409 and 429: Stripe refused the request without acting (a bad
 //!   key, an invalid token, an amount too small), so nothing was charged either; Declined,
 //!   with a message for the buyer and Stripe's own in the log.
@@ -24,7 +30,10 @@ use std::{fmt, time::Duration};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Deserialize;
 
-use super::{ChargeRequest, PaymentError, PaymentGateway, Receipt, RefundRequest};
+use super::{
+    AwaitingCustomer, Charge, ChargeRequest, Completion, CustomerAction, PaymentError,
+    PaymentGateway, Receipt, RefundRequest,
+};
 use crate::domain::{Currency, Money};
 
 pub use signature::{SIGNATURE_TOLERANCE_SECS, SignatureError, WebhookSecret, sign, verify};
@@ -316,6 +325,37 @@ struct PaymentIntent {
     id: String,
     status: String,
     last_payment_error: Option<StripeError>,
+    /// Returned to the secret key's owner; what the client finishes a payment with.
+    client_secret: Option<String>,
+}
+
+impl PaymentIntent {
+    /// Why a PaymentIntent failed, in words for its buyer.
+    fn failure(&self) -> String {
+        buyer_message(
+            self.last_payment_error
+                .as_ref()
+                .and_then(|e| e.message.as_deref()),
+        )
+    }
+}
+
+/// How a charge pays: a PaymentMethod from Stripe.js or a PaymentSheet (`pm_...`), or a
+/// legacy card token (`tok_...`), as Stripe's form fields.
+fn payment_method_fields(token: String) -> Vec<(&'static str, String)> {
+    // Cards only: 3-D Secure finishes in the client (Stripe.js, PaymentSheet) with the
+    // client secret, never by sending the buyer to a bank's page and back, so no
+    // `return_url` is needed.
+    let card_only = ("payment_method_types[]", "card".into());
+    if token.starts_with("pm_") {
+        vec![("payment_method", token), card_only]
+    } else {
+        vec![
+            ("payment_method_data[type]", "card".into()),
+            ("payment_method_data[card][token]", token),
+            card_only,
+        ]
+    }
 }
 
 #[derive(Deserialize)]
@@ -380,7 +420,7 @@ impl PaymentGateway for StripeGateway {
         true
     }
 
-    async fn charge(&self, request: &ChargeRequest) -> Result<Receipt, PaymentError> {
+    async fn charge(&self, request: &ChargeRequest) -> Result<Charge, PaymentError> {
         let Some(token) = request.token.clone() else {
             return Err(PaymentError::Declined("a card token is needed".into()));
         };
@@ -390,19 +430,14 @@ impl PaymentGateway for StripeGateway {
                 request.currency.as_str()
             ))
         })?;
-        let form = [
+        let mut form = vec![
             ("amount", amount.to_string()),
             ("currency", request.currency.as_str().to_ascii_lowercase()),
             ("confirm", "true".into()),
-            ("payment_method_data[type]", "card".into()),
-            ("payment_method_data[card][token]", token),
             ("description", request.description.clone()),
             ("metadata[order_number]", request.idempotency_key.clone()),
-            // Card payments only complete here, in one call: a method that needs to send
-            // the buyer elsewhere (a bank redirect) is not offered.
-            ("automatic_payment_methods[enabled]", "true".into()),
-            ("automatic_payment_methods[allow_redirects]", "never".into()),
         ];
+        form.extend(payment_method_fields(token));
         let answer = self
             .send("a charge", || {
                 self.request(Method::POST, "/v1/payment_intents")
@@ -415,20 +450,22 @@ impl PaymentGateway for StripeGateway {
         }
         let intent: PaymentIntent = answer.parse("a charge")?;
         match intent.status.as_str() {
-            "succeeded" => Ok(Receipt {
+            "succeeded" => Ok(Charge::Paid(Receipt {
                 reference: intent.id,
-            }),
-            "requires_payment_method" | "canceled" => Err(PaymentError::Declined(buyer_message(
-                intent
-                    .last_payment_error
-                    .as_ref()
-                    .and_then(|e| e.message.as_deref()),
-            ))),
-            "requires_action" | "requires_confirmation" => Err(PaymentError::Declined(
-                "this card needs an authentication step the shop cannot offer; please use \
-                 another card"
-                    .into(),
-            )),
+            })),
+            "requires_payment_method" | "canceled" => Err(PaymentError::Declined(intent.failure())),
+            "requires_action" | "requires_confirmation" => match intent.client_secret {
+                Some(secret) => Ok(Charge::ActionRequired(AwaitingCustomer {
+                    reference: intent.id,
+                    action: CustomerAction::ClientSecret(secret),
+                })),
+                None => {
+                    tracing::error!(payment_intent = %intent.id, "Stripe sent no client secret for a payment that needs the customer");
+                    Err(PaymentError::Unavailable(
+                        "Stripe's answer lacks the client secret".into(),
+                    ))
+                }
+            },
             // `processing` (or `requires_capture`, which this request never asks for): the
             // money may still move. The webhook or the sweeper settles the order.
             status => {
@@ -438,6 +475,52 @@ impl PaymentGateway for StripeGateway {
                 )))
             }
         }
+    }
+
+    async fn complete(
+        &self,
+        reference: &str,
+        _idempotency_key: &str,
+    ) -> Result<Completion, PaymentError> {
+        // Stripe charges when the customer authenticates; there is nothing to take here,
+        // only the PaymentIntent to read.
+        let path = format!("/v1/payment_intents/{reference}");
+        let answer = self
+            .send("a payment lookup", || self.request(Method::GET, &path))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(answer.failure("a payment lookup"));
+        }
+        let intent: PaymentIntent = answer.parse("a payment lookup")?;
+        match intent.status.as_str() {
+            "succeeded" => Ok(Completion::Paid(Receipt {
+                reference: intent.id,
+            })),
+            "requires_action" | "requires_confirmation" => Ok(Completion::Waiting),
+            // The authentication failed, or the PaymentIntent was cancelled.
+            "requires_payment_method" | "canceled" => Ok(Completion::Failed(intent.failure())),
+            // `processing`: the money may still move; neither settle nor give up.
+            status => Err(PaymentError::Unavailable(format!(
+                "payment {} is {status}",
+                intent.id
+            ))),
+        }
+    }
+
+    async fn abandon(&self, reference: &str) -> Result<(), PaymentError> {
+        let path = format!("/v1/payment_intents/{reference}/cancel");
+        let form = [("cancellation_reason", "abandoned")];
+        let answer = self
+            .send("a payment cancellation", || {
+                self.request(Method::POST, &path)
+                    .header("Idempotency-Key", format!("cancel-{reference}"))
+                    .form(&form)
+            })
+            .await?;
+        if answer.status.is_success() {
+            return Ok(());
+        }
+        Err(answer.failure("a payment cancellation"))
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<Receipt, PaymentError> {
@@ -594,6 +677,28 @@ mod tests {
         assert_eq!(
             stripe_amount(Money::from_cents(12_345), &currency("JPY")),
             None
+        );
+    }
+
+    #[test]
+    fn payment_methods_and_legacy_tokens_are_sent_as_stripe_expects_each() {
+        let fields = |token: &str| -> Vec<&str> {
+            payment_method_fields(token.into())
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(
+            fields("pm_card_visa"),
+            ["payment_method", "payment_method_types[]"]
+        );
+        assert_eq!(
+            fields("tok_visa"),
+            [
+                "payment_method_data[type]",
+                "payment_method_data[card][token]",
+                "payment_method_types[]"
+            ]
         );
     }
 

@@ -9,7 +9,10 @@
 //!    asked to charge, outside any transaction, with the order number as idempotency key.
 //!    The ledger's charge row names it, and every later step of the order goes through it.
 //! 3. A second transaction marks the order PAID and empties the bought lines from the cart;
-//!    or, when the charge was declined, removes the order and puts the stock back.
+//!    or, when the charge was declined, removes the order and puts the stock back; or, when
+//!    the gateway waits for the customer (3-D Secure, its own page), records in the ledger
+//!    what the customer must do and answers the order PENDING. The gateway's webhook,
+//!    `confirmPayment` or the sweeper settles it then (see `orders::complete_payment`).
 //!
 //! A crash between 1 and 3 leaves a PENDING order, which the sweeper settles.
 
@@ -34,7 +37,7 @@ use crate::{
         TaxMode, new_order_number,
     },
     error::{AppError, AppResult, Refusal},
-    payments::{ChargeRequest, Gateway, PaymentError, Payments},
+    payments::{Charge, ChargeRequest, Gateway, PaymentError, Payments},
     service::{
         cart::{self, CartLine, checkout_in_progress, lines},
         discounts, orders, run_to_completion,
@@ -72,6 +75,9 @@ pub struct Checkout {
 pub enum CheckoutOutcome {
     /// Charged: the order is PAID.
     Paid,
+    /// The gateway waits for the customer (3-D Secure, its own page): the order is
+    /// PENDING until they act.
+    ActionRequired,
     /// Answered with what an earlier checkout with the same idempotency key produced.
     Replayed,
     /// The gateway refused the payment.
@@ -96,6 +102,7 @@ impl CheckoutOutcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Paid => "paid",
+            Self::ActionRequired => "requires_action",
             Self::Replayed => "replayed",
             Self::Declined => "declined",
             Self::PaymentError => "payment_error",
@@ -144,13 +151,15 @@ impl From<DbErr> for Stopped {
     }
 }
 
-/// How a checkout ended: the PAID order and how it was come by, or why there is none.
+/// How a checkout ended: the order (PAID, or PENDING while its customer must act) and how
+/// it was come by, or why there is none.
 type Ended = Result<(order::Model, CheckoutOutcome), Stopped>;
 
 /// Buys what is in the caller's cart with the payment method chosen (the first enabled
 /// when none is): an unknown or disabled one is BAD_USER_INPUT on `paymentMethod`, a
 /// missing token for a gateway that needs one BAD_USER_INPUT on `paymentToken`, both
-/// before anything is written. Answers the PAID order. Every call is counted by its
+/// before anything is written. Answers the PAID order, or the PENDING one whose payment
+/// waits for its customer (`Order.payment` says what they must do). Every call is counted by its
 /// outcome and method. It runs to the end even if the caller goes away: a checkout
 /// dropped between taking the stock and recording the payment would hold that stock
 /// until the sweeper came by.
@@ -357,10 +366,10 @@ async fn find_by_key(
 }
 
 /// The outcome of a checkout that another request with the same idempotency key started:
-/// waits (briefly) while its payment is under way.
+/// waits (briefly) while its payment is under way, not while it waits for the customer.
 async fn settled(db: &DatabaseConnection, mut order: order::Model) -> AppResult<order::Model> {
     for _ in 0..300 {
-        if order.status != OrderStatus::Pending {
+        if order.status != OrderStatus::Pending || orders::awaits_customer(db, order.id).await? {
             return Ok(order);
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
@@ -620,12 +629,13 @@ async fn pay(
         token: token.map(PaymentToken::into_string),
         idempotency_key: order.number.clone(),
         description: format!("Order {}", order.number),
+        return_url: payments.return_url.for_order(&order.number),
     };
     let charged = match gateway.charge(&request).await {
         // The gateway's answer was lost: ask it what happened under this key.
         Err(PaymentError::Unavailable(reason)) => {
             match gateway.find_charge(&order.number).await {
-                Ok(Some(receipt)) => Ok(receipt),
+                Ok(Some(receipt)) => Ok(Charge::Paid(receipt)),
                 Ok(None) => Err(PaymentError::Unavailable(reason)),
                 Err(err) => {
                     // Unknown outcome: the order stays PENDING and the sweeper settles it.
@@ -640,7 +650,30 @@ async fn pay(
         other => other,
     };
     match charged {
-        Ok(receipt) => {
+        Ok(Charge::ActionRequired(awaiting)) => {
+            let recorded = db::write(db, async |txn| {
+                orders::await_customer(txn, order.id, &awaiting).await
+            })
+            .await?;
+            if !recorded {
+                // Settled meanwhile (cancelled by its customer, or expired): the customer
+                // must not be sent to pay for it.
+                if let Err(err) = gateway.abandon(&awaiting.reference).await {
+                    tracing::warn!(order = %order.number, error = %err, "could not abandon a payment of a cancelled order");
+                }
+                return Err(Stopped::new(
+                    CheckoutOutcome::Expired,
+                    AppError::PaymentDeclined(
+                        "the checkout took too long and was cancelled; nothing was charged".into(),
+                    ),
+                ));
+            }
+            Ok((
+                orders::reload(db, order.id).await?,
+                CheckoutOutcome::ActionRequired,
+            ))
+        }
+        Ok(Charge::Paid(receipt)) => {
             let paid = db::write(db, async |txn| {
                 orders::mark_paid(txn, order.id, &receipt).await
             })

@@ -21,9 +21,9 @@ use sea_orm::{
 use super::reload;
 use crate::{
     db,
-    domain::{Currency, Money},
+    domain::{Currency, Money, OrderStatus},
     error::{AppError, AppResult},
-    payments::{PaymentError, Payments, Receipt, RefundRequest},
+    payments::{AwaitingCustomer, CustomerAction, PaymentError, Payments, Receipt, RefundRequest},
     service::outbox::{self, Notice},
 };
 
@@ -90,6 +90,55 @@ pub(super) async fn settle_charge(
     }
     update.exec(db).await?;
     Ok(())
+}
+
+/// Records that an order's charge waits for its customer, and what they must do, in the
+/// caller's transaction. Conditional on the order still being PENDING with its charge not
+/// yet answered: answers false when it was settled meanwhile (cancelled by its customer).
+pub async fn await_customer(
+    txn: &DatabaseTransaction,
+    order_id: i32,
+    awaiting: &AwaitingCustomer,
+) -> AppResult<bool> {
+    let (client_secret, redirect_url) = match &awaiting.action {
+        CustomerAction::ClientSecret(secret) => (Some(secret.as_str()), None),
+        CustomerAction::Redirect(url) => (None, Some(url.as_str())),
+    };
+    let pending = order::Entity::find_by_id(order_id)
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
+        .one(txn)
+        .await?
+        .is_some();
+    if !pending {
+        return Ok(false);
+    }
+    let recorded = payment::Entity::update_many()
+        .col_expr(
+            payment::Column::Status,
+            Expr::value(PaymentStatus::RequiresAction),
+        )
+        .col_expr(
+            payment::Column::Reference,
+            Expr::value(awaiting.reference.as_str()),
+        )
+        .col_expr(payment::Column::ClientSecret, Expr::value(client_secret))
+        .col_expr(payment::Column::RedirectUrl, Expr::value(redirect_url))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(recorded == 1)
+}
+
+/// Whether an order's charge waits for its customer.
+pub async fn awaits_customer(db: &impl ConnectionTrait, order_id: i32) -> AppResult<bool> {
+    Ok(charges_of(db, &[order_id])
+        .await?
+        .iter()
+        .any(|charge| charge.status == PaymentStatus::RequiresAction))
 }
 
 /// Writes a PENDING refund row, in the transaction that made room for it in

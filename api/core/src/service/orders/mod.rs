@@ -8,11 +8,13 @@
 //! This file answers questions about orders; the changes are split by concern:
 //! - `lifecycle`: the status machine (a transition, fulfilment, cancellation);
 //! - `ledger`: the payment rows of an order (its charge, its refunds, late payments);
+//! - `completion`: payments that wait for their customer, and how they are settled;
 //! - `payment`: an order's payment as its buyer sees it;
 //! - `refund`: an admin's refund of part or all of an order;
 //! - `release`: what a PENDING order holds (stock, the cart) and how it lets go;
 //! - `sweeper`: settling what a crash or a lost gateway answer left behind.
 
+mod completion;
 mod ledger;
 mod lifecycle;
 mod payment;
@@ -35,9 +37,13 @@ use crate::{
     },
 };
 
+pub use completion::{
+    AskedBy, COMPLETIONS, complete_payment, complete_payment_of, confirm_payment,
+};
 pub use ledger::{
-    cancel_after_late_payment, charges_of, complete_refund, gateway_of, owe_refund_of_late_payment,
-    refunds_of, settle_refund, settlement_of, succeeded_charge,
+    await_customer, awaits_customer, cancel_after_late_payment, charges_of, complete_refund,
+    gateway_of, owe_refund_of_late_payment, refunds_of, settle_refund, settlement_of,
+    succeeded_charge,
 };
 pub use lifecycle::{
     cancel, mark_paid, mark_paid_without_charge, release, transition, update_status,

@@ -6,13 +6,16 @@ use entity::{
     payment::{self, PaymentStatus},
 };
 
-use crate::domain::Money;
+use crate::{
+    domain::{Money, OrderStatus},
+    payments::CustomerAction,
+};
 
 /// Where an order's payment stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentState {
-    /// The buyer must act (3-D Secure, a gateway's page) before the gateway charges.
-    /// No gateway asks for it yet.
+    /// The buyer must act (3-D Secure, a gateway's page) before the gateway charges:
+    /// [`PaymentView::action`] says how.
     RequiresAction,
     /// Sent to the gateway, or about to be; its answer is not recorded yet.
     Pending,
@@ -32,6 +35,8 @@ pub struct PaymentView {
     pub state: PaymentState,
     /// What was (or is to be) charged.
     pub amount: Money,
+    /// What the buyer must do, while the state is [`PaymentState::RequiresAction`].
+    pub action: Option<CustomerAction>,
 }
 
 /// The payment of `order` from its ledger charge (an order has one charge; a new attempt
@@ -40,6 +45,12 @@ pub struct PaymentView {
 pub fn payment_of(order: &order::Model, charge: &payment::Model) -> PaymentView {
     let state = match charge.status {
         PaymentStatus::Pending => PaymentState::Pending,
+        // The order left PENDING while its customer was still to act (the sweeper gave up
+        // on it): that charge will never be taken.
+        PaymentStatus::RequiresAction if order.status != OrderStatus::Pending => {
+            PaymentState::Failed
+        }
+        PaymentStatus::RequiresAction => PaymentState::RequiresAction,
         PaymentStatus::Failed => PaymentState::Failed,
         // A free order was "paid" with nothing; it has nothing to refund.
         PaymentStatus::Succeeded
@@ -49,10 +60,24 @@ pub fn payment_of(order: &order::Model, charge: &payment::Model) -> PaymentView 
         }
         PaymentStatus::Succeeded => PaymentState::Succeeded,
     };
+    let action = match state {
+        PaymentState::RequiresAction => action_of(charge),
+        _ => None,
+    };
     PaymentView {
         method: charge.gateway.clone(),
         state,
         amount: Money::from_cents(charge.amount_cents),
+        action,
+    }
+}
+
+/// What the customer of a charge waiting for them must do, as its ledger row keeps it.
+pub(super) fn action_of(charge: &payment::Model) -> Option<CustomerAction> {
+    match (&charge.client_secret, &charge.redirect_url) {
+        (Some(secret), _) => Some(CustomerAction::ClientSecret(secret.clone())),
+        (None, Some(url)) => Some(CustomerAction::Redirect(url.clone())),
+        (None, None) => None,
     }
 }
 
@@ -62,7 +87,6 @@ mod tests {
     use entity::payment::PaymentKind;
 
     use super::*;
-    use crate::domain::OrderStatus;
 
     fn order(total_cents: i64, refunded_cents: i64) -> order::Model {
         let now = Utc::now();
@@ -111,6 +135,8 @@ mod tests {
             status,
             idempotency_key: None,
             reason: None,
+            client_secret: None,
+            redirect_url: None,
             created_at: now,
             updated_at: now,
         }
@@ -142,6 +168,28 @@ mod tests {
             PaymentState::Pending
         );
         assert_eq!(state(1000, 0, PaymentStatus::Failed), PaymentState::Failed);
+    }
+
+    #[test]
+    fn a_charge_waiting_for_its_customer_says_what_to_do_until_its_order_is_settled() {
+        let mut waiting = charge(PaymentStatus::RequiresAction, 1000);
+        waiting.redirect_url = Some("https://pay.example/approve".into());
+        let mut pending = order(1000, 0);
+        pending.status = OrderStatus::Pending;
+
+        let view = payment_of(&pending, &waiting);
+        let mut expired = pending.clone();
+        expired.status = OrderStatus::Cancelled;
+
+        assert_eq!(view.state, PaymentState::RequiresAction);
+        assert_eq!(
+            view.action,
+            Some(CustomerAction::Redirect(
+                "https://pay.example/approve".into()
+            ))
+        );
+        let gone = payment_of(&expired, &waiting);
+        assert_eq!((gone.state, gone.action), (PaymentState::Failed, None));
     }
 
     #[test]

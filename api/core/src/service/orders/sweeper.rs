@@ -10,6 +10,7 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
+    AskedBy, PaymentState, complete_payment,
     ledger::{RefundOutcome, charges_of, send_refund},
     mark_paid, release,
 };
@@ -48,15 +49,30 @@ pub async fn sweep(
         .all(db)
         .await?;
     let ids: Vec<i32> = stale.iter().map(|order| order.id).collect();
-    let gateways: HashMap<i32, String> = charges_of(db, &ids)
+    let charges: HashMap<i32, payment::Model> = charges_of(db, &ids)
         .await?
         .into_iter()
-        .map(|charge| (charge.order_id, charge.gateway))
+        .map(|charge| (charge.order_id, charge))
         .collect();
     for order in stale {
+        let charge = charges.get(&order.id);
+        if charge.is_some_and(|charge| charge.status == PaymentStatus::RequiresAction) {
+            // Its customer had to act: the gateway says whether they did in time.
+            let before = order.id;
+            match complete_payment(db, payments, order, AskedBy::Sweeper).await? {
+                PaymentState::Succeeded => swept.completed += 1,
+                PaymentState::Failed => swept.released += 1,
+                state => tracing::debug!(
+                    order_id = before,
+                    ?state,
+                    "a waiting payment is not settled yet"
+                ),
+            }
+            continue;
+        }
         // Asked of the gateway the checkout charged through; one this server cannot reach
         // leaves the order PENDING (logged) until it is configured again.
-        let found = match gateways.get(&order.id) {
+        let found = match charge.map(|charge| &charge.gateway) {
             Some(code) => match payments.gateways.settling(code) {
                 Ok(gateway) => gateway.find_charge(&order.number).await,
                 Err(unreachable) => Err(unreachable),
