@@ -42,6 +42,7 @@ mod sessions;
 mod shipping;
 mod stripe;
 mod subscriptions;
+mod three_d_secure;
 mod throttle;
 mod totals;
 mod upgrade;

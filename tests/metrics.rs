@@ -134,6 +134,7 @@ async fn metrics_describe_the_process_and_the_build_beside_the_shop() {
 const REQUESTS: &str = "shop_graphql_requests_total";
 const DURATIONS: &str = "shop_graphql_request_duration_seconds_count";
 const CHECKOUTS: &str = "shop_checkouts_total";
+const COMPLETIONS: &str = "shop_payment_completions_total";
 
 #[tokio::test]
 async fn metrics_answer_in_prometheus_text_format_with_the_pool_and_the_outbox() {
@@ -305,6 +306,54 @@ async fn checkouts_are_counted_by_how_they_ended_and_the_method_they_paid_with()
             after.count(CHECKOUTS, &outcome(name)) - before.count(CHECKOUTS, &outcome(name));
         assert!(grown >= at_least, "{name}: grew by {grown}");
     }
+}
+
+#[tokio::test]
+async fn payments_that_wait_for_their_customer_are_counted_as_they_start_and_as_they_end() {
+    let shop = open_shop().await;
+    let product = shop.product("Teapot", "20.00", 10).await;
+    let alice = shop.register("alice").await;
+    let completions = |by, outcome| [("by", by), ("outcome", outcome)];
+    let waiting = [("outcome", "requires_action"), ("method", "test")];
+    let before = scrape(&shop).await;
+
+    shop.put_in_cart(&alice, &product, 1).await;
+    let order = shop
+        .checkout(&alice, "tok_threeDSecureRequired", None)
+        .await
+        .data()["checkout"]
+        .clone();
+    let number = order["number"].as_str().expect("a number");
+    let confirm = "mutation($n: String!) { confirmPayment(orderNumber: $n) }";
+    shop.gql(confirm, json!({ "n": number })).await.data();
+    let page = shop
+        .gql_as(
+            &alice,
+            "query($id: ID!) { order(id: $id) { payment { redirectUrl } } }",
+            json!({ "id": order["id"] }),
+        )
+        .await
+        .data()["order"]["payment"]["redirectUrl"]
+        .as_str()
+        .expect("a page")
+        .to_owned();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    no_redirects
+        .post(page)
+        .form(&[("outcome", "succeed")])
+        .send()
+        .await
+        .expect("answered");
+
+    let after = scrape(&shop).await;
+    let grown =
+        |name, labels: &[(&str, &str)]| after.count(name, labels) - before.count(name, labels);
+    assert!(grown(CHECKOUTS, &waiting) >= 1.0);
+    assert!(grown(COMPLETIONS, &completions("confirm_payment", "waiting")) >= 1.0);
+    assert!(grown(COMPLETIONS, &completions("authentication_page", "paid")) >= 1.0);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::{
 
 use axum::{
     Form, Json, Router,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -60,6 +60,9 @@ pub(crate) enum Plan {
     SucceedAfterWebhook,
     /// Does not answer for longer than any test client waits.
     Hang,
+    /// Charges nothing yet and answers `requires_action` with a client secret: the card
+    /// needs 3-D Secure ([`MockStripe::authenticate`] finishes it).
+    RequireAction,
 }
 
 /// What the mock does with the next refund it is asked for.
@@ -116,6 +119,8 @@ impl MockStripe {
         let app = Router::new()
             .route("/v1/payment_intents", post(create_intent))
             .route("/v1/payment_intents/search", get(search_intents))
+            .route("/v1/payment_intents/{id}", get(read_intent))
+            .route("/v1/payment_intents/{id}/cancel", post(cancel_intent))
             .route("/v1/refunds", post(create_refund))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -140,6 +145,27 @@ impl MockStripe {
 
     fn plan_refused_refund(&self) {
         self.lock().refunds.push_back(RefundPlan::Refused);
+    }
+
+    /// The customer's 3-D Secure check of the order's PaymentIntent: it succeeds (the
+    /// money is taken) or fails (the intent wants another payment method, as Stripe's does).
+    pub(crate) fn authenticate(&self, order_number: &str, succeed: bool) -> Value {
+        let mut mock = self.lock();
+        let intent = mock
+            .intents
+            .values_mut()
+            .find(|intent| intent["metadata"]["order_number"] == order_number)
+            .expect("a PaymentIntent of the order");
+        if succeed {
+            intent["status"] = json!("succeeded");
+        } else {
+            intent["status"] = json!("requires_payment_method");
+            intent["last_payment_error"] = json!({
+                "type": "card_error", "code": "payment_intent_authentication_failure",
+                "message": "We are unable to authenticate your payment method."
+            });
+        }
+        intent.clone()
     }
 
     pub(crate) fn tell_shop(&self, app: &TestApp) {
@@ -236,7 +262,73 @@ async fn create_intent(
             tokio::time::sleep(Duration::from_secs(5)).await;
             stripe_failure(500)
         }
+        Plan::RequireAction => {
+            let id = format!("pi_mock_{}", rand::random::<u32>());
+            let intent = json!({
+                "id": id,
+                "object": "payment_intent",
+                "status": "requires_action",
+                "client_secret": format!("{id}_secret_mock"),
+                "next_action": { "type": "use_stripe_sdk" },
+                "amount": params.get("amount").and_then(|a| a.parse::<i64>().ok()),
+                "currency": params.get("currency"),
+                "metadata": { "order_number": params.get("metadata[order_number]") },
+            });
+            state
+                .lock()
+                .expect("mock state")
+                .intents
+                .insert(key.clone(), intent.clone());
+            Json(intent).into_response()
+        }
     }
+}
+
+/// `GET /v1/payment_intents/{id}`.
+async fn read_intent(
+    State(state): State<Arc<Mutex<Mock>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(&state, "/v1/payment_intents/{id}", headers, HashMap::new());
+    let mock = state.lock().expect("mock state");
+    match mock
+        .intents
+        .values()
+        .find(|intent| intent["id"] == id.as_str())
+    {
+        Some(intent) => Json(intent.clone()).into_response(),
+        None => stripe_failure(404),
+    }
+}
+
+/// `POST /v1/payment_intents/{id}/cancel`: only an intent not yet paid can be cancelled.
+async fn cancel_intent(
+    State(state): State<Arc<Mutex<Mock>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(params): Form<HashMap<String, String>>,
+) -> Response {
+    record(&state, "/v1/payment_intents/{id}/cancel", headers, params);
+    let mut mock = state.lock().expect("mock state");
+    let Some(intent) = mock
+        .intents
+        .values_mut()
+        .find(|intent| intent["id"] == id.as_str())
+    else {
+        return stripe_failure(404);
+    };
+    if intent["status"] == "succeeded" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": { "type": "invalid_request_error",
+                "code": "payment_intent_unexpected_state",
+                "message": "This PaymentIntent's status is succeeded." } })),
+        )
+            .into_response();
+    }
+    intent["status"] = json!("canceled");
+    Json(intent.clone()).into_response()
 }
 
 fn stripe_failure(status: u16) -> Response {
@@ -490,10 +582,10 @@ async fn a_checkout_through_stripe_is_paid_by_one_payment_intent_for_the_order_t
         Some("tok_visa")
     );
     assert_eq!(charge.param("metadata[order_number]"), Some(number));
-    assert_eq!(
-        charge.param("automatic_payment_methods[allow_redirects]"),
-        Some("never")
-    );
+    // Cards only: 3-D Secure finishes in the client with the client secret, never by a
+    // redirect to a bank and back (which would need a return_url).
+    assert_eq!(charge.param("payment_method_types[]"), Some("card"));
+    assert_eq!(charge.param("return_url"), None);
     assert_eq!(charge.header("idempotency-key"), Some(number));
     assert_eq!(
         charge.header("authorization"),

@@ -303,7 +303,8 @@ pub struct Config {
     pub payment_return_url_template: String,
 
     /// This server's own public address, for the pages it serves itself rather than the
-    /// storefront (the test gateway's authentication page). Defaults to its listen address.
+    /// storefront (the test gateway's authentication page). Defaults to its listen address
+    /// (`http://127.0.0.1:<port>` when it listens on every interface).
     #[arg(long, env = "SHOP_API_URL")]
     pub api_url: Option<String>,
 }
@@ -517,13 +518,23 @@ impl Config {
             .to_owned()
     }
 
-    /// Where this server's own pages are reached from outside.
-    pub fn api_url(&self) -> String {
-        self.api_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
-            .trim_end_matches('/')
-            .to_owned()
+    /// Where this server's own pages are reached from outside: SHOP_API_URL, or else the
+    /// listen address with the port the server bound (SHOP_LISTEN may ask for port 0) and
+    /// a wildcard host replaced by this machine's loopback.
+    pub fn api_url(&self, bound_port: u16) -> String {
+        if let Some(url) = &self.api_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = match self.listen.host.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+            Ok(ip) if ip.is_unspecified() => "::1".to_owned(),
+            _ => self.listen.host.clone(),
+        };
+        let own = ListenAddr {
+            host,
+            port: bound_port,
+        };
+        format!("http://{own}")
     }
 
     /// Where .eml files go without SMTP: beside the SQLite file, or the working directory.
@@ -659,6 +670,19 @@ mod tests {
             Some(LogFormat::Json)
         );
         assert!(format(&["--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn the_own_url_is_the_configured_one_or_the_bound_listen_address() {
+        let mut config = Config::with_database("sqlite::memory:");
+        config.listen = "0.0.0.0:0".parse().expect("valid");
+        assert_eq!(config.api_url(8123), "http://127.0.0.1:8123");
+        config.listen = "[::]:0".parse().expect("valid");
+        assert_eq!(config.api_url(8123), "http://[::1]:8123");
+        config.listen = "shop.internal:8000".parse().expect("valid");
+        assert_eq!(config.api_url(8000), "http://shop.internal:8000");
+        config.api_url = Some("https://api.shop.example/".into());
+        assert_eq!(config.api_url(8000), "https://api.shop.example");
     }
 
     #[test]

@@ -50,14 +50,16 @@ impl Server {
     /// Binds the listener, then connects to and migrates the database.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let secret = jwt_secret(config)?;
-        // Checked before anything else happens: a misconfigured gateway must stop the
-        // start, not the first checkout.
-        let (gateways, test_gateway) = gateways(config)?;
         let stripe_webhook_secret = webhook_secret(config)?;
         let links = mail_links(config)?;
         // Before the database: a port in use must stop the start before migrations change
         // a database that another version of the shop may be serving.
         let listener = bind(&config.listen).await?;
+        // Before the database too: a misconfigured gateway must stop the start, not the
+        // first checkout. After the bind, which says what port the server's own pages
+        // (the test gateway's) are on.
+        let own_url = config.api_url(listener.local_addr()?.port());
+        let (gateways, test_gateway) = gateways(config, &own_url)?;
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         db::migrate(&db).await?;
         // Requests get their own handle on the same pool, counting their statements;
@@ -302,7 +304,10 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
 /// is harmless) and Stripe when its secret key is set; and the test gateway itself when it
 /// is enabled, whose authentication page the server then serves. Checked before anything
 /// else happens: a misconfigured gateway must stop the start, not the first checkout.
-fn gateways(config: &Config) -> anyhow::Result<(Gateways, Option<Arc<TestGateway>>)> {
+fn gateways(
+    config: &Config,
+    own_url: &str,
+) -> anyhow::Result<(Gateways, Option<Arc<TestGateway>>)> {
     let enabled = config.enabled_gateways().map_err(anyhow::Error::msg)?;
     if config.payment_gateways.is_some() && config.payment_gateway != PaymentGatewayKind::Test {
         tracing::warn!(
@@ -328,7 +333,7 @@ fn gateways(config: &Config) -> anyhow::Result<(Gateways, Option<Arc<TestGateway
     }
     // One test gateway, whether enabled or on standby: its authentication page is served
     // only while it is enabled.
-    let test = Arc::new(TestGateway::new(&config.api_url()));
+    let test = Arc::new(TestGateway::new(own_url));
     let serves_pages = enabled
         .contains(&PaymentGatewayKind::Test)
         .then(|| test.clone());

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{
     find_visible,
-    ledger::{gateway_of, owe_the_rest, settle_charge, settle_refund},
+    ledger::{charges_of, owe_the_rest, settle_charge, settle_refund},
     release::{empty_bought_lines, release_cart, restock},
     reload,
 };
@@ -142,10 +142,26 @@ async fn cancel_now(
     // A PENDING order may have been charged by a checkout that died (or lost the
     // gateway's answer) before recording it. Ask the gateway first: if it did charge,
     // the order is PAID and the cancellation below refunds it.
+    // A payment still waiting for its customer is called off first, so that they cannot
+    // finish paying for an order they cancelled (should it get through all the same, it
+    // is found below and refunded).
     if order.status == OrderStatus::Pending {
-        let gateway = gateway_of(db, id).await?;
-        let found = match payments.gateways.settling(&gateway) {
-            Ok(gateway) => gateway.find_charge(&order.number).await,
+        let charge = charges_of(db, &[id]).await?.into_iter().next();
+        let Some(charge) = charge else {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "order {id} has no charge"
+            )));
+        };
+        let found = match payments.gateways.settling(&charge.gateway) {
+            Ok(gateway) => {
+                if charge.status == PaymentStatus::RequiresAction
+                    && let Some(reference) = &charge.reference
+                    && let Err(err) = gateway.abandon(reference).await
+                {
+                    tracing::warn!(order = %order.number, error = %err, "could not call off a payment of a cancelled order");
+                }
+                gateway.find_charge(&order.number).await
+            }
             Err(unreachable) => Err(unreachable),
         };
         match found {
