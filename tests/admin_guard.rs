@@ -43,6 +43,7 @@ const NOT_ADMIN_ONLY: &[&str] = &[
     "restoreSavedCart",
     "deleteSavedCart",
     "checkout",
+    "confirmPayment",
     "cancelOrder",
 ];
 
