@@ -469,6 +469,22 @@ async fn stripe_shop(stripe: &MockStripe) -> Shop {
     open_shop_on(app).await
 }
 
+/// A customer's checkout with a Stripe card that needs 3-D Secure (2 of a new product,
+/// stock 5): the product and the PENDING order.
+async fn awaiting_stripe_authentication(
+    shop: &Shop,
+    stripe: &MockStripe,
+    who: &str,
+) -> (String, Value) {
+    let (buyer, kettle) = customer_with_cart(shop, who).await;
+    stripe.plan_charges(&[Plan::RequireAction]);
+    let order = checkout(shop, &buyer, "pm_card_threeDSecure2Required", None)
+        .await
+        .data()["checkout"]
+        .clone();
+    (kettle, order)
+}
+
 #[tokio::test]
 async fn a_stripe_card_needing_3d_secure_hands_the_client_its_secret_and_confirm_payment_settles_it()
  {
@@ -519,12 +535,7 @@ async fn a_stripe_card_needing_3d_secure_hands_the_client_its_secret_and_confirm
 async fn a_failed_stripe_authentication_cancels_the_order_when_confirmed() {
     let stripe = MockStripe::start().await;
     let shop = stripe_shop(&stripe).await;
-    let (buyer, kettle) = customer_with_cart(&shop, "ann").await;
-    stripe.plan_charges(&[Plan::RequireAction]);
-    let order = checkout(&shop, &buyer, "pm_card_threeDSecure2Required", None)
-        .await
-        .data()["checkout"]
-        .clone();
+    let (kettle, order) = awaiting_stripe_authentication(&shop, &stripe, "ann").await;
     let number = text(&order["number"]);
 
     stripe.authenticate(number, false);
@@ -539,12 +550,8 @@ async fn stripe_s_webhook_and_confirm_payment_racing_settle_the_order_once() {
     let stripe = MockStripe::start().await;
     let shop = stripe_shop(&stripe).await;
     for round in 0..4 {
-        let (buyer, kettle) = customer_with_cart(&shop, &format!("racer{round}")).await;
-        stripe.plan_charges(&[Plan::RequireAction]);
-        let order = checkout(&shop, &buyer, "pm_card_threeDSecure2Required", None)
-            .await
-            .data()["checkout"]
-            .clone();
+        let (kettle, order) =
+            awaiting_stripe_authentication(&shop, &stripe, &format!("racer{round}")).await;
         let (id, number) = (text(&order["id"]), text(&order["number"]));
         let intent = stripe.authenticate(number, true);
 
@@ -568,12 +575,7 @@ async fn stripe_s_webhook_and_confirm_payment_racing_settle_the_order_once() {
 async fn the_sweeper_calls_off_a_stripe_payment_never_authenticated() {
     let stripe = MockStripe::start().await;
     let shop = stripe_shop(&stripe).await;
-    let (buyer, kettle) = customer_with_cart(&shop, "ann").await;
-    stripe.plan_charges(&[Plan::RequireAction]);
-    let order = checkout(&shop, &buyer, "pm_card_threeDSecure2Required", None)
-        .await
-        .data()["checkout"]
-        .clone();
+    let (kettle, order) = awaiting_stripe_authentication(&shop, &stripe, "ann").await;
 
     let swept = sweep_after_the_window(&shop).await;
 
