@@ -256,6 +256,23 @@ async fn a_token_method_without_a_token_is_bad_user_input_and_nothing_is_written
 }
 
 #[tokio::test]
+async fn a_payment_method_of_stripe_sent_to_the_test_gateway_is_declined_and_nothing_is_kept() {
+    let stripe = MockStripe::start().await;
+    let shop = shop_with(&[Stripe, Test], &stripe).await;
+    let tea = shop.product("Tea", "4.00", 10).await;
+    let alice = shop.register("alice").await;
+    shop.put_in_cart(&alice, &tea, 2).await;
+
+    let declined = checkout_with(&shop, &alice, Some("test"), Some("pm_card_visa")).await;
+
+    assert_eq!(declined.code(), "PAYMENT_DECLINED");
+    assert!(shop.stored_orders().await.is_empty());
+    assert!(shop.ledger().await.is_empty());
+    assert_eq!(shop.stock(&tea).await, 10);
+    assert!(stripe.seen("/v1/payment_intents").is_empty());
+}
+
+#[tokio::test]
 async fn a_test_gateway_order_is_refunded_through_the_test_gateway_where_stripe_is_the_default() {
     let stripe = MockStripe::start().await;
     let shop = shop_with(&[Stripe, Test], &stripe).await;
