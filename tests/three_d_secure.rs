@@ -291,15 +291,23 @@ async fn a_customer_may_cancel_an_order_waiting_for_authentication_and_can_no_lo
     let (buyer, kettle) = customer_with_cart(&shop, "ann").await;
     let order = awaiting_authentication(&shop, &buyer).await;
     let id = text(&order["id"]);
+    let held = shop.update_line(&buyer, &kettle, 1).await;
 
     let cancelled = shop.cancel(&buyer, id).await;
     let too_late = answer_page(redirect_url(&order), "succeed").await;
 
+    assert_eq!(
+        held.code(),
+        "CONFLICT",
+        "the cart is held while its payment waits"
+    );
     assert_eq!(cancelled.data()["cancelOrder"]["status"], "CANCELLED");
     assert_eq!(too_late.status(), StatusCode::SEE_OTHER);
     assert_eq!(read(&shop, id).await["status"], "CANCELLED");
     assert_eq!(confirmed(&shop, text(&order["number"])).await, "FAILED");
     assert_eq!(stock(&shop, &kettle).await, 5);
+    let another_card = checkout(&shop, &buyer, "tok_visa", None).await;
+    assert_eq!(another_card.data()["checkout"]["status"], "PAID");
 }
 
 #[tokio::test]
