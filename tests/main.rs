@@ -32,6 +32,7 @@ mod notifications;
 mod orders;
 mod password_reset;
 mod payment_methods;
+mod paypal;
 mod persisted_queries;
 mod processes;
 mod refunds;

@@ -13,7 +13,7 @@ use crate::{
     auth::DEFAULT_REUSE_GRACE_SECS,
     domain::{Currency, TaxMode},
     http::persisted,
-    payments::stripe,
+    payments::{paypal, stripe},
     service::throttle,
 };
 
@@ -23,6 +23,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 const DEFAULT_LISTEN_HOST: &str = "127.0.0.1";
 const DEFAULT_LISTEN_PORT: u16 = 8000;
 pub const DEFAULT_STRIPE_API_BASE: &str = stripe::DEFAULT_API_BASE;
+pub const DEFAULT_PAYPAL_API_BASE: &str = paypal::DEFAULT_API_BASE;
 pub const DEFAULT_HTTP_CACHE_MAX_AGE_SECS: u32 = 60;
 
 /// The request headers a browser may send cross-origin: the token, JSON, the caller's own
@@ -49,6 +50,10 @@ pub enum PaymentGatewayKind {
     Test,
     /// Stripe's PaymentIntents API; needs SHOP_STRIPE_SECRET_KEY.
     Stripe,
+    /// PayPal's Orders v2 API: the buyer approves on PayPal's page; needs
+    /// SHOP_PAYPAL_CLIENT_ID and SHOP_PAYPAL_CLIENT_SECRET.
+    #[value(name = "paypal")]
+    PayPal,
 }
 
 /// How the server runs. Every field has a flag and an environment variable; the defaults
@@ -194,7 +199,8 @@ pub struct Config {
 
     /// The payment gateways buyers may choose from, comma-separated, in the order
     /// `paymentMethods` lists them; the first is the default at checkout. Codes: `test`
-    /// (offline; no money moves) and `stripe` (needs SHOP_STRIPE_SECRET_KEY). Unset,
+    /// (offline; no money moves), `stripe` (needs SHOP_STRIPE_SECRET_KEY) and `paypal`
+    /// (needs SHOP_PAYPAL_CLIENT_ID and SHOP_PAYPAL_CLIENT_SECRET). Unset,
     /// SHOP_PAYMENT_GATEWAY alone is enabled.
     #[arg(long, env = "SHOP_PAYMENT_GATEWAYS", value_enum, value_delimiter = ',')]
     pub payment_gateways: Option<Vec<PaymentGatewayKind>>,
@@ -224,6 +230,26 @@ pub struct Config {
     /// `payment_intent.payment_failed` and `charge.refunded`). Unset, that route answers 404.
     #[arg(long, env = "SHOP_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
+
+    /// Client id of the PayPal REST app the shop takes payments with.
+    #[arg(long, env = "SHOP_PAYPAL_CLIENT_ID")]
+    pub paypal_client_id: Option<String>,
+
+    /// Secret of that PayPal REST app. Prefer the environment variable: a flag shows up
+    /// in the process list. Never logged.
+    #[arg(long, env = "SHOP_PAYPAL_CLIENT_SECRET", hide_env_values = true)]
+    pub paypal_client_secret: Option<String>,
+
+    /// Base URL of PayPal's API: the live one by default, or the sandbox,
+    /// `https://api-m.sandbox.paypal.com` (or a mock).
+    #[arg(long, env = "SHOP_PAYPAL_API_BASE", default_value = DEFAULT_PAYPAL_API_BASE)]
+    pub paypal_api_base: String,
+
+    /// Id PayPal gave the webhook that posts to `/webhooks/paypal` (subscribe it to
+    /// `CHECKOUT.ORDER.APPROVED`, `PAYMENT.CAPTURE.COMPLETED` and `PAYMENT.CAPTURE.DENIED`);
+    /// deliveries are verified with PayPal against it. Unset, that route answers 404.
+    #[arg(long, env = "SHOP_PAYPAL_WEBHOOK_ID")]
+    pub paypal_webhook_id: Option<String>,
 
     /// Accounts one client address may register per hour (at least 1); past that, `register`
     /// answers RATE_LIMITED. Counted in the database, so the limit holds across processes.
@@ -444,6 +470,10 @@ impl Config {
             stripe_secret_key: None,
             stripe_api_base: DEFAULT_STRIPE_API_BASE.into(),
             stripe_webhook_secret: None,
+            paypal_client_id: None,
+            paypal_client_secret: None,
+            paypal_api_base: DEFAULT_PAYPAL_API_BASE.into(),
+            paypal_webhook_id: None,
             order_url_template: DEFAULT_ORDER_URL_TEMPLATE.into(),
             reset_password_url_template: DEFAULT_RESET_PASSWORD_URL_TEMPLATE.into(),
             verify_email_url_template: DEFAULT_VERIFY_EMAIL_URL_TEMPLATE.into(),
@@ -627,8 +657,12 @@ mod tests {
 
     #[test]
     fn the_payment_gateways_are_listed_in_order_and_default_to_the_single_one() {
-        use PaymentGatewayKind::{Stripe, Test};
+        use PaymentGatewayKind::{PayPal, Stripe, Test};
         assert_eq!(gateways(&[]), Ok(vec![Test]));
+        assert_eq!(
+            gateways(&["--payment-gateways", "stripe,paypal"]),
+            Ok(vec![Stripe, PayPal])
+        );
         assert_eq!(
             gateways(&["--payment-gateways", "stripe,test"]),
             Ok(vec![Stripe, Test])
@@ -647,10 +681,12 @@ mod tests {
 
     #[test]
     fn an_unknown_or_repeated_payment_gateway_stops_the_start() {
-        let unknown = gateways(&["--payment-gateways", "stripe,paypal"]).expect_err("refused");
-        assert!(unknown.contains("paypal"), "{unknown}");
+        let unknown = gateways(&["--payment-gateways", "stripe,adyen"]).expect_err("refused");
+        assert!(unknown.contains("adyen"), "{unknown}");
         assert!(
-            unknown.contains("test") && unknown.contains("stripe"),
+            ["test", "stripe", "paypal"]
+                .iter()
+                .all(|code| unknown.contains(code)),
             "{unknown}"
         );
         let twice = gateways(&["--payment-gateways", "stripe,test,stripe"]).expect_err("refused");

@@ -8,6 +8,7 @@ use std::{
 };
 
 use axum::Router;
+use clap::ValueEnum;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
@@ -18,7 +19,8 @@ use crate::{
     http::{self, AppState},
     mail::{self, MailSettings, Transport},
     payments::{
-        Gateway, Gateways, Payments, ReturnUrl, StripeGateway, TestGateway,
+        Gateway, Gateways, PayPalGateway, Payments, ReturnUrl, StripeGateway, TestGateway,
+        paypal::{self, PayPalSettings},
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
@@ -26,6 +28,7 @@ use crate::{
         events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
         outbox,
+        webhooks::PayPalWebhook,
     },
     telemetry::{self, Metrics},
 };
@@ -59,7 +62,11 @@ impl Server {
         // first checkout. After the bind, which says what port the server's own pages
         // (the test gateway's) are on.
         let own_url = config.api_url(listener.local_addr()?.port());
-        let (gateways, test_gateway) = gateways(config, &own_url)?;
+        let Built {
+            gateways,
+            test_gateway,
+            paypal_webhook,
+        } = gateways(config, &own_url)?;
         let db = db::connect(&config.database_url, config.db_max_connections).await?;
         db::migrate(&db).await?;
         // Requests get their own handle on the same pool, counting their statements;
@@ -96,6 +103,7 @@ impl Server {
             tokens: auth.tokens.clone(),
             payments: payments.clone(),
             stripe_webhook_secret,
+            paypal_webhook,
             test_gateway,
             trust_forwarded_for: config.trust_forwarded_for,
             persisted_queries: http::PersistedQueries::new(config.persisted_queries),
@@ -298,86 +306,146 @@ fn jwt_secret(config: &Config) -> anyhow::Result<JwtSecret> {
     }
 }
 
+/// The payment gateways a server takes money with, and what serves their pages and hooks.
+struct Built {
+    gateways: Gateways,
+    /// The test gateway while it is enabled: the server then serves its authentication page.
+    test_gateway: Option<Arc<TestGateway>>,
+    /// PayPal's webhook, when PayPal is configured and SHOP_PAYPAL_WEBHOOK_ID is set.
+    paypal_webhook: Option<PayPalWebhook>,
+}
+
 /// The payment gateways: the enabled ones in the configured order, and on standby (for
 /// settling orders paid through them before they were disabled) every other one this
 /// server can reach: the test gateway (no money ever moved through it, so "refunding" it
-/// is harmless) and Stripe when its secret key is set; and the test gateway itself when it
-/// is enabled, whose authentication page the server then serves. Checked before anything
-/// else happens: a misconfigured gateway must stop the start, not the first checkout.
-fn gateways(
-    config: &Config,
-    own_url: &str,
-) -> anyhow::Result<(Gateways, Option<Arc<TestGateway>>)> {
+/// is harmless), and Stripe and PayPal when their credentials are set. Checked before
+/// anything else happens: a misconfigured gateway must stop the start, not the first
+/// checkout.
+fn gateways(config: &Config, own_url: &str) -> anyhow::Result<Built> {
     let enabled = config.enabled_gateways().map_err(anyhow::Error::msg)?;
     if config.payment_gateways.is_some() && config.payment_gateway != PaymentGatewayKind::Test {
         tracing::warn!(
             "SHOP_PAYMENT_GATEWAY is ignored: SHOP_PAYMENT_GATEWAYS is set and replaces it"
         );
     }
-    let stripe_configured = config
-        .stripe_secret_key
-        .as_deref()
-        .is_some_and(|key| !key.trim().is_empty());
-    let mut standby = Vec::new();
-    if !enabled.contains(&PaymentGatewayKind::Test) {
-        standby.push(PaymentGatewayKind::Test);
-    }
-    if !enabled.contains(&PaymentGatewayKind::Stripe) && stripe_configured {
-        standby.push(PaymentGatewayKind::Stripe);
-    }
+    let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    let configured = |kind| match kind {
+        PaymentGatewayKind::Test => true,
+        PaymentGatewayKind::Stripe => set(&config.stripe_secret_key),
+        PaymentGatewayKind::PayPal => {
+            set(&config.paypal_client_id) || set(&config.paypal_client_secret)
+        }
+    };
+    let standby: Vec<PaymentGatewayKind> = PaymentGatewayKind::value_variants()
+        .iter()
+        .copied()
+        .filter(|kind| !enabled.contains(kind) && configured(*kind))
+        .collect();
     if enabled.contains(&PaymentGatewayKind::Test) {
         tracing::warn!(
             "the offline test gateway is enabled: its payments move no money \
              (set SHOP_PAYMENT_GATEWAYS=stripe to take real payments only)"
         );
     }
-    // One test gateway, whether enabled or on standby: its authentication page is served
-    // only while it is enabled.
+    // One gateway of each kind, whether enabled or on standby: the test gateway's
+    // authentication page is served only while it is enabled, and PayPal's webhook is
+    // verified by the same client that takes its payments.
     let test = Arc::new(TestGateway::new(own_url));
-    let serves_pages = enabled
-        .contains(&PaymentGatewayKind::Test)
-        .then(|| test.clone());
-    let build = |kinds: Vec<PaymentGatewayKind>| -> anyhow::Result<Vec<Gateway>> {
+    let paypal = if enabled.contains(&PaymentGatewayKind::PayPal)
+        || standby.contains(&PaymentGatewayKind::PayPal)
+    {
+        Some(Arc::new(paypal_gateway(config)?))
+    } else {
+        None
+    };
+    let build = |kinds: &[PaymentGatewayKind]| -> anyhow::Result<Vec<Gateway>> {
         kinds
-            .into_iter()
-            .map(|kind| gateway(config, kind, &test))
+            .iter()
+            .map(|kind| -> anyhow::Result<Gateway> {
+                Ok(match kind {
+                    PaymentGatewayKind::Test => test.clone(),
+                    PaymentGatewayKind::Stripe => Arc::new(stripe_gateway(config)?),
+                    PaymentGatewayKind::PayPal => paypal
+                        .clone()
+                        .ok_or_else(|| anyhow::anyhow!("PayPal is not configured"))?,
+                })
+            })
             .collect()
     };
-    let gateways = Gateways::new(build(enabled)?, build(standby)?).map_err(anyhow::Error::msg)?;
-    Ok((gateways, serves_pages))
+    let gateways = Gateways::new(build(&enabled)?, build(&standby)?).map_err(anyhow::Error::msg)?;
+    Ok(Built {
+        gateways,
+        test_gateway: enabled
+            .contains(&PaymentGatewayKind::Test)
+            .then(|| test.clone()),
+        paypal_webhook: paypal_webhook(config, paypal)?,
+    })
 }
 
-/// One payment gateway; Stripe with its key and URL checked.
-fn gateway(
-    config: &Config,
-    kind: PaymentGatewayKind,
-    test: &Arc<TestGateway>,
-) -> anyhow::Result<Gateway> {
-    match kind {
-        PaymentGatewayKind::Test => Ok(test.clone()),
-        PaymentGatewayKind::Stripe => {
-            let key = config
-                .stripe_secret_key
-                .as_deref()
-                .filter(|key| !key.trim().is_empty())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the stripe payment gateway needs SHOP_STRIPE_SECRET_KEY (or \
-                         --stripe-secret-key): the Stripe secret key, sk_live_... or sk_test_..."
-                    )
-                })?;
-            let key = SecretKey::parse(key).map_err(anyhow::Error::msg)?;
-            let settings =
-                StripeSettings::new(key, &config.stripe_api_base).map_err(anyhow::Error::msg)?;
-            if config.stripe_webhook_secret.is_none() {
-                tracing::warn!(
-                    "SHOP_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe is off, and orders \
-                     whose checkout was interrupted wait for the sweeper"
-                );
-            }
-            Ok(Arc::new(StripeGateway::new(settings)?))
-        }
+/// Stripe, with its key and URL checked.
+fn stripe_gateway(config: &Config) -> anyhow::Result<StripeGateway> {
+    let key = config
+        .stripe_secret_key
+        .as_deref()
+        .filter(|key| !key.trim().is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the stripe payment gateway needs SHOP_STRIPE_SECRET_KEY (or \
+                 --stripe-secret-key): the Stripe secret key, sk_live_... or sk_test_..."
+            )
+        })?;
+    let key = SecretKey::parse(key).map_err(anyhow::Error::msg)?;
+    let settings = StripeSettings::new(key, &config.stripe_api_base).map_err(anyhow::Error::msg)?;
+    if config.stripe_webhook_secret.is_none() {
+        tracing::warn!(
+            "SHOP_STRIPE_WEBHOOK_SECRET is not set: /webhooks/stripe is off, and orders \
+             whose checkout was interrupted wait for the sweeper"
+        );
     }
+    StripeGateway::new(settings)
+}
+
+/// PayPal, with its credentials and URL checked.
+fn paypal_gateway(config: &Config) -> anyhow::Result<PayPalGateway> {
+    let (Some(client_id), Some(secret)) = (
+        config.paypal_client_id.as_deref(),
+        config.paypal_client_secret.as_deref(),
+    ) else {
+        anyhow::bail!(
+            "the paypal payment gateway needs SHOP_PAYPAL_CLIENT_ID and \
+             SHOP_PAYPAL_CLIENT_SECRET: the client id and secret of a PayPal REST app"
+        );
+    };
+    let secret = paypal::ClientSecret::parse(secret).map_err(anyhow::Error::msg)?;
+    let settings = PayPalSettings::new(client_id, secret, &config.paypal_api_base)
+        .map_err(anyhow::Error::msg)?;
+    if config.paypal_webhook_id.is_none() {
+        tracing::warn!(
+            "SHOP_PAYPAL_WEBHOOK_ID is not set: /webhooks/paypal is off, and PayPal \
+             payments whose buyer never came back are captured by the sweeper"
+        );
+    }
+    PayPalGateway::new(settings)
+}
+
+fn paypal_webhook(
+    config: &Config,
+    paypal: Option<Arc<PayPalGateway>>,
+) -> anyhow::Result<Option<PayPalWebhook>> {
+    let Some(id) = config.paypal_webhook_id.as_deref() else {
+        return Ok(None);
+    };
+    let webhook_id = paypal::WebhookId::parse(id).map_err(anyhow::Error::msg)?;
+    let Some(gateway) = paypal else {
+        anyhow::bail!(
+            "SHOP_PAYPAL_WEBHOOK_ID is set, but PayPal is not: set SHOP_PAYPAL_CLIENT_ID and \
+             SHOP_PAYPAL_CLIENT_SECRET too"
+        );
+    };
+    Ok(Some(PayPalWebhook {
+        gateway,
+        webhook_id,
+    }))
 }
 
 fn webhook_secret(config: &Config) -> anyhow::Result<Option<WebhookSecret>> {

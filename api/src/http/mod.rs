@@ -48,8 +48,14 @@ use crate::{
     db,
     error::{AppError, ErrorCode},
     graphql::{RequestContext, ShopSchema},
-    payments::{Payments, TestGateway, stripe::WebhookSecret, test_gateway::AUTHENTICATION_PATH},
-    service::{Viewer, webhooks},
+    payments::{
+        Payments, TestGateway, paypal::Transmission, stripe::WebhookSecret,
+        test_gateway::AUTHENTICATION_PATH,
+    },
+    service::{
+        Viewer,
+        webhooks::{self, PayPalWebhook},
+    },
     telemetry::Metrics,
 };
 use media::ResponseMedia;
@@ -68,6 +74,8 @@ pub struct AppState {
     pub payments: Payments,
     /// Set when Stripe's webhook is configured; `/webhooks/stripe` answers 404 otherwise.
     pub stripe_webhook_secret: Option<WebhookSecret>,
+    /// Set when PayPal's webhook is configured; `/webhooks/paypal` answers 404 otherwise.
+    pub paypal_webhook: Option<PayPalWebhook>,
     /// Set while the test gateway is enabled: it serves the 3-D Secure authentication
     /// page of its payments (404 otherwise).
     pub test_gateway: Option<Arc<TestGateway>>,
@@ -96,6 +104,7 @@ pub fn router(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/webhooks/stripe", post(stripe_webhook))
+        .route("/webhooks/paypal", post(paypal_webhook))
         .route(
             &format!("{AUTHENTICATION_PATH}/{{reference}}"),
             get(authentication_page::show).post(authentication_page::answer),
@@ -139,6 +148,7 @@ pub fn router(
             header::AUTHORIZATION,
             header::COOKIE,
             header::HeaderName::from_static("stripe-signature"),
+            header::HeaderName::from_static("paypal-transmission-sig"),
         ]));
     Ok(app)
 }
@@ -237,8 +247,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Stripe's webhook deliveries. The body is taken as raw bytes, because the signature
-/// covers them exactly. Stripe retries anything but a 2xx, so only a failure on our side
-/// is a 5xx; a delivery that is not genuine gets 400 and is never retried into success.
+/// covers them exactly.
 async fn stripe_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -259,6 +268,47 @@ async fn stripe_webhook(
         chrono::Utc::now(),
     )
     .await;
+    webhook_answer("Stripe", received)
+}
+
+/// PayPal's webhook deliveries, with the transmission headers PayPal is asked to vouch
+/// for and the body exactly as received.
+async fn paypal_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(webhook) = &state.paypal_webhook else {
+        return (StatusCode::NOT_FOUND, "no PayPal webhook is configured").into_response();
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let transmission = Transmission {
+        auth_algo: header("paypal-auth-algo"),
+        cert_url: header("paypal-cert-url"),
+        transmission_id: header("paypal-transmission-id"),
+        transmission_sig: header("paypal-transmission-sig"),
+        transmission_time: header("paypal-transmission-time"),
+    };
+    let received = webhooks::receive_paypal(
+        &state.db,
+        &state.payments,
+        webhook,
+        &transmission,
+        &body,
+        chrono::Utc::now(),
+    )
+    .await;
+    webhook_answer("PayPal", received)
+}
+
+/// A gateway retries anything but a 2xx, so only a failure on our side is a 5xx; a
+/// delivery that is not genuine gets 400 and is never retried into success.
+fn webhook_answer(gateway: &str, received: Result<webhooks::Outcome, AppError>) -> Response {
     match received {
         Ok(_) => (
             StatusCode::OK,
@@ -269,10 +319,11 @@ async fn stripe_webhook(
             let status = match err.code() {
                 ErrorCode::Unauthenticated | ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
                 _ => {
-                    tracing::error!(error = ?err, "a Stripe webhook delivery failed; Stripe retries it");
+                    tracing::error!(gateway, error = ?err, "a webhook delivery failed; the gateway retries it");
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
             };
+            // An internal error shows only "internal error"; it is logged in full above.
             (
                 status,
                 Json(serde_json::json!({ "error": err.to_string() })),

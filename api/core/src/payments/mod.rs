@@ -7,6 +7,7 @@
 //! locks), and always with an idempotency key that is stable per order, so a retried
 //! call can never charge or refund twice.
 
+pub mod paypal;
 pub mod stripe;
 pub mod test_gateway;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use crate::domain::{Currency, Money, TaxMode};
 
+pub use paypal::PayPalGateway;
 pub use stripe::StripeGateway;
 pub use test_gateway::TestGateway;
 

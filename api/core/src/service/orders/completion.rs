@@ -1,9 +1,9 @@
 //! Payments that wait for their customer (3-D Secure, a gateway's own page): how the order
 //! learns what the customer did. Four roads lead here: the customer's client calling
 //! `confirmPayment` on their return, the test gateway's authentication page, the sweeper
-//! once the order's window has passed, and (for Stripe) the webhook, which settles through
-//! the same conditional transitions. Each asks the gateway, never the caller, what
-//! happened, so calling `confirmPayment` proves nothing by itself and is safe for anyone.
+//! once the order's window has passed, and the gateways' webhooks (PayPal's approval comes
+//! through here; Stripe's payment events settle through the same conditional
+//! transitions). Each asks the gateway, never the caller, what happened, so calling `confirmPayment` proves nothing by itself and is safe for anyone.
 //! However they race, exactly one of them moves the order out of PENDING: the transitions
 //! are conditional on PENDING, and a payment that arrives for an order another road
 //! already cancelled is refunded.
@@ -36,6 +36,8 @@ pub enum AskedBy {
     AuthenticationPage,
     /// The sweeper, when the order's window has passed.
     Sweeper,
+    /// A gateway's webhook saying the customer acted (PayPal's `CHECKOUT.ORDER.APPROVED`).
+    Webhook,
 }
 
 impl AskedBy {
@@ -44,6 +46,7 @@ impl AskedBy {
             Self::Customer => "confirm_payment",
             Self::AuthenticationPage => "authentication_page",
             Self::Sweeper => "sweeper",
+            Self::Webhook => "webhook",
         }
     }
 }

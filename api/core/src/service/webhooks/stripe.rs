@@ -1,12 +1,6 @@
-//! Stripe's webhook: how the shop hears about payments it did not see finish itself (a
-//! checkout that crashed or timed out after charging, a refund made in the dashboard).
-//!
-//! A delivery is trusted only when its `Stripe-Signature` verifies. Stripe delivers at
-//! least once and may deliver an event twice, even concurrently: each event's id is
-//! inserted into `webhook_events` in the same transaction that applies it, so the second
-//! delivery finds the id taken and does nothing, and an event that failed to apply is not
-//! marked handled (Stripe retries it). Every change is also conditional on the order's
-//! current status, so an event racing the checkout that caused it cannot undo it.
+//! Stripe's webhook: `payment_intent.succeeded` and `.payment_failed` settle an order whose
+//! checkout did not see the outcome, `charge.refunded` completes refunds. Deliveries are
+//! verified by their `Stripe-Signature` (see [`stripe::verify`]).
 
 use std::collections::HashMap;
 
@@ -14,17 +8,16 @@ use chrono::{DateTime, Utc};
 use entity::{
     order,
     payment::{self, PaymentKind, PaymentStatus},
-    webhook_event,
 };
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    Set, TryInsertResult, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 use serde::Deserialize;
 
+use super::{Delivery, Outcome, claim, order_paid_through, settle_failed, settle_paid};
 use crate::{
     db,
-    domain::{Currency, Money, OrderStatus},
+    domain::{Currency, Money},
     error::{AppError, AppResult},
     payments::{
         Payments, Receipt,
@@ -33,25 +26,21 @@ use crate::{
     service::orders,
 };
 
-/// What a delivery did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The event changed an order or the ledger.
-    Applied,
-    /// The event was valid, but its order had already moved on (the checkout settled it).
-    AlreadySettled,
-    /// This event id was handled before.
-    Duplicate,
-    /// Not an event the shop acts on, or not about one of its orders.
-    Ignored,
-}
-
 #[derive(Deserialize)]
 struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
     data: EventData,
+}
+
+impl Event {
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery {
+            id: &self.id,
+            kind: &self.kind,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -108,7 +97,7 @@ pub async fn receive_stripe(
     })?;
     let event: Event = serde_json::from_slice(payload)
         .map_err(|_| AppError::bad_input("body", "not a Stripe event"))?;
-    if event.id.is_empty() || event.id.len() > 255 || event.kind.len() > 100 {
+    if !event.delivery().is_plausible() {
         return Err(AppError::bad_input("body", "not a Stripe event"));
     }
     let outcome = match event.kind.as_str() {
@@ -128,46 +117,15 @@ fn parse<T: for<'de> Deserialize<'de>>(event: &Event) -> AppResult<T> {
         .map_err(|_| AppError::bad_input("body", format!("not a {} event", event.kind)))
 }
 
-/// Claims the event id in `txn`; false when another delivery already did.
-async fn claim(txn: &DatabaseTransaction, event: &Event, now: DateTime<Utc>) -> AppResult<bool> {
-    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
-        id: Set(event.id.clone()),
-        kind: Set(event.kind.clone()),
-        received_at: Set(now),
-    })
-    // ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
-    // failed statement poisons the rest of the transaction.
-    .on_conflict_do_nothing()
-    .exec_without_returning(txn)
-    .await?;
-    Ok(matches!(inserted, TryInsertResult::Inserted(1)))
-}
-
-/// The order a PaymentIntent was made for, when the shop made it through Stripe. An
-/// order the buyer pays with another gateway is none of Stripe's business: an event
-/// naming it (another system's number, or a forgery signed with a leaked secret) must
-/// neither settle nor release it.
+/// The order a PaymentIntent was made for, when the shop made it through Stripe.
 async fn order_of(
     db: &DatabaseConnection,
     intent: &PaymentIntent,
 ) -> AppResult<Option<order::Model>> {
-    let Some(number) = intent.metadata.get("order_number") else {
-        return Ok(None);
-    };
-    let Some(order) = order::Entity::find()
-        .filter(order::Column::Number.eq(number.as_str()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let gateway = orders::gateway_of(db, order.id).await?;
-    if gateway != STRIPE {
-        tracing::warn!(order = %order.number, payment_intent = %intent.id, %gateway,
-            "a Stripe event names an order paid through another gateway; ignored");
-        return Ok(None);
+    match intent.metadata.get("order_number") {
+        Some(number) => order_paid_through(db, number, STRIPE).await,
+        None => Ok(None),
     }
-    Ok(Some(order))
 }
 
 /// The code the ledger keeps for Stripe's charges.
@@ -213,77 +171,20 @@ async fn payment_succeeded(
     let receipt = Receipt {
         reference: intent.id.clone(),
     };
-    let txn = db::begin_write(db).await?;
-    if !claim(&txn, event, now).await? {
-        return Ok(Outcome::Duplicate);
-    }
-    let mut refund_owed = false;
-    let outcome = if orders::mark_paid(&txn, order.id, &receipt).await? {
-        Outcome::Applied
-    } else if is_unpaid_cancellation(&txn, &order).await? {
-        orders::owe_refund_of_late_payment(&txn, &order, &receipt).await?;
-        tracing::warn!(order = %order.number, payment_intent = %intent.id,
-            "a payment arrived for a cancelled order; refunding it");
-        refund_owed = true;
-        Outcome::Applied
-    } else {
-        Outcome::AlreadySettled
-    };
-    txn.commit().await?;
-    if refund_owed {
-        refund_in_background(db, payments, order.id);
-    }
-    Ok(outcome)
+    settle_paid(db, payments, &event.delivery(), &order, &receipt, now).await
 }
 
-/// Whether the order is cancelled without its charge ever having been recorded as taken
-/// (as opposed to a paid order cancelled later, whose refund is already on its way).
-async fn is_unpaid_cancellation(
-    txn: &DatabaseTransaction,
-    order: &order::Model,
-) -> AppResult<bool> {
-    let current = order::Entity::find_by_id(order.id).one(txn).await?;
-    if current.is_none_or(|o| o.status != OrderStatus::Cancelled) {
-        return Ok(false);
-    }
-    let charged = orders::succeeded_charge(txn, order.id).await?.is_some();
-    Ok(!charged)
-}
-
-/// Asks the gateway for the refund the ledger now owes, without holding up Stripe's
-/// delivery (it wants a quick 2xx). If this fails or the process dies, the refund stays
-/// owed in the ledger and the sweeper retries it.
-fn refund_in_background(db: &DatabaseConnection, payments: &Payments, order_id: i32) {
-    let (db, payments) = (db.clone(), payments.clone());
-    tokio::spawn(async move {
-        if let Err(err) = orders::settle_refund(&db, &payments, order_id).await {
-            tracing::error!(order_id, error = ?err, "refund of a late payment failed; the sweeper retries it");
-        }
-    });
-}
-
-/// The charge failed: a PENDING order is cancelled and its stock goes back. (Its
-/// checkout, when still running, has been told the same and does nothing more.)
+/// The charge failed: a PENDING order is cancelled and its stock goes back.
 async fn payment_failed(
     db: &DatabaseConnection,
     event: &Event,
     intent: PaymentIntent,
     now: DateTime<Utc>,
 ) -> AppResult<Outcome> {
-    let Some(order) = order_of(db, &intent).await? else {
-        return Ok(Outcome::Ignored);
-    };
-    let txn = db::begin_write(db).await?;
-    if !claim(&txn, event, now).await? {
-        return Ok(Outcome::Duplicate);
+    match order_of(db, &intent).await? {
+        Some(order) => settle_failed(db, &event.delivery(), &order, now).await,
+        None => Ok(Outcome::Ignored),
     }
-    let outcome = if orders::release(&txn, order.id).await? {
-        Outcome::Applied
-    } else {
-        Outcome::AlreadySettled
-    };
-    txn.commit().await?;
-    Ok(outcome)
 }
 
 /// A charge was refunded in full: every refund of its order still pending is done (the
@@ -319,7 +220,7 @@ async fn charge_refunded(
         .map(|refund| refund.id);
 
     let txn = db::begin_write(db).await?;
-    if !claim(&txn, event, now).await? {
+    if !claim(&txn, &event.delivery(), now).await? {
         return Ok(Outcome::Duplicate);
     }
     let pending = payment::Entity::find()
@@ -387,40 +288,7 @@ async fn charge_refunded(
 mod tests {
     use super::*;
 
-    fn order(total_cents: i64, currency: &str) -> order::Model {
-        let now = Utc::now();
-        order::Model {
-            id: 1,
-            number: "ORD-1".into(),
-            user_id: Some(1),
-            email: "ann@example.com".into(),
-            status: OrderStatus::Pending,
-            total_cents,
-            currency: currency.into(),
-            ship_full_name: "Ann".into(),
-            ship_line1: "1 Road".into(),
-            ship_line2: None,
-            ship_city: "Town".into(),
-            ship_postal_code: "1".into(),
-            ship_country: "NL".into(),
-            idempotency_key: None,
-            cart_id: Some(1),
-            subtotal_cents: total_cents,
-            discount_cents: 0,
-            shipping_cents: 0,
-            tax_cents: 0,
-            tax_included: false,
-            shipping_method: None,
-            discount_code: None,
-            expires_at: now,
-            tracking_carrier: None,
-            tracking_number: None,
-            tracking_url: None,
-            refunded_cents: 0,
-            placed_at: now,
-            updated_at: now,
-        }
-    }
+    use crate::service::webhooks::tests::order;
 
     fn intent(amount: i64, currency: &str) -> PaymentIntent {
         PaymentIntent {
