@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// One scrape of `/metrics`.
-struct Scrape {
+pub(crate) struct Scrape {
     status: StatusCode,
     content_type: String,
     body: String,
@@ -39,7 +39,7 @@ impl Scrape {
     }
 
     /// A counter's value, 0 before it was first incremented.
-    fn count(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+    pub(crate) fn count(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.value(name, labels).unwrap_or(0.0)
     }
 }
@@ -66,7 +66,7 @@ fn parse_sample(line: &str) -> Option<(String, HashMap<String, String>, f64)> {
     Some((name.to_owned(), labels, value))
 }
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape(app: &TestApp) -> Scrape {
     let response = app
         .client
         .get(app.url("/metrics"))

@@ -33,6 +33,7 @@ use shop::{
 };
 
 use crate::{
+    metrics::scrape,
     store::{Shop, address, db_id, open_shop_on, text},
     support::{Session, TestDatabase, spawn_app_with},
 };
@@ -691,6 +692,7 @@ async fn the_approved_webhook_captures_for_a_buyer_who_never_came_back_once_howe
     let paypal = MockPayPal::start().await;
     let shop = paypal_shop(&paypal).await;
     let (buyer, _) = customer_with_cart(&shop, "ann").await;
+    let before = scrape(&shop).await;
     let order = awaiting_approval(&shop, &buyer).await;
     let (id, number) = (text(&order["id"]), text(&order["number"]));
     let paypal_order = paypal.order_for(number);
@@ -704,6 +706,13 @@ async fn the_approved_webhook_captures_for_a_buyer_who_never_came_back_once_howe
     assert_eq!(read(&shop, id).await["status"], "PAID");
     assert_eq!(paypal.captures_made(), 1);
     assert_eq!(status_mails(&shop, id).await, 1);
+    let after = scrape(&shop).await;
+    let grown =
+        |name, labels: &[(&str, &str)]| after.count(name, labels) - before.count(name, labels);
+    let waiting = [("outcome", "requires_action"), ("method", "paypal")];
+    assert!(grown("shop_checkouts_total", &waiting) >= 1.0);
+    let paid_by_webhook = [("by", "webhook"), ("outcome", "paid")];
+    assert!(grown("shop_payment_completions_total", &paid_by_webhook) >= 1.0);
 }
 
 #[tokio::test]
