@@ -406,16 +406,19 @@ fn serve_refuses_an_unknown_or_repeated_payment_gateway_naming_it() {
             .env("SHOP_PAYMENT_GATEWAYS", gateways))
     };
 
-    let unknown = serve("test,paypal");
+    let unknown = serve("test,adyen");
     let repeated = serve("test,test");
 
     assert_failed_cleanly(&unknown);
     let err = stderr(&unknown);
     assert!(
-        err.contains("paypal") && err.contains("payment-gateways"),
+        err.contains("adyen") && err.contains("payment-gateways"),
         "{err}"
     );
-    assert!(err.contains("stripe"), "the codes it takes: {err}");
+    assert!(
+        err.contains("stripe") && err.contains("paypal"),
+        "the codes it takes: {err}"
+    );
     assert_failed_cleanly(&repeated);
     let err = stderr(&repeated);
     assert!(

@@ -17,11 +17,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use chrono::{Duration, Utc};
 use entity::{
-    outbox_message::{self, MessageKind},
     payment::{self, PaymentKind, PaymentStatus},
-    product, webhook_event,
+    webhook_event,
 };
 use futures_util::future::join_all;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -29,13 +27,16 @@ use serde_json::{Value, json};
 use shop::{
     config::{Config, PaymentGatewayKind},
     server::Server,
-    service::orders,
 };
 
 use crate::{
     metrics::scrape,
     store::{Shop, address, db_id, open_shop_on, text},
     support::{Session, TestDatabase, spawn_app_with},
+    three_d_secure::{
+        charge_row, confirmed, customer_with_cart, read, status_mails, stock,
+        sweep_after_the_window,
+    },
 };
 
 const CLIENT_ID: &str = "AZmockClientId";
@@ -44,7 +45,6 @@ const WEBHOOK_ID: &str = "8PT597110X687430LKGECATA";
 const ACCESS_TOKEN: &str = "A21AAmockAccessToken";
 
 const ORDER_FIELDS: &str = "id number status total { amount currencyCode } payment { method status amount { amount } clientSecret redirectUrl }";
-const CONFIRM: &str = "mutation($number: String!) { confirmPayment(orderNumber: $number) }";
 const REFUND: &str = "mutation($id: ID!, $amount: Decimal!) { refundOrder(id: $id, amount: $amount) { id status refundedTotal { amount } } }";
 
 /// What the mock does with the next capture of an approved order.
@@ -438,14 +438,6 @@ async fn paypal_shop(paypal: &MockPayPal) -> Shop {
     open_shop_on(spawn_app_with(move |config| use_paypal(config, &paypal, true)).await).await
 }
 
-/// A customer with 2 of a new product at 20.00 (stock 5) in the cart; the product.
-async fn customer_with_cart(shop: &Shop, who: &str) -> (Session, String) {
-    let product = shop.product(&format!("Kettle {who}"), "20.00", 5).await;
-    let buyer = shop.register(who).await;
-    shop.put_in_cart(&buyer, &product, 2).await;
-    (buyer, product)
-}
-
 async fn checkout_with(shop: &Shop, who: &Session, extra: Value) -> crate::support::Gql {
     let mut input = json!({ "shippingAddress": address(), "paymentMethod": "paypal" });
     for (name, value) in extra.as_object().expect("an object") {
@@ -464,49 +456,6 @@ async fn checkout_with(shop: &Shop, who: &Session, extra: Value) -> crate::suppo
 /// A checkout paid with PayPal; the PENDING order it answers.
 async fn awaiting_approval(shop: &Shop, who: &Session) -> Value {
     checkout_with(shop, who, json!({})).await.data()["checkout"].clone()
-}
-
-async fn confirmed(shop: &Shop, number: &str) -> String {
-    text(&shop.gql(CONFIRM, json!({ "number": number })).await.data()["confirmPayment"]).to_owned()
-}
-
-async fn read(shop: &Shop, order: &str) -> Value {
-    shop.gql_as(
-        &shop.admin,
-        &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"),
-        json!({ "id": order }),
-    )
-    .await
-    .data()["order"]
-        .clone()
-}
-
-async fn stock(shop: &Shop, product_id: &str) -> i32 {
-    product::Entity::find_by_id(db_id(product_id))
-        .one(&shop.db)
-        .await
-        .expect("read")
-        .expect("the product")
-        .stock
-}
-
-async fn status_mails(shop: &Shop, order: &str) -> u64 {
-    outbox_message::Entity::find()
-        .filter(outbox_message::Column::OrderId.eq(db_id(order)))
-        .filter(outbox_message::Column::Kind.eq(MessageKind::OrderStatus))
-        .count(&shop.db)
-        .await
-        .expect("the outbox")
-}
-
-async fn charge_row(shop: &Shop, order: &str) -> payment::Model {
-    payment::Entity::find()
-        .filter(payment::Column::OrderId.eq(db_id(order)))
-        .filter(payment::Column::Kind.eq(PaymentKind::Charge))
-        .one(&shop.db)
-        .await
-        .expect("read")
-        .expect("a charge")
 }
 
 fn approved_event(id: &str, paypal_order: &str, number: &str) -> Value {
@@ -536,12 +485,6 @@ async fn handled_events(shop: &Shop) -> u64 {
         .count(&shop.db)
         .await
         .expect("read")
-}
-
-async fn sweep_after_the_window(shop: &Shop) {
-    orders::sweep(&shop.db, &shop.payments, Utc::now() + Duration::minutes(16))
-        .await
-        .expect("swept");
 }
 
 // --- the buyer's road ------------------------------------------------------------------

@@ -29,7 +29,7 @@ const ORDER_FIELDS: &str = "id number status total { amount } payment { method s
 const CONFIRM: &str = "mutation($number: String!) { confirmPayment(orderNumber: $number) }";
 
 /// A customer with 2 of a new product (stock 5) in the cart; the product.
-async fn customer_with_cart(shop: &Shop, who: &str) -> (Session, String) {
+pub(crate) async fn customer_with_cart(shop: &Shop, who: &str) -> (Session, String) {
     let product = shop.product(&format!("Kettle {who}"), "20.00", 5).await;
     let buyer = shop.register(who).await;
     shop.put_in_cart(&buyer, &product, 2).await;
@@ -65,11 +65,11 @@ async fn confirm(shop: &Shop, number: &str) -> crate::support::Gql {
     shop.gql(CONFIRM, json!({ "number": number })).await
 }
 
-async fn confirmed(shop: &Shop, number: &str) -> String {
+pub(crate) async fn confirmed(shop: &Shop, number: &str) -> String {
     text(&confirm(shop, number).await.data()["confirmPayment"]).to_owned()
 }
 
-async fn read(shop: &Shop, order: &str) -> Value {
+pub(crate) async fn read(shop: &Shop, order: &str) -> Value {
     shop.gql_as(
         &shop.admin,
         &format!("query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"),
@@ -80,7 +80,7 @@ async fn read(shop: &Shop, order: &str) -> Value {
         .clone()
 }
 
-async fn stock(shop: &Shop, product_id: &str) -> i32 {
+pub(crate) async fn stock(shop: &Shop, product_id: &str) -> i32 {
     product::Entity::find_by_id(db_id(product_id))
         .one(&shop.db)
         .await
@@ -90,7 +90,7 @@ async fn stock(shop: &Shop, product_id: &str) -> i32 {
 }
 
 /// How many order status emails the order has queued.
-async fn status_mails(shop: &Shop, order: &str) -> u64 {
+pub(crate) async fn status_mails(shop: &Shop, order: &str) -> u64 {
     outbox_message::Entity::find()
         .filter(outbox_message::Column::OrderId.eq(db_id(order)))
         .filter(outbox_message::Column::Kind.eq(MessageKind::OrderStatus))
@@ -99,7 +99,7 @@ async fn status_mails(shop: &Shop, order: &str) -> u64 {
         .expect("the outbox")
 }
 
-async fn charge_row(shop: &Shop, order: &str) -> payment::Model {
+pub(crate) async fn charge_row(shop: &Shop, order: &str) -> payment::Model {
     payment::Entity::find()
         .filter(payment::Column::OrderId.eq(db_id(order)))
         .filter(payment::Column::Kind.eq(PaymentKind::Charge))
@@ -131,7 +131,7 @@ fn redirect_url(order: &Value) -> &str {
     text(&order["payment"]["redirectUrl"])
 }
 
-async fn sweep_after_the_window(shop: &Shop) -> orders::Swept {
+pub(crate) async fn sweep_after_the_window(shop: &Shop) -> orders::Swept {
     orders::sweep(&shop.db, &shop.payments, Utc::now() + Duration::minutes(16))
         .await
         .expect("swept")

@@ -148,6 +148,29 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn find_charge(&self, idempotency_key: &str) -> Result<Option<Receipt>, PaymentError>;
 }
 
+/// A gateway API's base URL from the setting `setting`: an http(s) URL (https in
+/// production, http for a local mock), kept without its trailing slash.
+fn api_base(setting: &str, raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|_| format!("{setting} {raw:?} is not a URL"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(format!("{setting} {raw:?} must be an http(s) URL"));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// The client a gateway calls its API with: bounded waits, and a user agent that names
+/// the shop's version in the gateway's logs.
+fn api_client(
+    connect_timeout: std::time::Duration,
+    request_timeout: std::time::Duration,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .user_agent(concat!("shop/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// A gateway the server can talk to.
 pub type Gateway = Arc<dyn PaymentGateway>;
 

@@ -107,17 +107,10 @@ impl PayPalSettings {
         if client_id.is_empty() {
             return Err("SHOP_PAYPAL_CLIENT_ID is empty".into());
         }
-        let url = url::Url::parse(api_base)
-            .map_err(|_| format!("SHOP_PAYPAL_API_BASE {api_base:?} is not a URL"))?;
-        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-            return Err(format!(
-                "SHOP_PAYPAL_API_BASE {api_base:?} must be an http(s) URL"
-            ));
-        }
         Ok(Self {
             client_id: client_id.to_owned(),
             client_secret,
-            api_base: api_base.trim_end_matches('/').to_owned(),
+            api_base: super::api_base("SHOP_PAYPAL_API_BASE", api_base)?,
             connect_timeout: CONNECT_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
         })
@@ -178,13 +171,8 @@ impl fmt::Debug for PayPalGateway {
 
 impl PayPalGateway {
     pub fn new(settings: PayPalSettings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .user_agent(concat!("shop/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Self {
-            client,
+            client: super::api_client(settings.connect_timeout, settings.request_timeout)?,
             api_base: settings.api_base,
             client_id: settings.client_id,
             client_secret: settings.client_secret,

@@ -102,16 +102,9 @@ pub struct StripeSettings {
 impl StripeSettings {
     /// Settings with the default timeouts. The base must be an http(s) URL.
     pub fn new(secret_key: SecretKey, api_base: &str) -> Result<Self, String> {
-        let url = url::Url::parse(api_base)
-            .map_err(|_| format!("SHOP_STRIPE_API_BASE {api_base:?} is not a URL"))?;
-        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-            return Err(format!(
-                "SHOP_STRIPE_API_BASE {api_base:?} must be an http(s) URL"
-            ));
-        }
         Ok(Self {
             secret_key,
-            api_base: api_base.trim_end_matches('/').to_owned(),
+            api_base: super::api_base("SHOP_STRIPE_API_BASE", api_base)?,
             connect_timeout: CONNECT_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,
         })
@@ -135,13 +128,8 @@ impl fmt::Debug for StripeGateway {
 
 impl StripeGateway {
     pub fn new(settings: StripeSettings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .user_agent(concat!("shop/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Self {
-            client,
+            client: super::api_client(settings.connect_timeout, settings.request_timeout)?,
             api_base: settings.api_base,
             secret_key: settings.secret_key,
         })
