@@ -12,12 +12,12 @@ use std::{path::PathBuf, process::Stdio};
 use reqwest::{StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
-use shop::service::demo;
+use shop::{config::Config, service::demo};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::{
     notifications::eventually,
-    support::{TestApp, spawn_app, spawn_app_with},
+    support::{TestApp, smtp::SmtpServer, spawn_app, spawn_app_with},
 };
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
@@ -242,12 +242,18 @@ fn browser_script() -> Option<PathBuf> {
 /// the real port (port 0 would not). The port is free when chosen; another process could
 /// take it before the server binds, which would fail the start loudly, never silently.
 async fn spawn_demo_shop() -> TestApp {
+    spawn_demo_shop_with(|_| {}).await
+}
+
+/// [`spawn_demo_shop`], with the configuration adjusted first.
+async fn spawn_demo_shop_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
     let app = spawn_app_with(|config| {
         config.listen = format!("127.0.0.1:{port}").parse().expect("valid");
+        adjust(config);
     })
     .await;
     demo::seed_catalog(&app.db, 120).await.expect("catalog");
@@ -260,8 +266,14 @@ async fn spawn_demo_shop() -> TestApp {
 
 /// Runs `journey` of storefront.mjs against `app`. When the journey asks for its order
 /// to be shipped, an admin ships it through the API once the page's subscription is
-/// listening, with tracking, and tells the journey to carry on.
-async fn run_journey(script: &std::path::Path, app: &TestApp, journey: &str) -> Journey {
+/// listening, with tracking, and tells the journey to carry on; when it asks for an
+/// emailed link, the link is read from the mail `smtp` received.
+async fn run_journey(
+    script: &std::path::Path,
+    app: &TestApp,
+    journey: &str,
+    smtp: Option<&SmtpServer>,
+) -> Journey {
     let mut command = tokio::process::Command::new("node");
     command
         .arg(script)
@@ -286,12 +298,38 @@ async fn run_journey(script: &std::path::Path, app: &TestApp, journey: &str) -> 
             ship_as_admin(app, number).await;
             stdin.write_all(b"shipped\n").await.expect("node reads");
             stdin.flush().await.expect("node reads");
+        } else if message["waiting"] == "mail" {
+            let smtp = smtp.expect("the journey reads mail: give it an SMTP server");
+            let email = message["email"].as_str().expect("an email");
+            let page = message["link"].as_str().expect("which link");
+            let link = emailed_link(smtp, email, &app.url(&format!("/store/{page}?token="))).await;
+            stdin
+                .write_all(format!("{link}\n").as_bytes())
+                .await
+                .expect("node reads");
+            stdin.flush().await.expect("node reads");
         } else {
             report = Some(serde_json::from_value(message).expect("a journey report"));
         }
     }
     assert!(child.wait().await.expect("node ran").success());
     report.expect("the journey's report")
+}
+
+/// The link starting with `start` in the latest mail to `email`, once one has it.
+async fn emailed_link(smtp: &SmtpServer, email: &str, start: &str) -> String {
+    eventually(&format!("a mail to {email} links to {start}"), async || {
+        smtp.messages()
+            .iter()
+            .rev()
+            .filter(|mail| mail.is_to(email))
+            .find_map(|mail| {
+                let at = mail.text.find(start)?;
+                let link = &mail.text[at..];
+                Some(link[..link.find(char::is_whitespace).unwrap_or(link.len())].to_owned())
+            })
+    })
+    .await
 }
 
 async fn ship_as_admin(app: &TestApp, number: &str) {
@@ -333,7 +371,7 @@ async fn a_guest_buys_a_variant_with_3d_secure_and_watches_the_order_ship_live()
     };
     let app = spawn_demo_shop().await;
 
-    let journey = run_journey(&script, &app, "guest").await;
+    let journey = run_journey(&script, &app, "guest", None).await;
 
     journey.assert_clean();
     // Browsing: a page of 24, "Load more" brings the next; the filters are in the address.
@@ -384,7 +422,7 @@ async fn a_declined_card_at_phone_width_says_so_and_keeps_the_cart() {
     };
     let app = spawn_demo_shop().await;
 
-    let journey = run_journey(&script, &app, "declined").await;
+    let journey = run_journey(&script, &app, "declined", None).await;
 
     journey.assert_clean();
     assert!(journey.text("declineMessage").contains("declined"));
@@ -395,4 +433,25 @@ async fn a_declined_card_at_phone_width_says_so_and_keeps_the_cart() {
         false,
         "it scrolls sideways"
     );
+}
+
+#[tokio::test]
+async fn the_links_in_emails_open_storefront_pages_that_verify_and_reset() {
+    let Some(script) = browser_script() else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    let app = spawn_demo_shop_with(|config| {
+        config.smtp_url = Some(smtp.url());
+        config.mail_poll_ms = 50;
+    })
+    .await;
+
+    let journey = run_journey(&script, &app, "account", Some(&smtp)).await;
+
+    journey.assert_clean();
+    // The pages take the token out of the address bar once they hold it.
+    assert_eq!(journey.text("verifyAddressAfter"), "");
+    assert_eq!(journey.text("resetAddressAfter"), "");
+    assert_eq!(journey.seen("signedInWithNewPassword"), true);
 }

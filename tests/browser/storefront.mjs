@@ -10,6 +10,9 @@
 //           succeed -> order page PAID; then it prints {"waiting":"ship","order":...}
 //           and waits for a line on stdin (the test ships the order as an admin) before
 //           it waits for SHIPPED to appear without a reload.
+//   account  register, open the welcome email's verification link (the test sends it on
+//           stdin when asked with {"waiting":"mail",...}), sign out, ask for a password
+//           reset, open the emailed link, set a new password and sign in with it.
 //   declined  at phone width: register, add a product, check out with the declined
 //           card: the error shows and the cart keeps its items.
 // With STOREFRONT_FROM=<api/assets/storefront> the storefront's files are read from that
@@ -21,7 +24,7 @@ import { chromium } from "playwright-core";
 
 const [shopUrl, journey, screens] = process.argv.slice(2);
 if (!shopUrl || !journey) {
-  console.error("usage: node storefront.mjs <shop url> <guest|declined> [screenshot folder]");
+  console.error("usage: node storefront.mjs <shop url> <guest|account|declined> [screenshot folder]");
   process.exit(2);
 }
 const origin = new URL(shopUrl).origin;
@@ -157,6 +160,51 @@ async function guest(page) {
   await shot(page, "order-history");
 }
 
+/** Prints what the journey waits for, and answers the line the test sends back. */
+async function waitFor(what) {
+  console.log(JSON.stringify(what));
+  return (await nextLine()).trim();
+}
+
+async function account(page) {
+  await page.goto(`${shopUrl}/store/signin`, { waitUntil: "load" });
+  await register(page);
+  await page.getByRole("heading", { level: 1, name: "All products" }).waitFor(WAIT);
+  const email = `${unique}@example.test`;
+
+  // The link of the welcome email.
+  const verifyLink = await waitFor({ waiting: "mail", link: "verify-email", email });
+  await page.goto(verifyLink, { waitUntil: "load" });
+  await page.getByRole("heading", { level: 1, name: "Email verified" }).waitFor(WAIT);
+  report.seen.verifyAddressAfter = new URL(page.url()).search;
+  await shot(page, "verify-email");
+
+  await page.getByRole("link", { name: unique }).click();
+  await page.getByText("verified", { exact: true }).waitFor(WAIT);
+  await shot(page, "account");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("link", { name: "Sign in" }).waitFor(WAIT);
+
+  await page.goto(`${shopUrl}/store/forgot-password`, { waitUntil: "load" });
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await page.getByText(/is on its way/).waitFor(WAIT);
+  const resetLink = await waitFor({ waiting: "mail", link: "reset-password", email });
+  await page.goto(resetLink, { waitUntil: "load" });
+  await page.getByLabel("New password").waitFor(WAIT);
+  report.seen.resetAddressAfter = new URL(page.url()).search;
+  await page.getByLabel("New password").fill("a brand new password");
+  await shot(page, "reset-password");
+  await page.getByRole("button", { name: "Set password" }).click();
+  await page.getByRole("link", { name: "Sign in with it" }).click();
+  const form = page.locator("form.auth", { has: page.getByRole("heading", { name: "Sign in" }) });
+  await form.getByLabel("Username or email").fill(email);
+  await form.getByLabel("Password").fill("a brand new password");
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("link", { name: unique }).waitFor(WAIT);
+  report.seen.signedInWithNewPassword = true;
+}
+
 async function declined(page) {
   await page.goto(`${shopUrl}/store/signin`, { waitUntil: "load" });
   await register(page);
@@ -228,6 +276,7 @@ try {
   try {
     if (journey === "guest") await guest(page);
     else if (journey === "declined") await declined(page);
+    else if (journey === "account") await account(page);
     else throw new Error(`no journey ${journey}`);
   } catch (error) {
     report.errors.push(String(error));
