@@ -49,8 +49,13 @@ const PRODUCTS = `query Products($first: Int!, $after: String, $filter: ProductF
 }`;
 
 export async function render({ query, title }) {
-  const tree = await categories();
   const slug = query.get("category") ?? "";
+  // The products need the category's id, which the tree has: without a category, both
+  // are asked for at once.
+  const treeLoading = categories();
+  // Awaited below; until then, a failure must not count as unhandled.
+  treeLoading.catch(() => {});
+  const tree = slug ? await treeLoading : null;
   const category = slug ? findCategory(tree, slug) : null;
   const search = query.get("q") ?? "";
   const sort = SORTS[query.get("sort")] ? query.get("sort") : search ? "relevance" : "newest";
@@ -91,11 +96,12 @@ export async function render({ query, title }) {
     }),
   );
   await load();
+  const categoryTreeData = tree ?? (await treeLoading);
 
   return h(
     "div",
     { class: "catalog" },
-    h("aside", { class: "categories" }, h("h2", {}, "Categories"), categoryTree(tree, category?.slug, query)),
+    h("aside", { class: "categories" }, h("h2", {}, "Categories"), categoryTree(categoryTreeData, category?.slug, query)),
     h(
       "section",
       { class: "listing" },

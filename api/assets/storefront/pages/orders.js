@@ -117,23 +117,44 @@ export const orderPage = {
     };
     draw({});
 
-    const stop = subscribe(`subscription Live($id: ID) { orderUpdated(orderId: $id) { ${ORDER} } }`, { id: order.id }, {
-      onOpen: () => {
-        live.textContent = "Live: this page updates when the order changes.";
-        live.dataset.live = "on";
-      },
-      onNext: (data) => {
-        const before = order.status;
-        draw(data.orderUpdated);
-        if (before !== order.status) announce(`Order ${number} is now ${orderStatus(order.status)}`);
-      },
-      onError: () => {
-        if (!isCurrent()) return;
-        live.textContent = "Live updates stopped; reload the page to see the latest status.";
-        delete live.dataset.live;
-      },
-    });
-    onLeave(stop);
+    const update = (next) => {
+      const before = order.status;
+      draw(next);
+      if (before !== order.status) announce(`Order ${number} is now ${orderStatus(order.status)}`);
+    };
+    // The subscription ends when the access token expires or the connection drops: read
+    // the order again (which refreshes the token) and listen anew, a few times at most.
+    let stop = () => {};
+    let left = 5;
+    const listen = () => {
+      stop = subscribe(`subscription Live($id: ID) { orderUpdated(orderId: $id) { ${ORDER} } }`, { id: order.id }, {
+        onOpen: () => {
+          live.textContent = "Live: this page updates when the order changes.";
+          live.dataset.live = "on";
+        },
+        onNext: (data) => {
+          left = 5;
+          update(data.orderUpdated);
+        },
+        onError: () => {
+          if (!isCurrent()) return;
+          delete live.dataset.live;
+          if (left-- <= 0) {
+            live.textContent = "Live updates stopped; reload the page to see the latest status.";
+            return;
+          }
+          live.textContent = "Reconnecting for live updates…";
+          setTimeout(async () => {
+            if (!isCurrent()) return;
+            const fresh = await readOrder(order.id).catch(() => null);
+            if (fresh) update(fresh);
+            listen();
+          }, 2000);
+        },
+      });
+    };
+    listen();
+    onLeave(() => stop());
 
     return h(
       "article",
