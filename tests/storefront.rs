@@ -436,7 +436,7 @@ async fn a_declined_card_at_phone_width_says_so_and_keeps_the_cart() {
 }
 
 #[tokio::test]
-async fn the_links_in_emails_open_storefront_pages_that_verify_and_reset() {
+async fn email_links_open_pages_that_verify_and_reset_and_a_user_keeps_lines_and_carts_for_later() {
     let Some(script) = browser_script() else {
         return;
     };
@@ -454,4 +454,7 @@ async fn the_links_in_emails_open_storefront_pages_that_verify_and_reset() {
     assert_eq!(journey.text("verifyAddressAfter"), "");
     assert_eq!(journey.text("resetAddressAfter"), "");
     assert_eq!(journey.seen("signedInWithNewPassword"), true);
+    // The user's cart: saved for later and back, put aside and restored.
+    assert_eq!(journey.seen("savedForLater"), true);
+    assert_eq!(journey.seen("cartRestored"), 1);
 }

@@ -12,7 +12,8 @@
 //           it waits for SHIPPED to appear without a reload.
 //   account  register, open the welcome email's verification link (the test sends it on
 //           stdin when asked with {"waiting":"mail",...}), sign out, ask for a password
-//           reset, open the emailed link, set a new password and sign in with it.
+//           reset, open the emailed link, set a new password and sign in with it; then
+//           save a cart line for later and back, and put the cart aside and restore it.
 //   declined  at phone width: register, add a product, check out with the declined
 //           card: the error shows and the cart keeps its items.
 // With STOREFRONT_FROM=<api/assets/storefront> the storefront's files are read from that
@@ -203,6 +204,28 @@ async function account(page) {
   await form.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("link", { name: unique }).waitFor(WAIT);
   report.seen.signedInWithNewPassword = true;
+
+  // A user's cart: save a line for later and move it back; put the cart aside and
+  // restore it.
+  await page.goto(`${shopUrl}/store?category=laptops&inStock=1`, { waitUntil: "load" });
+  await page.locator(".product-grid .card a").first().click();
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.locator(".added", { hasText: "Added" }).waitFor(WAIT);
+  await page.getByRole("link", { name: /^Cart/ }).click();
+  await page.getByRole("button", { name: /^Save for later/ }).click();
+  await page.getByRole("heading", { name: "Saved for later" }).waitFor(WAIT);
+  await page.getByText("Your cart is empty").waitFor(WAIT);
+  report.seen.savedForLater = true;
+  await page.getByRole("button", { name: /^Move to cart/ }).click();
+  await page.locator(".lines .line").first().waitFor(WAIT);
+  await page.getByLabel("Save this cart for later as").fill("Birthday");
+  await page.getByRole("button", { name: "Save cart" }).click();
+  await page.getByRole("button", { name: "Restore Birthday" }).waitFor(WAIT);
+  await page.getByText("Your cart is empty").waitFor(WAIT);
+  await shot(page, "cart-saved-cart");
+  await page.getByRole("button", { name: "Restore Birthday" }).click();
+  await page.locator(".lines .line").first().waitFor(WAIT);
+  report.seen.cartRestored = await page.locator(".lines .line").count();
 }
 
 async function declined(page) {
