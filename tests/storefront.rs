@@ -192,6 +192,8 @@ struct Journey {
     errors: Vec<String>,
     #[serde(rename = "failedAt")]
     failed_at: Option<serde_json::Value>,
+    /// Form controls of the main pages that nothing names (no label, no aria-label).
+    unlabelled: Vec<String>,
 }
 
 impl Journey {
@@ -212,6 +214,11 @@ impl Journey {
         assert_eq!(self.errors, Vec::<String>::new(), "{:#?}", self.failed_at);
         assert_eq!(self.outside, Vec::<String>::new(), "asked another host");
         assert_eq!(self.failed, Vec::<String>::new(), "requests failed");
+        assert_eq!(
+            self.unlabelled,
+            Vec::<String>::new(),
+            "controls without a name"
+        );
     }
 }
 
@@ -425,6 +432,11 @@ async fn a_declined_card_at_phone_width_says_so_and_keeps_the_cart() {
     let journey = run_journey(&script, &app, "declined", None).await;
 
     journey.assert_clean();
+    assert_eq!(
+        journey.text("focusedAfterQuantity"),
+        "Add to cart",
+        "by keyboard"
+    );
     assert!(journey.text("declineMessage").contains("declined"));
     assert_eq!(journey.text("stillOnCheckout"), "/store/checkout");
     assert_eq!(journey.seen("cartAfter"), journey.seen("cartBefore"));

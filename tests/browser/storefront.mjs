@@ -29,7 +29,7 @@ if (!shopUrl || !journey) {
   process.exit(2);
 }
 const origin = new URL(shopUrl).origin;
-const report = { journey, seen: {}, outside: [], outsideImages: 0, failed: [], errors: [] };
+const report = { journey, seen: {}, outside: [], outsideImages: 0, failed: [], errors: [], unlabelled: [] };
 const stdin = createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => stdin.once("line", resolve));
 const WAIT = { timeout: 30_000 };
@@ -40,7 +40,15 @@ const browser = await chromium.launch({
   args: ["--no-sandbox"],
 });
 
+/** At each main page: a screenshot (when asked for), and every control a screen reader
+ * could not name (no label, no aria-label), listed in `unlabelled`. */
 async function shot(page, name) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("main input:not([type=hidden]), main select, main textarea, main button")]
+      .filter((control) => !control.labels?.length && !control.getAttribute("aria-label") && !control.textContent.trim())
+      .map((control) => control.outerHTML.slice(0, 120)),
+  );
+  for (const control of unlabelled) report.unlabelled.push(`${name}: ${control}`);
   if (screens) await page.screenshot({ path: `${screens}/${name}.png`, fullPage: true });
 }
 
@@ -235,7 +243,11 @@ async function declined(page) {
   // A product with one variant that is in stock: the first of Laptops.
   await page.goto(`${shopUrl}/store?category=laptops&inStock=1`, { waitUntil: "load" });
   await page.locator(".product-grid .card a").first().click();
-  await page.getByRole("button", { name: "Add to cart" }).click();
+  // By keyboard: from the quantity, Tab reaches "Add to cart" and Enter presses it.
+  await page.getByLabel("Quantity").focus();
+  await page.keyboard.press("Tab");
+  report.seen.focusedAfterQuantity = await page.evaluate(() => document.activeElement?.textContent);
+  await page.keyboard.press("Enter");
   await page.locator(".added", { hasText: "Added" }).waitFor(WAIT);
   await shot(page, "phone-product");
   await page.getByRole("link", { name: /^Cart/ }).click();
