@@ -170,7 +170,8 @@ pub struct Config {
     pub sweep_interval_secs: u64,
 
     /// The storefront's public address, for links in emails (e.g. the password-reset
-    /// page). Defaults to this server's own address.
+    /// page). Defaults to the storefront this server serves, `http://<listen>/store`
+    /// (the server's own address when SHOP_STOREFRONT is off).
     #[arg(long, env = "SHOP_PUBLIC_URL")]
     pub public_url: Option<String>,
 
