@@ -466,6 +466,8 @@ async fn email_links_open_pages_that_verify_and_reset_and_a_user_keeps_lines_and
     assert_eq!(journey.text("verifyAddressAfter"), "");
     assert_eq!(journey.text("resetAddressAfter"), "");
     assert_eq!(journey.seen("signedInWithNewPassword"), true);
+    // Signing in merged the guest cart filled just before.
+    assert_eq!(journey.seen("linesMergedOnSignIn"), 1);
     // The user's cart: saved for later and back, put aside and restored.
     assert_eq!(journey.seen("savedForLater"), true);
     assert_eq!(journey.seen("cartRestored"), 1);

@@ -12,8 +12,9 @@
 //           it waits for SHIPPED to appear without a reload.
 //   account  register, open the welcome email's verification link (the test sends it on
 //           stdin when asked with {"waiting":"mail",...}), sign out, ask for a password
-//           reset, open the emailed link, set a new password and sign in with it; then
-//           save a cart line for later and back, and put the cart aside and restore it.
+//           reset, open the emailed link, set a new password; fill a guest cart and
+//           sign in with the new password (the cart merges); then save a cart line for
+//           later and back, and put the cart aside and restore it.
 //   declined  at phone width: register, add a product, check out with the declined
 //           card: the error shows and the cart keeps its items.
 // With STOREFRONT_FROM=<api/assets/storefront> the storefront's files are read from that
@@ -205,21 +206,27 @@ async function account(page) {
   await page.getByLabel("New password").fill("a brand new password");
   await shot(page, "reset-password");
   await page.getByRole("button", { name: "Set password" }).click();
-  await page.getByRole("link", { name: "Sign in with it" }).click();
+  await page.getByRole("link", { name: "Sign in with it" }).waitFor(WAIT);
+
+  // Signed out, a guest again: a product goes in a guest cart, which signing in (with
+  // the new password) merges into the account's cart.
+  await page.goto(`${shopUrl}/store?category=laptops&inStock=1`, { waitUntil: "load" });
+  await page.locator(".product-grid .card a").first().click();
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.locator(".added", { hasText: "Added" }).waitFor(WAIT);
+  await page.goto(`${shopUrl}/store/signin?next=/store/cart`, { waitUntil: "load" });
   const form = page.locator("form.auth", { has: page.getByRole("heading", { name: "Sign in" }) });
   await form.getByLabel("Username or email").fill(email);
   await form.getByLabel("Password").fill("a brand new password");
   await form.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("link", { name: unique }).waitFor(WAIT);
   report.seen.signedInWithNewPassword = true;
+  await page.getByRole("heading", { level: 1, name: "Your cart" }).waitFor(WAIT);
+  await page.locator(".lines .line").first().waitFor(WAIT);
+  report.seen.linesMergedOnSignIn = await page.locator(".lines .line").count();
 
   // A user's cart: save a line for later and move it back; put the cart aside and
   // restore it.
-  await page.goto(`${shopUrl}/store?category=laptops&inStock=1`, { waitUntil: "load" });
-  await page.locator(".product-grid .card a").first().click();
-  await page.getByRole("button", { name: "Add to cart" }).click();
-  await page.locator(".added", { hasText: "Added" }).waitFor(WAIT);
-  await page.getByRole("link", { name: /^Cart/ }).click();
   await page.getByRole("button", { name: /^Save for later/ }).click();
   await page.getByRole("heading", { name: "Saved for later" }).waitFor(WAIT);
   await page.getByText("Your cart is empty").waitFor(WAIT);
