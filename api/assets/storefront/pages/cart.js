@@ -28,10 +28,12 @@ async function draw(root, cart) {
     h("h1", {}, "Your cart"),
     items.length === 0
       ? h("p", { class: "empty" }, "Your cart is empty. ", h("a", { href: "/store" }, "Find something you like"), ".")
-      : [
+      : h(
+          "div",
+          { class: "cart-grid" },
           h("ul", { class: "lines", "aria-label": "In your cart" }, items.map((line) => cartLine(line, redraw, signedIn))),
           h("div", { class: "cart-side" }, discountForm(cart, redraw), await summary(cart), h("a", { class: "button primary", href: "/store/checkout" }, "Check out")),
-        ],
+        ),
     saved.length ? [h("h2", {}, "Saved for later"), h("ul", { class: "lines", "aria-label": "Saved for later" }, saved.map((line) => savedLine(line, redraw)))] : null,
     signedIn ? await savedCarts(cart, redraw) : items.length ? h("p", { class: "hint" }, h("a", { href: "/store/signin?next=/store/cart" }, "Sign in"), " to save items for later; your cart comes with you.") : null,
   );
