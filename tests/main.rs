@@ -41,6 +41,7 @@ mod saved_carts;
 mod schema;
 mod sessions;
 mod shipping;
+mod storefront;
 mod stripe;
 mod subscriptions;
 mod three_d_secure;

@@ -128,6 +128,19 @@ pub struct Config {
     )]
     pub metrics: bool,
 
+    /// Whether `/store` serves the storefront embedded in the binary (a shop to click
+    /// through, and where the links in emails land by default); `off` answers 404 there,
+    /// for a shop whose storefront lives elsewhere (set SHOP_PUBLIC_URL to it).
+    #[arg(
+        long,
+        env = "SHOP_STOREFRONT",
+        default_value = "on",
+        action = ArgAction::Set,
+        value_parser = on_off(),
+        ignore_case = true
+    )]
+    pub storefront: bool,
+
     /// Size of the database connection pool.
     #[arg(long, env = "SHOP_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -162,7 +175,8 @@ pub struct Config {
     pub sweep_interval_secs: u64,
 
     /// The storefront's public address, for links in emails (e.g. the password-reset
-    /// page). Defaults to this server's own address.
+    /// page). Defaults to the storefront this server serves, `http://<listen>/store`
+    /// (the server's own address when SHOP_STOREFRONT is off).
     #[arg(long, env = "SHOP_PUBLIC_URL")]
     pub public_url: Option<String>,
 
@@ -447,6 +461,7 @@ impl Config {
                 .collect(),
             introspection: true,
             metrics: true,
+            storefront: true,
             db_max_connections: 16,
             trust_forwarded_for: false,
             http_cache_max_age_secs: DEFAULT_HTTP_CACHE_MAX_AGE_SECS,
@@ -539,11 +554,17 @@ impl Config {
         chrono::Duration::seconds(i64::from(self.refresh_reuse_grace_secs))
     }
 
-    /// Where links in emails point.
+    /// Where links in emails point: SHOP_PUBLIC_URL, or else the storefront this server
+    /// serves at `/store` (the server itself when that is off).
     pub fn public_url(&self) -> String {
+        let own = if self.storefront {
+            crate::http::STOREFRONT_PATH
+        } else {
+            ""
+        };
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("http://{}{own}", self.listen))
             .trim_end_matches('/')
             .to_owned()
     }
@@ -692,6 +713,23 @@ mod tests {
         let twice = gateways(&["--payment-gateways", "stripe,test,stripe"]).expect_err("refused");
         assert!(twice.contains("stripe twice"), "{twice}");
         assert!(gateways(&["--payment-gateways", ""]).is_err());
+    }
+
+    #[test]
+    fn the_storefront_is_on_unless_turned_off_and_is_where_links_point_by_default() {
+        let config = |args: &[&str]| {
+            Flags::try_parse_from(std::iter::once("shop").chain(args.iter().copied()))
+                .expect("flags parse")
+                .config
+        };
+        assert!(config(&[]).storefront);
+        assert_eq!(config(&[]).public_url(), "http://127.0.0.1:8000/store");
+        let off = config(&["--storefront", "off"]);
+        assert!(!off.storefront);
+        assert_eq!(off.public_url(), "http://127.0.0.1:8000");
+        let elsewhere = config(&["--public-url", "https://shop.example/"]);
+        assert_eq!(elsewhere.public_url(), "https://shop.example");
+        assert!(Flags::try_parse_from(["shop", "--storefront", "maybe"]).is_err());
     }
 
     #[test]

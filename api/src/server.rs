@@ -108,6 +108,7 @@ impl Server {
             trust_forwarded_for: config.trust_forwarded_for,
             persisted_queries: http::PersistedQueries::new(config.persisted_queries),
             http_cache_max_age_secs: config.http_cache_max_age_secs,
+            storefront: config.storefront,
             metrics: metrics.clone(),
             // On `db`: its probe writes are nobody's request statements.
             readiness: db::Readiness::new(db.clone()),

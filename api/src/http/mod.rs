@@ -5,11 +5,14 @@ mod caching;
 mod graphiql;
 mod media;
 pub mod persisted;
+mod storefront;
 mod websocket;
 
 pub use persisted::PersistedQueries;
 
 pub use websocket::MAX_SUBSCRIPTIONS_PER_CONNECTION;
+
+pub use storefront::STOREFRONT_PATH;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -87,6 +90,8 @@ pub struct AppState {
     pub persisted_queries: PersistedQueries,
     /// How long anonymous catalog GETs may be cached; 0 keeps every answer private.
     pub http_cache_max_age_secs: u32,
+    /// Whether `/store` serves the embedded storefront (404 there otherwise).
+    pub storefront: bool,
 }
 
 pub fn router(
@@ -95,6 +100,7 @@ pub fn router(
     cors_allow_headers: &[HeaderName],
 ) -> anyhow::Result<Router> {
     let request_id = header::HeaderName::from_static("x-request-id");
+    let storefront = storefront::routes(state.storefront);
     let app = Router::new()
         .route("/", get(graphiql::page))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -109,6 +115,7 @@ pub fn router(
             &format!("{AUTHENTICATION_PATH}/{{reference}}"),
             get(authentication_page::show).post(authentication_page::answer),
         )
+        .merge(storefront)
         .with_state(state)
         .layer(cors(cors_origins, cors_allow_headers)?)
         // async-graphql reads the body as a stream, so axum's DefaultBodyLimit never sees
