@@ -497,13 +497,16 @@ async fn a_paypal_checkout_sends_the_buyer_to_approve_and_confirm_payment_then_c
     let (buyer, kettle) = customer_with_cart(&shop, "ann").await;
 
     let methods = shop
-        .gql("{ paymentMethods { code name } }", json!({}))
+        .gql("{ paymentMethods { code name requiresToken } }", json!({}))
         .await
         .data()["paymentMethods"]
         .clone();
     assert_eq!(
         methods,
-        json!([{ "code": "test", "name": "Test card" }, { "code": "paypal", "name": "PayPal" }])
+        json!([
+            { "code": "test", "name": "Test card", "requiresToken": true },
+            { "code": "paypal", "name": "PayPal", "requiresToken": false },
+        ])
     );
 
     let order = awaiting_approval(&shop, &buyer).await;

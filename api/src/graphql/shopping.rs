@@ -248,6 +248,10 @@ pub struct PaymentMethod {
     code: String,
     /// What to show the buyer, e.g. "Card".
     name: String,
+    /// Whether checkout needs a `paymentToken` from the method's card form (Stripe.js, a
+    /// PaymentSheet); false for a method whose buyer pays on the gateway's own page
+    /// (PayPal), which `payment.redirectUrl` leads to.
+    requires_token: bool,
 }
 
 /// Where a shipped parcel is.
@@ -411,6 +415,7 @@ impl ShoppingQuery {
             .map(|gateway| PaymentMethod {
                 code: gateway.code().into(),
                 name: gateway.name().into(),
+                requires_token: gateway.requires_token(),
             })
             .collect())
     }

@@ -36,7 +36,7 @@ export async function render({ title }) {
   }
   const [cart, { me, paymentMethods }] = await Promise.all([
     carts.currentCart(),
-    gql(`query CheckoutData { me { email defaultAddress { fullName line1 line2 city postalCode country } } paymentMethods { code name } }`),
+    gql(`query CheckoutData { me { email defaultAddress { fullName line1 line2 city postalCode country } } paymentMethods { code name requiresToken } }`),
   ]);
   if (!cart?.items.length) {
     return h("section", {}, h("h1", {}, "Checkout"), h("p", {}, "Your cart is empty. ", h("a", { href: "/store" }, "Back to the shop")));
@@ -103,10 +103,16 @@ export async function render({ title }) {
   const place = h("button", { type: "submit", class: "primary" }, "Place order");
   function drawPayment(pm) {
     const test = pm?.code === "test";
+    // Gateways that send the buyer to their own page need no form here.
+    const redirect = pm && !pm.requiresToken;
     cardChoice.hidden = !test;
     unsupported.hidden = test;
-    unsupported.textContent = test ? "" : `${pm?.name ?? "This method"} needs its own payment form (e.g. Stripe.js), which this demo storefront does not include; choose the test gateway.`;
-    place.disabled = !test;
+    unsupported.textContent = test
+      ? ""
+      : redirect
+        ? `You will approve the payment on ${pm.name}'s page, then come back to your order.`
+        : `${pm?.name ?? "This method"} needs its own payment form (e.g. Stripe.js), which this demo storefront does not include; choose the test gateway.`;
+    place.disabled = !(test || redirect);
   }
 
   const form = h(
@@ -147,7 +153,8 @@ export async function render({ title }) {
               shippingAddress: address,
               shippingMethodId: method,
               paymentMethod: data.get("paymentMethod"),
-              paymentToken: data.get("paymentToken"),
+              // Only the test gateway's cards are tokens; a redirect gateway takes none.
+              paymentToken: data.get("paymentMethod") === "test" ? data.get("paymentToken") : null,
               // One key per press of the button: a press repeated by a flaky network
               // returns the same order instead of charging twice.
               idempotencyKey: crypto.randomUUID(),

@@ -203,7 +203,7 @@ function paymentLine(status, redirectUrl) {
     case "SUCCEEDED":
       return "Payment received.";
     case "REQUIRES_ACTION":
-      return redirectUrl ? ["Your bank is waiting for you to confirm the payment. ", h("a", { href: redirectUrl }, "Finish paying")] : "Your bank is waiting for you to confirm the payment.";
+      return redirectUrl ? ["The payment waits for you to finish it. ", h("a", { href: redirectUrl }, "Finish paying")] : "The payment waits for you to finish it.";
     case "PENDING":
       return "The payment is being processed.";
     case "FAILED":
