@@ -6,7 +6,8 @@
 # Seeds a fresh database with PRODUCTS demo products (default 10000), starts `shop serve`
 # on 127.0.0.1:8099, and measures requests/s and p50/p99 latency of: the `{ __typename }`
 # floor, a product list page (20 products with their category), the same page from the
-# hand-written axum + SQL handler of bench/baseline (the yardstick), a product by slug, a
+# hand-written axum + SQL handler of bench/baseline (the yardstick) and from the bare
+# async-graphql + sea-orm server there (the second yardstick), a product by slug, a
 # search, add-to-cart, checkout (each request adds a unit to a cart and buys it: one order
 # per request), and `{ __typename }` again while 50 connections log in (argon2) at once.
 # Then checks that no unit was oversold, and reports the server's resident memory after
@@ -68,6 +69,7 @@ for term in walnut laptop "steel lamp" premium "cotton shirt" tent "black oak de
 done > "$work/search.txt"
 
 baseline_port=$((port - 1))
+bare_port=$((port - 2))
 run() { # run NAME BODIES [PORT] [CONNECTIONS]: one wrk run of a scenario
   echo "$1:"
   BENCH_BODIES="$2" wrk -t2 -c"${4:-$connections}" -d"${seconds}s" -s bench/graphql.lua "http://127.0.0.1:${3:-$port}" -- 2 |
@@ -90,6 +92,14 @@ baseline=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$baseline_port/graphql" -d '' >/dev/null && break; sleep 0.1; done
 run "list, hand-written axum + SQL handler" "$work/list.txt" "$baseline_port"
 kill $baseline; wait $baseline 2>/dev/null || true
+# The second yardstick: the same page from the bare stack (async-graphql + sea-orm, one JOIN).
+SHOP_LISTEN=127.0.0.1:$bare_port target/release/bare &
+baseline=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$bare_port/graphql" -H 'content-type: application/json' -d '{"query":"{ __typename }"}' >/dev/null && break; sleep 0.1; done
+run "list, bare async-graphql + sea-orm server" "$work/list.txt" "$bare_port"
+kill $baseline; wait $baseline 2>/dev/null || true
+# BENCH_READS_ONLY=1 stops here: the read scenarios and both yardsticks, for quick pairs.
+if [ -n "${BENCH_READS_ONLY:-}" ]; then exit 0; fi
 
 # Buyers: a pool of users, one per request in turn, so no two requests in flight share a
 # cart. A bench product with plenty of stock is what they buy.
