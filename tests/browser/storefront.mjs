@@ -139,6 +139,8 @@ async function guest(page) {
   await fillAddress(page, "GB");
   await page.getByLabel(/^Express/).check();
   await page.getByLabel("3-D Secure card").check();
+  // The totals are asked for again when the method changes: wait for Express's price.
+  await page.locator(".totals dd", { hasText: "14.95" }).waitFor(WAIT);
   await page.locator(".totals dt", { hasText: "Discount" }).waitFor(WAIT);
   report.seen.checkoutTotals = await page.locator(".totals").innerText();
   await shot(page, "checkout");

@@ -142,14 +142,19 @@ function discountForm(cart, redraw) {
 async function summary(cart) {
   const box = h("section", { class: "summary", "aria-labelledby": "summary-title" });
   let method = null;
+  // Only the latest of overlapping answers is drawn (see the checkout page).
+  let latest = 0;
   const drawSummary = async () => {
+    const asked = ++latest;
     let quote;
     try {
       quote = await carts.quote(country(), method);
     } catch (error) {
+      if (asked !== latest) return;
       mount(box, h("h2", { id: "summary-title" }, "Summary"), countryPicker(drawSummary), h("p", { role: "alert" }, error.message));
       return;
     }
+    if (asked !== latest) return;
     method ??= quote.methods[0]?.id ?? null;
     mount(
       box,

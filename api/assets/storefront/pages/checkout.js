@@ -47,10 +47,15 @@ export async function render({ title }) {
   let method = null;
   const shippingBox = h("div", { class: "shipping-box" });
   const totalsBox = h("div", { class: "totals-box", "aria-live": "polite" });
+  // Quick changes (country, then method) overlap: only the latest answer is drawn, so a
+  // slower earlier one cannot show the totals of a choice already changed.
+  let latestQuote = 0;
   const drawQuote = async () => {
+    const asked = ++latestQuote;
     try {
       // Without a method the API prices the cheapest, which is the first it lists.
       const quote = await carts.quote(country(), method);
+      if (asked !== latestQuote) return;
       method ??= quote.methods[0]?.id ?? null;
       mount(
         shippingBox,
@@ -61,6 +66,7 @@ export async function render({ title }) {
       );
       mount(totalsBox, totalsList(quote.totals, cart.discountCode));
     } catch (error) {
+      if (asked !== latestQuote) return;
       mount(shippingBox, h("p", { role: "alert" }, error.message));
       mount(totalsBox);
     }
