@@ -8,7 +8,11 @@
 //! Same database, same pool settings (`shop::db::connect`), same sort (oldest first, id
 //! as the tie-breaker), same ids and cursors as shop.
 //!
-//!     DATABASE_URL=... SHOP_LISTEN=127.0.0.1:8097 bare
+//! With `BARE_SELECT=page` it reads only the columns the page shows (a `select_only`
+//! JOIN into a struct of its own) instead of whole rows of both tables, to tell what
+//! hydrating whole rows costs.
+//!
+//!     DATABASE_URL=... SHOP_LISTEN=127.0.0.1:8097 [BARE_SELECT=page] bare
 
 use std::env;
 
@@ -17,7 +21,10 @@ use async_graphql_axum::GraphQL;
 use axum::Router;
 use chrono::SecondsFormat;
 use entity::{category, product};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, prelude::DateTimeUtc,
+};
 use shop::domain::{Cursor, GlobalId, Money, NodeKind};
 
 #[global_allocator]
@@ -32,7 +39,8 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(16);
     let db = shop::db::connect(&url, connections).await?;
-    let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+    let whole_rows = env::var("BARE_SELECT").map_or(true, |select| select != "page");
+    let schema = Schema::build(Query { whole_rows }, EmptyMutation, EmptySubscription)
         .data(db)
         .finish();
     let app = Router::new().route_service("/graphql", GraphQL::new(schema));
@@ -41,7 +49,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Query;
+struct Query {
+    /// Whole rows of products and categories (what `find_also_related` reads), or only
+    /// the page's columns.
+    whole_rows: bool,
+}
+
+/// The columns of the page, when only those are read.
+#[derive(FromQueryResult)]
+struct PageRow {
+    id: i32,
+    name: String,
+    slug: String,
+    price_cents: i64,
+    stock: i32,
+    created_at: DateTimeUtc,
+    category_name: Option<String>,
+    category_slug: Option<String>,
+}
 
 #[Object]
 impl Query {
@@ -52,21 +77,61 @@ impl Query {
         first: u64,
     ) -> async_graphql::Result<ProductConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let mut rows = product::Entity::find()
+        let page = product::Entity::find()
             .filter(product::Column::Archived.eq(false))
             .order_by_asc(product::Column::CreatedAt)
             .order_by_asc(product::Column::Id)
-            .limit(first + 1)
-            .find_also_related(category::Entity)
-            .all(db)
-            .await?;
+            .limit(first + 1);
+        let mut rows: Vec<Product> = if self.whole_rows {
+            page.find_also_related(category::Entity)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|(product, category)| Product {
+                    id: product.id,
+                    name: product.name,
+                    slug: product.slug,
+                    price_cents: product.price_cents,
+                    stock: product.stock,
+                    created_at: product.created_at,
+                    category: category.map(|c| (c.name, c.slug)),
+                })
+                .collect()
+        } else {
+            page.select_only()
+                .columns([
+                    product::Column::Id,
+                    product::Column::Name,
+                    product::Column::Slug,
+                    product::Column::PriceCents,
+                    product::Column::Stock,
+                    product::Column::CreatedAt,
+                ])
+                .left_join(category::Entity)
+                .column_as(category::Column::Name, "category_name")
+                .column_as(category::Column::Slug, "category_slug")
+                .into_model::<PageRow>()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|row| Product {
+                    id: row.id,
+                    name: row.name,
+                    slug: row.slug,
+                    price_cents: row.price_cents,
+                    stock: row.stock,
+                    created_at: row.created_at,
+                    category: row.category_name.zip(row.category_slug),
+                })
+                .collect()
+        };
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
         let edges: Vec<ProductEdge> = rows
             .into_iter()
-            .map(|(product, category)| ProductEdge {
+            .map(|product| ProductEdge {
                 cursor: cursor(&product),
-                node: Product { product, category },
+                node: product,
             })
             .collect();
         let end_cursor = edges.last().map(|edge| edge.cursor.clone());
@@ -99,40 +164,45 @@ struct PageInfo {
 }
 
 struct Product {
-    product: product::Model,
-    category: Option<category::Model>,
+    id: i32,
+    name: String,
+    slug: String,
+    price_cents: i64,
+    stock: i32,
+    created_at: DateTimeUtc,
+    /// The category's name and slug.
+    category: Option<(String, String)>,
 }
 
 #[Object]
 impl Product {
     async fn id(&self) -> ID {
-        ID(GlobalId::new(NodeKind::Product, self.product.id).to_string())
+        ID(GlobalId::new(NodeKind::Product, self.id).to_string())
     }
 
     async fn name(&self) -> &str {
-        &self.product.name
+        &self.name
     }
 
     async fn slug(&self) -> &str {
-        &self.product.slug
+        &self.slug
     }
 
     async fn price(&self) -> Price {
         Price {
-            amount: Money::from_cents(self.product.price_cents).to_string(),
+            amount: Money::from_cents(self.price_cents).to_string(),
             currency_code: "USD",
         }
     }
 
     async fn in_stock(&self) -> bool {
-        self.product.stock > 0
+        self.stock > 0
     }
 
     async fn category(&self) -> Option<Category<'_>> {
-        self.category.as_ref().map(|category| Category {
-            name: &category.name,
-            slug: &category.slug,
-        })
+        self.category
+            .as_ref()
+            .map(|(name, slug)| Category { name, slug })
     }
 }
 
@@ -148,7 +218,7 @@ struct Category<'a> {
     slug: &'a str,
 }
 
-fn cursor(product: &product::Model) -> String {
+fn cursor(product: &Product) -> String {
     let created_at = product
         .created_at
         .to_rfc3339_opts(SecondsFormat::AutoSi, true);
