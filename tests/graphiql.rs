@@ -161,24 +161,7 @@ struct BrowserReport {
 }
 
 fn browser_script() -> Option<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
-    let installed = folder.join("node_modules/playwright-core").is_dir();
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-        .is_file();
-    if installed && node && chromium {
-        return Some(folder.join("graphiql.mjs"));
-    }
-    let missing = "the GraphiQL browser tests need node, `npm ci --prefix tests/browser` and \
-                   chromium (`apt-get install chromium`)";
-    assert!(std::env::var_os("CI").is_none(), "{missing}");
-    eprintln!("skipped: {missing}");
-    None
+    crate::support::browser::browser_script("graphiql.mjs", "GraphiQL")
 }
 
 /// Opens GraphiQL on `document` (its `query` parameter), types `headers` (if any) into its

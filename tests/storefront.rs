@@ -223,24 +223,7 @@ impl Journey {
 }
 
 fn browser_script() -> Option<PathBuf> {
-    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
-    let installed = folder.join("node_modules/playwright-core").is_dir();
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-        .is_file();
-    if installed && node && chromium {
-        return Some(folder.join("storefront.mjs"));
-    }
-    let missing = "the storefront browser tests need node, `npm ci --prefix tests/browser` and \
-                   chromium (`apt-get install chromium`)";
-    assert!(std::env::var_os("CI").is_none(), "{missing}");
-    eprintln!("skipped: {missing}");
-    None
+    crate::support::browser::browser_script("storefront.mjs", "storefront")
 }
 
 /// A shop with the demo catalog (120 products), shipping, tax and WELCOME10, listening on

@@ -1,6 +1,7 @@
 //! The test kit: a spawned server with its own database, and a small GraphQL client that
 //! the in-process server ([`TestApp`]) and real processes ([`process::ShopProcess`]) share.
 
+pub mod browser;
 mod database;
 pub mod process;
 pub mod smtp;
