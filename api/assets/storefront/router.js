@@ -1,6 +1,7 @@
 // Client-side routes under /store: links and the back button change the page without a
 // reload; the server answers index.html for every such path, so deep links work too.
 
+import { NAVIGATED, navigate } from "./navigation.js";
 import { h, mount } from "./render.js";
 
 export const BASE = "/store";
@@ -92,13 +93,6 @@ function setTitle(text) {
   document.title = text ? `${text} · shop` : "shop";
 }
 
-/** Goes to `href` (a /store path) as a link would. */
-export function navigate(href, { replace = false } = {}) {
-  if (replace) history.replaceState(null, "", href);
-  else history.pushState(null, "", href);
-  show(document.getElementById("main"));
-}
-
 /** Links to /store paths are followed without a reload; others (GraphiQL, the 3-D
  * Secure page) leave as usual. */
 export function start(main) {
@@ -113,5 +107,6 @@ export function start(main) {
     navigate(url.pathname + url.search);
   });
   addEventListener("popstate", () => show(main));
+  addEventListener(NAVIGATED, () => show(main));
   return show(main, { focus: false });
 }

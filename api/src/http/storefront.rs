@@ -49,6 +49,7 @@ const ASSETS: &[(&str, &[u8])] = assets![
     "api.js",
     "session.js",
     "router.js",
+    "navigation.js",
     "render.js",
     "format.js",
     "pages/catalog.js",

@@ -4,7 +4,7 @@
 import { AUTH_FIELDS, gql } from "../api.js";
 import { currentCart } from "../cart.js";
 import { announce, busy, field, formAlert, h, showError } from "../render.js";
-import { navigate } from "../router.js";
+import { navigate } from "../navigation.js";
 import { guestCartId, session, setGuestCartId, signIn, signOut } from "../session.js";
 
 /** Where to go after signing in: a /store path from `?next=`, never another site. */

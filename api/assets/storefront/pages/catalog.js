@@ -5,7 +5,7 @@
 import { gql } from "../api.js";
 import { money } from "../format.js";
 import { h, image, mount, announce, busy } from "../render.js";
-import { navigate } from "../router.js";
+import { navigate } from "../navigation.js";
 
 const PAGE_SIZE = 24;
 

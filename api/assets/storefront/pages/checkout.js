@@ -6,7 +6,7 @@ import { gql } from "../api.js";
 import * as carts from "../cart.js";
 import { COUNTRIES, money } from "../format.js";
 import { busy, field, formAlert, h, mount, showError } from "../render.js";
-import { navigate } from "../router.js";
+import { navigate } from "../navigation.js";
 import { country, isSignedIn, setCountry } from "../session.js";
 import { registerForm, signInForm } from "./account.js";
 import { shippingPicker, totalsList } from "./cart.js";
