@@ -196,11 +196,7 @@ impl PayPalGateway {
         })
         .await?;
         if matches!(answer.status.as_u16(), 400 | 401 | 403) {
-            tracing::error!(status = answer.status.as_u16(), debug_id = %answer.debug_id,
-                "PayPal refused the client credentials: check SHOP_PAYPAL_CLIENT_ID and SHOP_PAYPAL_CLIENT_SECRET");
-            return Err(PaymentError::Declined(
-                "payments cannot be taken at the moment; nothing was charged".into(),
-            ));
+            return Err(answer.credentials_refused("an access token"));
         }
         if !answer.status.is_success() {
             return Err(answer.unavailable("an access token"));
@@ -473,19 +469,21 @@ impl Answer {
         PaymentError::Unavailable(format!("PayPal answered {status} to {what}"))
     }
 
+    /// PayPal refused the shop's client id or secret: nothing can be charged until the
+    /// operator fixes them, which the log says; the buyer hears only that.
+    fn credentials_refused(&self, what: &str) -> PaymentError {
+        tracing::error!(what, status = self.status.as_u16(), debug_id = %self.debug_id,
+            "PayPal refused the shop's credentials: check SHOP_PAYPAL_CLIENT_ID and SHOP_PAYPAL_CLIENT_SECRET");
+        PaymentError::Declined("payments cannot be taken at the moment; nothing was charged".into())
+    }
+
     /// What a non-2xx answer to a request that changes something means; see the module
     /// documentation.
     fn failure(&self, what: &str) -> PaymentError {
         let status = self.status.as_u16();
         let error = self.error();
         match status {
-            401 | 403 => {
-                tracing::error!(what, status, debug_id = %self.debug_id,
-                    "PayPal refused the shop's credentials: check SHOP_PAYPAL_CLIENT_ID and SHOP_PAYPAL_CLIENT_SECRET");
-                PaymentError::Declined(
-                    "payments cannot be taken at the moment; nothing was charged".into(),
-                )
-            }
+            401 | 403 => self.credentials_refused(what),
             400 | 404 | 422 => {
                 tracing::warn!(what, status, name = error.name.as_deref().unwrap_or("-"),
                     issue = error.issue().unwrap_or("-"), debug_id = %self.debug_id,
