@@ -57,13 +57,10 @@ function lineHeader(line) {
   ];
 }
 
-function cartLine(line, redraw, signedIn) {
-  const id = line.variant.id;
-  const label = `${line.product.name}${line.variant.title !== "Default" ? `, ${line.variant.title}` : ""}`;
-  const quantity = h("input", { id: `qty-${id}`, name: "quantity", type: "number", min: 0, max: 999, value: line.quantity, inputmode: "numeric" });
-  const alert = formAlert();
-  const form = h("form", { class: "line-actions" }, h("label", { for: quantity.id }, "Quantity ", h("span", { class: "visually-hidden" }, `of ${label}`)), quantity, alert);
-  const act = (button, action, message) =>
+/** Runs a line's action from `button` (busy meanwhile): redraws the cart with its answer
+ * and announces `message`, or shows the error in `form`. */
+function actions(form, redraw) {
+  return (button, action, message) =>
     busy(button, async () => {
       try {
         await redraw(await action());
@@ -72,6 +69,15 @@ function cartLine(line, redraw, signedIn) {
         showError(form, error);
       }
     });
+}
+
+function cartLine(line, redraw, signedIn) {
+  const id = line.variant.id;
+  const label = `${line.product.name}${line.variant.title !== "Default" ? `, ${line.variant.title}` : ""}`;
+  const quantity = h("input", { id: `qty-${id}`, name: "quantity", type: "number", min: 0, max: 999, value: line.quantity, inputmode: "numeric" });
+  const alert = formAlert();
+  const form = h("form", { class: "line-actions" }, h("label", { for: quantity.id }, "Quantity ", h("span", { class: "visually-hidden" }, `of ${label}`)), quantity, alert);
+  const act = actions(form, redraw);
   quantity.addEventListener("change", () => {
     const units = Number(quantity.value);
     if (Number.isInteger(units) && units >= 0 && units <= 999) act(quantity, () => carts.setQuantity(id, units), `${label}: quantity ${units}`);
@@ -90,15 +96,7 @@ function savedLine(line, redraw) {
   const form = h("form", { class: "line-actions" }, formAlert());
   const back = h("button", { type: "button", class: "link", id: `back-${id}` }, "Move to cart", h("span", { class: "visually-hidden" }, `: ${label}`));
   const remove = h("button", { type: "button", class: "link", id: `drop-${id}` }, "Remove", h("span", { class: "visually-hidden" }, ` ${label}`));
-  const act = (button, action, message) =>
-    busy(button, async () => {
-      try {
-        await redraw(await action());
-        announce(message);
-      } catch (error) {
-        showError(form, error);
-      }
-    });
+  const act = actions(form, redraw);
   back.addEventListener("click", () => act(back, () => carts.moveToCart(id), `${label} moved to your cart`));
   remove.addEventListener("click", () => act(remove, () => carts.remove(id), `${label} removed`));
   form.append(back, remove);
