@@ -500,37 +500,11 @@ mod tests {
     use super::*;
 
     fn order(number: &str) -> order::Model {
-        let now = Utc::now();
         order::Model {
-            id: 1,
             number: number.into(),
             user_id: None,
-            email: "a@example.com".into(),
             status: entity::order_status::OrderStatus::Paid,
-            total_cents: 100,
-            currency: "USD".into(),
-            ship_full_name: "A".into(),
-            ship_line1: "1".into(),
-            ship_line2: None,
-            ship_city: "C".into(),
-            ship_postal_code: "1".into(),
-            ship_country: "NL".into(),
-            idempotency_key: None,
-            cart_id: None,
-            subtotal_cents: 100,
-            discount_cents: 0,
-            shipping_cents: 0,
-            tax_cents: 0,
-            tax_included: false,
-            shipping_method: None,
-            discount_code: None,
-            expires_at: now,
-            tracking_carrier: None,
-            tracking_number: None,
-            tracking_url: None,
-            refunded_cents: 0,
-            placed_at: now,
-            updated_at: now,
+            ..super::super::fixture::order()
         }
     }
 

@@ -158,3 +158,48 @@ pub async fn reload(db: &impl ConnectionTrait, id: i32) -> AppResult<order::Mode
         .await?
         .ok_or(AppError::NotFound("order"))
 }
+
+/// Orders for unit tests, which set the fields they are about with struct update syntax.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use chrono::Utc;
+    use entity::order;
+
+    use crate::domain::OrderStatus;
+
+    /// A PENDING order of 1.00 USD, placed now, shipping to a Dutch address.
+    pub(crate) fn order() -> order::Model {
+        let now = Utc::now();
+        order::Model {
+            id: 1,
+            number: "SO-1".into(),
+            user_id: Some(1),
+            email: "ann@example.com".into(),
+            status: OrderStatus::Pending,
+            total_cents: 100,
+            currency: "USD".into(),
+            ship_full_name: "Ann".into(),
+            ship_line1: "1 Road".into(),
+            ship_line2: None,
+            ship_city: "Town".into(),
+            ship_postal_code: "1".into(),
+            ship_country: "NL".into(),
+            idempotency_key: None,
+            cart_id: None,
+            subtotal_cents: 100,
+            discount_cents: 0,
+            shipping_cents: 0,
+            tax_cents: 0,
+            tax_included: false,
+            shipping_method: None,
+            discount_code: None,
+            expires_at: now,
+            tracking_carrier: None,
+            tracking_number: None,
+            tracking_url: None,
+            refunded_cents: 0,
+            placed_at: now,
+            updated_at: now,
+        }
+    }
+}

@@ -89,37 +89,12 @@ mod tests {
     use super::*;
 
     fn order(total_cents: i64, refunded_cents: i64) -> order::Model {
-        let now = Utc::now();
         order::Model {
-            id: 1,
-            number: "SO-1".into(),
-            user_id: Some(1),
-            email: "ann@example.com".into(),
             status: OrderStatus::Paid,
             total_cents,
-            currency: "USD".into(),
-            ship_full_name: "Ann".into(),
-            ship_line1: "1 Road".into(),
-            ship_line2: None,
-            ship_city: "Town".into(),
-            ship_postal_code: "1".into(),
-            ship_country: "NL".into(),
-            idempotency_key: None,
-            cart_id: None,
             subtotal_cents: total_cents,
-            discount_cents: 0,
-            shipping_cents: 0,
-            tax_cents: 0,
-            tax_included: false,
-            shipping_method: None,
-            discount_code: None,
-            expires_at: now,
-            tracking_carrier: None,
-            tracking_number: None,
-            tracking_url: None,
             refunded_cents,
-            placed_at: now,
-            updated_at: now,
+            ..super::super::fixture::order()
         }
     }
 

@@ -187,37 +187,13 @@ mod tests {
 
     /// A PENDING order of this total, as the webhooks' amount checks see it.
     pub(super) fn order(total_cents: i64, currency: &str) -> order::Model {
-        let now = Utc::now();
         order::Model {
-            id: 1,
             number: "ORD-1".into(),
-            user_id: Some(1),
-            email: "ann@example.com".into(),
-            status: OrderStatus::Pending,
             total_cents,
-            currency: currency.into(),
-            ship_full_name: "Ann".into(),
-            ship_line1: "1 Road".into(),
-            ship_line2: None,
-            ship_city: "Town".into(),
-            ship_postal_code: "1".into(),
-            ship_country: "NL".into(),
-            idempotency_key: None,
-            cart_id: Some(1),
             subtotal_cents: total_cents,
-            discount_cents: 0,
-            shipping_cents: 0,
-            tax_cents: 0,
-            tax_included: false,
-            shipping_method: None,
-            discount_code: None,
-            expires_at: now,
-            tracking_carrier: None,
-            tracking_number: None,
-            tracking_url: None,
-            refunded_cents: 0,
-            placed_at: now,
-            updated_at: now,
+            currency: currency.into(),
+            cart_id: Some(1),
+            ..crate::service::orders::fixture::order()
         }
     }
 }
