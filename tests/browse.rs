@@ -1411,6 +1411,67 @@ async fn a_product_grid_reads_the_categories_in_the_same_statement_as_the_page()
     }
 }
 
+/// Every field of a product that a page reads or leaves out depending on the selection.
+const PRODUCT_FIELDS: &str = "id name slug description sku price { amount } stock \
+    category { name } imageUrls options { name values } archived createdAt updatedAt";
+
+#[tokio::test]
+async fn a_page_shows_every_field_of_its_products_as_the_product_itself_does_in_one_statement() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let lamps = create_category(&app, &admin, json!({ "name": "Lamps" })).await;
+    for (name, category) in [
+        ("Brass desk lamp", Some(&lamps)),
+        ("Oak desk", None),
+        ("Steel floor lamp", Some(&lamps)),
+    ] {
+        let mut input = json!({
+            "name": name,
+            "description": format!("{name}, made to last."),
+            "imageUrls": [format!("https://cdn.example.com/{}.png", name.len())],
+        });
+        if let Some(category) = category {
+            input["categoryId"] = json!(id_of(category));
+        }
+        create_product(&app, &admin, input).await;
+    }
+    let as_itself = |id: String| {
+        let app = &app;
+        async move {
+            let query = format!("query($id: ID!) {{ product(id: $id) {{ {PRODUCT_FIELDS} }} }}");
+            app.gql(&query, json!({ "id": id })).await.data()["product"].clone()
+        }
+    };
+
+    // A page that shows the details reads them with its rows; one that does not, reads
+    // only the cards. Either way, with categories, in one statement.
+    let grid = format!("{{ products(first: 10) {{ nodes {{ {PRODUCT_FIELDS} }} }} }}");
+    assert_eq!(statements_for(&app, &grid).await, 1);
+    let cards = "{ products(first: 10) { nodes { id name price { amount } category { name } } } }";
+    assert_eq!(statements_for(&app, cards).await, 1);
+
+    // The general query, SQLite's search plan, and the general query ranked by relevance.
+    for filter in [
+        json!({}),
+        json!({ "search": "lamp" }),
+        json!({ "search": "lamp", "inStock": true }),
+    ] {
+        let query = format!(
+            "query($filter: ProductFilter) {{ products(first: 10, filter: $filter, sortKey: RELEVANCE) \
+             {{ nodes {{ {PRODUCT_FIELDS} }} }} }}"
+        );
+        let page = app.gql(&query, json!({ "filter": filter })).await;
+        let nodes = page.data()["products"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .clone();
+        assert!(!nodes.is_empty(), "{filter}: nothing listed");
+        for node in nodes {
+            assert_eq!(node, as_itself(id_of(&node)).await, "{filter}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn walking_the_category_tree_costs_one_statement_per_level_however_wide_it_is() {
     let app = spawn_app().await;

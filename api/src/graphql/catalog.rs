@@ -1,5 +1,7 @@
 //! The catalog: categories, products and their variants, as everyone browses them.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{category, product, product_variant};
@@ -11,10 +13,13 @@ use super::{
     money::{Decimal, MoneyValue},
 };
 use crate::{
-    domain::{GlobalId, IdOrSlug, Money, NodeKind, PriceBounds, ProductOptions, Search},
+    domain::{GlobalId, IdOrSlug, ImageUrls, Money, NodeKind, PriceBounds, ProductOptions, Search},
     error::{AppError, AppResult},
     service::{
-        browse::{self, Listed, ProductFilter, ProductListing, SortKey},
+        browse::{
+            self, Listed, ListedProduct, ProductCard, ProductDetails, ProductFilter,
+            ProductListing, SortKey,
+        },
         categories,
         pagination::{Page, PageArgs},
         products, variants,
@@ -86,6 +91,7 @@ impl Category {
             page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
+            with_details: wants_details(ctx),
             ..Default::default()
         };
         let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
@@ -93,12 +99,37 @@ impl Category {
     }
 }
 
-/// A product of the catalog, and its category when the query that found it read that too.
-pub struct Product(pub product::Model, Option<category::Model>);
+/// A product of the catalog as the query that found it read it: its card always, its
+/// details and its category when that query read them too (else they are loaded when a
+/// field asks for them).
+pub struct Product {
+    product: ListedProduct,
+    category: Option<category::Model>,
+}
 
 impl From<product::Model> for Product {
     fn from(product: product::Model) -> Self {
-        Self(product, None)
+        Self {
+            product: product.into(),
+            category: None,
+        }
+    }
+}
+
+impl Product {
+    fn card(&self) -> &ProductCard {
+        &self.product.card
+    }
+
+    /// The product's description, options and images: as read with it, or loaded (batched
+    /// with the other products of the response) for a page that did not read them.
+    async fn details(&self, ctx: &Context<'_>) -> Result<Cow<'_, ProductDetails>> {
+        if let Some(details) = &self.product.details {
+            return Ok(Cow::Borrowed(details));
+        }
+        let product = ctx.request()?.products.load_one(self.card().id).await?;
+        let product = product.ok_or(AppError::NotFound("product"))?;
+        Ok(Cow::Owned(browse::split(product).1))
     }
 }
 
@@ -108,43 +139,43 @@ impl From<product::Model> for Product {
 impl Product {
     /// The product's globally unique ID.
     pub async fn id(&self) -> ID {
-        node_id(NodeKind::Product, self.0.id)
+        node_id(NodeKind::Product, self.card().id)
     }
     /// The product's name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.card().name
     }
     /// The URL-safe, unique name of the product.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.card().slug
     }
     /// The product description (plain text).
-    async fn description(&self) -> &str {
-        &self.0.description
+    async fn description(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.details(ctx).await?.description.clone())
     }
     /// The first variant's stock-keeping unit, upper-cased.
     async fn sku(&self) -> Option<&str> {
-        self.0.sku.as_deref()
+        self.card().sku.as_deref()
     }
     /// The lowest current price of its variants.
     async fn price(&self, ctx: &Context<'_>) -> Result<MoneyValue> {
-        let price = Money::from_cents(self.0.price_cents);
+        let price = Money::from_cents(self.card().price_cents);
         Ok(MoneyValue::new(price, ctx.currency()?.clone()))
     }
     /// Units available to buy now, all variants together.
     async fn stock(&self) -> i32 {
-        self.0.stock
+        self.card().stock
     }
     /// Whether at least one unit of some variant is available.
     async fn in_stock(&self) -> bool {
-        self.0.stock > 0
+        self.card().stock > 0
     }
     /// The product's category, if any.
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<Category>> {
-        let Some(category) = self.0.category_id else {
+        let Some(category) = self.card().category_id else {
             return Ok(None);
         };
-        if let Some(read) = self.1.as_ref().filter(|read| read.id == category) {
+        if let Some(read) = self.category.as_ref().filter(|read| read.id == category) {
             return Ok(Some(Category(read.clone())));
         }
         Ok(ctx
@@ -155,21 +186,21 @@ impl Product {
             .map(Category))
     }
     /// Absolute http(s) URLs of the product's images, in display order.
-    async fn image_urls(&self) -> Vec<String> {
-        products::image_urls(&self.0)
+    async fn image_urls(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(ImageUrls::from_stored(&self.details(ctx).await?.image_urls))
     }
     /// Whether the product was removed from the catalog while orders still refer to it.
     async fn archived(&self) -> bool {
-        self.0.archived
+        self.card().archived
     }
     /// The ways the product varies, e.g. Size and Colour; empty for a single-variant
     /// product.
-    async fn options(&self) -> Vec<ProductOptionObject> {
-        options_of(&self.0)
+    async fn options(&self, ctx: &Context<'_>) -> Result<Vec<ProductOptionObject>> {
+        Ok(options_of(&self.details(ctx).await?.options))
     }
     /// What is bought: at least one variant, in display order.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<ProductVariant>> {
-        let variants = ctx.request()?.variants.load_one(self.0.id).await?;
+        let variants = ctx.request()?.variants.load_one(self.card().id).await?;
         Ok(variants
             .unwrap_or_default()
             .into_iter()
@@ -178,23 +209,23 @@ impl Product {
     }
     /// The lowest and highest price of its variants.
     async fn price_range(&self, ctx: &Context<'_>) -> Result<PriceRange> {
-        let variants = ctx.request()?.variants.load_one(self.0.id).await?;
+        let variants = ctx.request()?.variants.load_one(self.card().id).await?;
         if let Some(range) = PriceRange::of(&variants.unwrap_or_default(), ctx)? {
             return Ok(range);
         }
         let price = MoneyValue::new(
-            Money::from_cents(self.0.price_cents),
+            Money::from_cents(self.card().price_cents),
             ctx.currency()?.clone(),
         );
         Ok(PriceRange::single(price))
     }
     /// When the product was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.card().created_at
     }
     /// When the product was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<DateTime<Utc>> {
+        Ok(self.details(ctx).await?.updated_at)
     }
 }
 
@@ -206,18 +237,28 @@ fn wants_total(ctx: &Context<'_>) -> bool {
 /// Whether the client selected the products' categories, which the page's query can then
 /// read along.
 fn wants_categories(ctx: &Context<'_>) -> bool {
+    selects_of_products(ctx, &["category"])
+}
+
+/// Whether the client selected a product field that only a product's details answer: the
+/// page's query then reads whole rows instead of cards.
+fn wants_details(ctx: &Context<'_>) -> bool {
+    selects_of_products(ctx, &["description", "options", "imageUrls", "updatedAt"])
+}
+
+/// Whether the selection of a product connection asks for one of `fields` of its products.
+fn selects_of_products(ctx: &Context<'_>, fields: &[&str]) -> bool {
     let connection = ctx.look_ahead();
-    connection.field("nodes").field("category").exists()
-        || connection
-            .field("edges")
-            .field("node")
-            .field("category")
-            .exists()
+    let nodes = connection.field("nodes");
+    let edge_nodes = connection.field("edges").field("node");
+    fields
+        .iter()
+        .any(|field| nodes.field(field).exists() || edge_nodes.field(field).exists())
 }
 
 /// A page of listed products as a connection.
 fn product_connection(page: Page<Listed>) -> ConnectionOf<Product> {
-    connection(page, |(product, category)| Product(product, category))
+    connection(page, |(product, category)| Product { product, category })
 }
 
 /// Parses an optional ID argument of one kind; `None` when it names another kind.
@@ -353,6 +394,7 @@ impl CatalogQuery {
             page: PageArgs::new(first, after, last, before),
             with_total: wants_total(ctx),
             with_categories: wants_categories(ctx),
+            with_details: wants_details(ctx),
         };
         let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
         Ok(product_connection(page))
@@ -394,9 +436,9 @@ pub struct ProductOptionObject {
     values: Vec<String>,
 }
 
-/// The options of a product as the API shows them.
-pub fn options_of(product: &entity::product::Model) -> Vec<ProductOptionObject> {
-    ProductOptions::from_stored(&product.options)
+/// The options of a product (as stored) as the API shows them.
+fn options_of(stored: &str) -> Vec<ProductOptionObject> {
+    ProductOptions::from_stored(stored)
         .as_slice()
         .iter()
         .map(|option| ProductOptionObject {

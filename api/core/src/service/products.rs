@@ -54,11 +54,6 @@ pub struct ProductChanges {
     pub archived: Option<bool>,
 }
 
-/// The image URLs of a stored product.
-pub fn image_urls(product: &product::Model) -> Vec<String> {
-    ImageUrls::from_stored(&product.image_urls)
-}
-
 async fn ensure_category(db: &impl ConnectionTrait, id: i32) -> AppResult<()> {
     match category::Entity::find_by_id(id).one(db).await? {
         Some(_) => Ok(()),

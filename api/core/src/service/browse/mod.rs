@@ -11,12 +11,12 @@
 //! a plain search (`sqlite_search`).
 
 mod full_text;
+mod listed;
 mod page;
 mod plan;
 mod sorting;
 mod sqlite_search;
 
-use entity::{category, product};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -27,6 +27,7 @@ use crate::{
         viewer::{Viewer, require_admin},
     },
 };
+pub use listed::{Listed, ListedProduct, ProductCard, ProductDetails, split};
 use plan::Plan;
 
 /// Which products to list.
@@ -66,11 +67,10 @@ pub struct ProductListing {
     /// Whether to read each product's category with it, in the page's own query, for a
     /// page that shows them: one query instead of a second one for the categories.
     pub with_categories: bool,
+    /// Whether to read each product's details (description, options, images) too, for a
+    /// page that shows them; otherwise only its card is read (see [`ListedProduct`]).
+    pub with_details: bool,
 }
-
-/// A product of a page, with its category when the listing asked for categories (and the
-/// product has one).
-pub type Listed = (product::Model, Option<category::Model>);
 
 /// One page of products for the listing.
 pub async fn list(

@@ -3,14 +3,13 @@
 
 use entity::{category, product};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, FromQueryResult, PaginatorTrait, QuerySelect, QueryTrait,
-    Select,
+    ConnectionTrait, DatabaseConnection, FromQueryResult, PaginatorTrait, PartialModelTrait,
+    QuerySelect, QueryTrait,
 };
 
 use super::{
-    Listed, SortKey,
+    Listed, ListedProduct, ProductCard, SortKey,
     plan::Plan,
-    sorting::Sorting,
     sqlite_search::{self, Bounds},
 };
 use crate::{domain::Cursor, error::AppResult, service::pagination::Page};
@@ -20,7 +19,7 @@ pub(super) async fn read(db: &DatabaseConnection, plan: &Plan) -> AppResult<Page
     let total_count = total(db, plan).await?;
     let rows = match fast_rows(db, plan).await? {
         Some(rows) => rows,
-        None => fetch(db, plan.page_query(), &plan.sorting, plan.with_categories).await?,
+        None => fetch(db, plan).await?,
     };
     let rows_beyond = match plan.beyond() {
         Some(query) => query.one(db).await?.is_some(),
@@ -58,39 +57,63 @@ async fn fast_rows(
         order: plan.read_order(),
         wanted: plan.window.limit + 1,
     };
-    let rows = sqlite_search::page(db, terms, &plan.sorting, bounds, plan.include_archived).await?;
+    let rows = sqlite_search::page(db, terms, plan, bounds).await?;
     let without_categories = |(cursor, product)| (cursor, (product, None));
     Ok(rows.map(|rows| rows.into_iter().map(without_categories).collect()))
 }
 
-/// Runs the page query; for relevance, reads each row's rank as well (and leaves the
-/// categories to the caller's DataLoader).
-async fn fetch(
-    db: &DatabaseConnection,
-    query: Select<product::Entity>,
-    sorting: &Sorting,
-    with_categories: bool,
-) -> AppResult<Vec<(Cursor, Listed)>> {
-    let listed =
-        |(product, category): Listed| (sorting.cursor(&product, None), (product, category));
-    if sorting.key != SortKey::Relevance {
-        if with_categories {
-            let rows = query.find_also_related(category::Entity).all(db).await?;
-            return Ok(rows.into_iter().map(listed).collect());
-        }
-        let products = query.all(db).await?;
-        return Ok(products.into_iter().map(|p| listed((p, None))).collect());
+/// Runs the page query: each product's card, or its whole row when the listing asked
+/// for details; its category in the same query when the listing asked for categories;
+/// and for relevance, each row's rank.
+async fn fetch(db: &DatabaseConnection, plan: &Plan) -> AppResult<Vec<(Cursor, Listed)>> {
+    let mut query = plan.page_query().select_only();
+    query = if plan.with_details {
+        product::Model::select_cols_nested(query, Some(PRODUCT), None)
+    } else {
+        ProductCard::select_cols_nested(query, Some(PRODUCT), None)
+    };
+    if plan.with_categories {
+        query = category::Model::select_cols_nested(
+            query.left_join(category::Entity),
+            Some(CATEGORY),
+            None,
+        );
     }
-    let statement = query
-        .column_as(sorting.expr.clone(), "sort_rank")
-        .build(db.get_database_backend());
+    let ranked = plan.sorting.key == SortKey::Relevance;
+    if ranked {
+        query = query.column_as(plan.sorting.expr.clone(), RANK);
+    }
+    let statement = query.build(db.get_database_backend());
     db.query_all_raw(statement)
         .await?
         .iter()
         .map(|row| {
-            let product = product::Model::from_query_result(row, "")?;
-            let rank: f64 = row.try_get("", "sort_rank")?;
-            Ok((sorting.cursor(&product, Some(rank)), (product, None)))
+            let product = if plan.with_details {
+                ListedProduct::from(product::Model::from_query_result(row, PRODUCT)?)
+            } else {
+                ListedProduct::from(ProductCard::from_query_result(row, PRODUCT)?)
+            };
+            // The foreign key keeps a product's category: a product with one has it joined.
+            let category = match product.card.category_id {
+                Some(_) if plan.with_categories => {
+                    Some(category::Model::from_query_result(row, CATEGORY)?)
+                }
+                _ => None,
+            };
+            let rank = if ranked {
+                Some(row.try_get("", RANK)?)
+            } else {
+                None
+            };
+            Ok((
+                plan.sorting.cursor(&product.card, rank),
+                (product, category),
+            ))
         })
         .collect()
 }
+
+/// The prefixes of a page row's product and category columns, and its rank's name.
+const PRODUCT: &str = "p_";
+const CATEGORY: &str = "c_";
+const RANK: &str = "sort_rank";

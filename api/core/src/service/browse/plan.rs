@@ -33,6 +33,7 @@ pub(super) struct Plan {
     pub include_archived: bool,
     pub with_total: bool,
     pub with_categories: bool,
+    pub with_details: bool,
 }
 
 impl Plan {
@@ -77,6 +78,7 @@ impl Plan {
             include_archived: filter.include_archived,
             with_total: listing.with_total,
             with_categories: listing.with_categories,
+            with_details: listing.with_details,
         }))
     }
 

@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 
-use super::{SortKey, full_text};
+use super::{ProductCard, SortKey, full_text};
 use crate::{
     domain::{Cursor, SearchTerms},
     error::{AppError, AppResult},
@@ -63,7 +63,7 @@ impl Sorting {
     }
 
     /// The cursor of a row.
-    pub fn cursor(&self, product: &product::Model, rank: Option<f64>) -> Cursor {
+    pub fn cursor(&self, product: &ProductCard, rank: Option<f64>) -> Cursor {
         let value = match self.key {
             SortKey::Name => product.name.clone(),
             SortKey::Price => product.price_cents.to_string(),
@@ -143,20 +143,16 @@ mod tests {
 
     #[test]
     fn a_cursor_of_one_sort_order_is_refused_by_another() {
-        let product = product::Model {
+        let product = ProductCard {
             id: 1,
             name: "Mug".into(),
             slug: "mug".into(),
-            description: String::new(),
             sku: None,
             price_cents: 500,
             stock: 1,
             category_id: None,
-            options: "[]".into(),
-            image_urls: "[]".into(),
             archived: false,
             created_at: Utc::now(),
-            updated_at: Utc::now(),
         };
         let by_name = Sorting::new(SortKey::Name, false, None, DbBackend::Sqlite);
         let by_price = Sorting::new(SortKey::Price, false, None, DbBackend::Sqlite);
@@ -174,26 +170,17 @@ mod properties {
     use super::*;
     use crate::domain::strategies::{any_text, near};
 
-    fn product(
-        id: i32,
-        name: String,
-        price_cents: i64,
-        created_at: DateTime<Utc>,
-    ) -> product::Model {
-        product::Model {
+    fn product(id: i32, name: String, price_cents: i64, created_at: DateTime<Utc>) -> ProductCard {
+        ProductCard {
             id,
             name,
             slug: "p".into(),
-            description: String::new(),
             sku: None,
             price_cents,
             stock: 1,
             category_id: None,
-            options: "[]".into(),
-            image_urls: "[]".into(),
             archived: false,
             created_at,
-            updated_at: created_at,
         }
     }
 

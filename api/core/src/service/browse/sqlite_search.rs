@@ -14,7 +14,8 @@ use sea_orm::{
 };
 
 use super::{
-    full_text,
+    ListedProduct, ProductCard, full_text,
+    plan::Plan,
     sorting::{Keyset, Sorting},
 };
 use crate::{
@@ -85,10 +86,10 @@ pub(super) struct Bounds {
 pub(super) async fn page(
     db: &DatabaseConnection,
     terms: &SearchTerms,
-    sorting: &Sorting,
+    plan: &Plan,
     bounds: Bounds,
-    include_archived: bool,
-) -> AppResult<Option<Vec<(Cursor, product::Model)>>> {
+) -> AppResult<Option<Vec<(Cursor, ListedProduct)>>> {
+    let sorting = &plan.sorting;
     let rank = full_text::rank(terms, DbBackend::Sqlite);
     let rowid = Expr::cust("product_search.rowid");
     let limit = bounds.wanted + SLACK;
@@ -122,20 +123,23 @@ pub(super) async fn page(
 
     let mut products = product::Entity::find()
         .filter(product::Column::Id.is_in(candidates.iter().map(|(id, _)| *id)));
-    if !include_archived {
+    if !plan.include_archived {
         products = products.filter(product::Column::Archived.eq(false));
     }
-    let mut by_id: HashMap<i32, product::Model> = products
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let products: Vec<ListedProduct> = if plan.with_details {
+        let rows = products.all(db).await?;
+        rows.into_iter().map(ListedProduct::from).collect()
+    } else {
+        let rows = products.into_partial_model::<ProductCard>().all(db).await?;
+        rows.into_iter().map(ListedProduct::from).collect()
+    };
+    let mut by_id: HashMap<i32, ListedProduct> =
+        products.into_iter().map(|p| (p.card.id, p)).collect();
     let rows: Vec<_> = candidates
         .iter()
         .filter_map(|(id, rank)| {
             let product = by_id.remove(id)?;
-            Some((sorting.cursor(&product, Some(*rank)), product))
+            Some((sorting.cursor(&product.card, Some(*rank)), product))
         })
         .take(bounds.wanted as usize)
         .collect();
