@@ -621,6 +621,36 @@ async fn queries_and_mutations_over_the_websocket_are_refused_and_run_nothing() 
 }
 
 #[tokio::test]
+async fn a_subscription_that_does_not_fit_the_schema_is_refused_with_the_code_of_whose_mistake_it_is()
+ {
+    let app = crate::support::spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut subscriber = Subscriber::connect_as(&app, &alice).await;
+
+    subscriber
+        .subscribe(
+            "field",
+            "subscription { orderUpdated { passwordHash } }",
+            json!({}),
+        )
+        .await;
+    let unknown_field = subscriber.ended_with("field").await;
+    subscriber
+        .subscribe(
+            "value",
+            ONE_ORDER_UPDATED,
+            json!({ "id": { "not": "an id" } }),
+        )
+        .await;
+    let wrong_value = subscriber.ended_with("value").await;
+
+    // The client's code asked for a field that does not exist; the user's input was wrong.
+    assert_eq!(unknown_field, "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(wrong_value, "BAD_USER_INPUT");
+    assert_eq!(app.events.subscribers(), 0);
+}
+
+#[tokio::test]
 async fn a_subscription_whose_fragments_double_at_each_level_is_refused_at_once() {
     let app = crate::support::spawn_app().await;
     let alice = app.register("alice").await;

@@ -90,7 +90,7 @@ impl Server {
             .metrics
             .then(|| Metrics::new(db.clone(), |db| Box::pin(outbox::counts(db))));
         let state = AppState {
-            schema: graphql::build(
+            executor: graphql::build(
                 request_db.clone(),
                 auth.clone(),
                 payments.clone(),
@@ -98,7 +98,7 @@ impl Server {
                 config.introspection,
                 config.metrics,
                 config.registrations_per_hour,
-            ),
+            )?,
             db: request_db,
             tokens: auth.tokens.clone(),
             payments: payments.clone(),

@@ -13,11 +13,10 @@
 //! of async-graphql's walks start. (async-graphql 7.2.1, the newest stable release, has no
 //! such bound; 8.0 is a release candidate.)
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Pos, Positioned, ServerError, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    Pos, Positioned, Request, ServerError,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
@@ -35,36 +34,21 @@ pub const MAX_EXPANDED_SELECTIONS: u64 = 5_000;
 /// hash a password: aliases would otherwise let one request register hundreds of users.
 pub const MAX_MUTATION_FIELDS: u64 = 10;
 
-/// Parses each request's document (once: async-graphql reuses it) and refuses it, before
-/// validation, when it is too large or too deep expanded, or holds too many mutations.
-/// Covers HTTP and the WebSocket alike: both prepare their requests through the schema.
-pub struct DocumentLimits;
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimits)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        let document = request
-            .parsed_query()
-            .map_err(|error| coded(error, ErrorCode::GraphqlParseFailed))?;
-        check(document).map_err(|refusal| {
-            coded(
-                ServerError::new(refusal.to_string(), refusal.pos()),
-                ErrorCode::GraphqlValidationFailed,
-            )
-        })?;
-        next.run(ctx, request).await
-    }
+/// Parses the request's document (once: async-graphql reuses the parse when it runs the
+/// request) and refuses it, before validation, when it is too large or too deep expanded,
+/// or holds too many mutations. [`super::executor`] admits every request through this,
+/// over HTTP and the WebSocket alike.
+pub fn admit(request: &mut Request) -> Result<&ExecutableDocument, ServerError> {
+    let document = request
+        .parsed_query()
+        .map_err(|error| coded(error, ErrorCode::GraphqlParseFailed))?;
+    check(document).map_err(|refusal| {
+        coded(
+            ServerError::new(refusal.to_string(), refusal.pos()),
+            ErrorCode::GraphqlValidationFailed,
+        )
+    })?;
+    Ok(document)
 }
 
 /// Why a document is refused before validation.
@@ -231,6 +215,15 @@ pub fn selected_operation<'d>(
     }
 }
 
+/// How the log line and the metrics name an operation's type.
+pub fn operation_kind(ty: OperationType) -> &'static str {
+    match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
 /// The fields a root selection set selects, through its spreads and inline fragments.
 fn root_fields(document: &ExecutableDocument, set: &Positioned<SelectionSet>) -> u64 {
     set.node
@@ -270,6 +263,27 @@ mod tests {
         }
         document.push_str(&format!("fragment F{levels} on Query {{ __typename }}\n"));
         document
+    }
+
+    /// The kind and the name of the operation `selected_operation` picks.
+    fn pick(query: &str, requested: Option<&str>) -> Option<(&'static str, Option<String>)> {
+        let document = parse_query(query).expect("the test document parses");
+        selected_operation(&document, requested)
+            .map(|(name, operation)| (operation_kind(operation.ty), name.map(str::to_owned)))
+    }
+
+    #[test]
+    fn the_operation_is_named_by_the_document_never_by_the_request_alone() {
+        assert_eq!(pick("{ me { id } }", None), Some(("query", None)));
+        assert_eq!(
+            pick("mutation Login { login { id } }", None),
+            Some(("mutation", Some("Login".into())))
+        );
+        let two = "query A { me { id } } mutation B { logout }";
+        assert_eq!(pick(two, Some("B")), Some(("mutation", Some("B".into()))));
+        assert_eq!(pick(two, None), None);
+        assert_eq!(pick(two, Some("password123")), None);
+        assert_eq!(pick("{ me { id } }", Some("Invented")), None);
     }
 
     #[test]

@@ -1,112 +1,86 @@
 //! The one place where failures become the contract's error codes.
 //!
-//! async-graphql turns any `Display` error into a bare message; this extension looks at
+//! async-graphql turns any `Display` error into a bare message; [`ErrorCodes`] looks at
 //! every error of every response and of every subscription event, and gives it its code:
 //! from the [`AppError`] inside it; GRAPHQL_VALIDATION_FAILED for a document that does not
 //! fit the schema or its limits (a bug in the client); BAD_USER_INPUT for a variable whose
 //! value does not fit (the user's input); and otherwise (an error we did not anticipate)
 //! INTERNAL_SERVER_ERROR with the details logged and masked. Documents that do not parse
 //! are refused earlier, by [`super::documents`], with GRAPHQL_PARSE_FAILED.
-
-use std::sync::{Arc, Mutex, PoisonError};
+//!
+//! This runs on the finished response (see [`super::executor`]), not as a schema extension:
+//! any extension makes async-graphql run its per-field hooks on every field of every
+//! response. What tells a refused document from a failed resolver there is the error's
+//! `path`: async-graphql gives every error raised while resolving a field the path of that
+//! field (its object macros, lists and subscription streams all set it), while the errors
+//! of its parse, limit and validation steps come back before anything runs, without one.
+//! The only other path-less errors it makes (a request naming no operation of its document,
+//! a subscription sent to `execute`) never reach it: the executor refuses those first.
 
 use async_graphql::{
-    ErrorExtensionValues, Pos, Positioned, Response, ServerError, ServerResult, ValidationResult,
-    Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-        NextValidation,
-    },
+    ErrorExtensionValues, Pos, Positioned, Response, ServerError,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
-use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::error::{AppError, ErrorCode, Refusal, VariantAttribute};
 
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Classifier::default())
-    }
-}
-
-/// One request's classifier: the factory makes one per request.
-#[derive(Default)]
-struct Classifier {
+/// Gives the errors of one document's responses their codes.
+#[derive(Debug, Default)]
+pub struct ErrorCodes {
     /// Where the document passes a variable as an argument (the argument's name, and the
     /// field it is an argument of): a value async-graphql finds wrong there came from the
     /// user, not from the client's code.
-    variable_arguments: Mutex<Vec<Pos>>,
+    variable_arguments: Vec<Pos>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Classifier {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        classify_all(next.run(ctx).await)
-    }
-
-    /// Subscriptions (over the WebSocket) never pass through `request`: without this, their
-    /// errors would reach the client without a code, and unanticipated ones unmasked.
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(classify_all).boxed()
-    }
-
-    /// The document was parsed before (by the document limits); what fails here is
-    /// async-graphql's own depth and directive limits, both about the document.
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(|error| coded(error, ErrorCode::GraphqlValidationFailed))?;
-        if !variables.is_empty() {
-            let mut positions = Vec::new();
+impl ErrorCodes {
+    /// For a request running `document`; `has_variables` when the request gives any (if it
+    /// gives none, no value can have come from one, and the document is not walked).
+    pub fn for_document(document: &ExecutableDocument, has_variables: bool) -> Self {
+        let mut variable_arguments = Vec::new();
+        if has_variables {
             for (_, operation) in document.operations.iter() {
-                variable_argument_positions(&operation.node.selection_set, &mut positions);
+                variable_argument_positions(&operation.node.selection_set, &mut variable_arguments);
             }
             for fragment in document.fragments.values() {
-                variable_argument_positions(&fragment.node.selection_set, &mut positions);
+                variable_argument_positions(&fragment.node.selection_set, &mut variable_arguments);
             }
-            *self
-                .variable_arguments
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = positions;
         }
-        Ok(document)
+        Self { variable_arguments }
     }
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            let variable_arguments = self
-                .variable_arguments
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            errors
-                .into_iter()
-                .map(|error| validation_error(error, &variable_arguments))
-                .collect()
-        })
+    /// `response` with every error coded.
+    pub fn apply(&self, mut response: Response) -> Response {
+        for error in &mut response.errors {
+            self.classify(error);
+        }
+        response
+    }
+
+    fn classify(&self, error: &mut ServerError) {
+        if let Some(app_error) = error.source::<AppError>() {
+            let app_error = describe(app_error);
+            apply(error, app_error);
+        } else if has_code(error) {
+            // Already classified (e.g. a refusal of the document limits).
+        } else if error.source.is_none() && error.path.is_empty() {
+            // async-graphql refused the document before running any of it.
+            classify_refusal(error, &self.variable_arguments);
+        } else if error.source.is_none() && is_bad_value(error) {
+            set_code(error, ErrorCode::BadUserInput);
+        } else {
+            tracing::error!(message = %error.message, path = ?error.path, "unclassified GraphQL error");
+            error.message = "internal error".into();
+            error.extensions = None;
+            set_code(error, ErrorCode::InternalServerError);
+        }
     }
 }
 
-/// A validation error is the client's bug, unless it is about a value the user gave in a
-/// variable (a Decimal that is not a number): that is BAD_USER_INPUT, naming the field.
-fn validation_error(error: ServerError, variable_arguments: &[Pos]) -> ServerError {
+/// A document async-graphql refused (a validation rule, a limit) is the client's bug,
+/// unless the refusal is about a value the user gave in a variable (a Decimal that is not a
+/// number): that is BAD_USER_INPUT, naming the field.
+fn classify_refusal(error: &mut ServerError, variable_arguments: &[Pos]) {
     // The argument rule reports at the argument; the complexity count, which parses page
     // sizes, reports at the field.
     let about_a_value = [
@@ -122,14 +96,14 @@ fn validation_error(error: ServerError, variable_arguments: &[Pos]) -> ServerErr
             .iter()
             .any(|pos| variable_arguments.contains(pos));
     if !from_variable {
-        return coded(error, ErrorCode::GraphqlValidationFailed);
+        set_code(error, ErrorCode::GraphqlValidationFailed);
+        return;
     }
     let field = invalid_argument_field(&error.message).map(str::to_owned);
-    let mut error = coded(error, ErrorCode::BadUserInput);
+    set_code(error, ErrorCode::BadUserInput);
     if let (Some(field), Some(extensions)) = (field, error.extensions.as_mut()) {
         extensions.set("field", field);
     }
-    error
 }
 
 /// The input field an "Invalid value for argument" message names: the last segment of its
@@ -180,36 +154,12 @@ fn variable_argument_positions(set: &Positioned<SelectionSet>, positions: &mut V
     }
 }
 
-fn classify_all(mut response: Response) -> Response {
-    for error in &mut response.errors {
-        classify(error);
-    }
-    response
-}
-
-fn classify(error: &mut ServerError) {
-    if let Some(app_error) = error.source::<AppError>() {
-        let app_error = describe(app_error);
-        apply(error, app_error);
-    } else if has_code(error) {
-        // Already classified (e.g. built by the HTTP layer).
-    } else if error.source.is_none() && is_client_mistake(error) {
-        set_code(error, ErrorCode::BadUserInput);
-    } else {
-        tracing::error!(message = %error.message, path = ?error.path, "unclassified GraphQL error");
-        error.message = "internal error".into();
-        error.extensions = None;
-        set_code(error, ErrorCode::InternalServerError);
-    }
-}
-
-/// Errors async-graphql produces itself for a bad document: a syntax error, a validation
-/// rule, a limit, an argument value that does not fit its type, or a variable the operation
-/// declares (non-null, without a default) but the request does not provide, which
-/// async-graphql only notices while resolving the field that uses it.
-fn is_client_mistake(error: &ServerError) -> bool {
-    error.path.is_empty()
-        || error.message.starts_with("Failed to parse")
+/// Errors async-graphql raises while resolving a field about a value the request gave: an
+/// argument value that does not fit its type, or a variable the operation declares
+/// (non-null, without a default) but the request does not provide, which async-graphql
+/// only notices while resolving the field that uses it.
+fn is_bad_value(error: &ServerError) -> bool {
+    error.message.starts_with("Failed to parse")
         || error.message.starts_with("Invalid value")
         || (error.message.starts_with("Variable ") && error.message.ends_with(" is not defined."))
 }
@@ -331,7 +281,7 @@ fn set_code(error: &mut ServerError, code: ErrorCode) {
 
 #[cfg(test)]
 mod tests {
-    use std::any::Any;
+    use std::{any::Any, sync::Arc};
 
     use async_graphql::{PathSegment, Pos, Value};
     use sea_orm::DbErr;
@@ -354,6 +304,11 @@ mod tests {
 
     fn code(error: &ServerError) -> Option<Value> {
         extension(error, "code")
+    }
+
+    /// Classified as the error of a request that gives no variables.
+    fn classify(error: &mut ServerError) {
+        ErrorCodes::default().classify(error);
     }
 
     #[test]
@@ -475,27 +430,32 @@ mod tests {
     }
 
     #[test]
-    fn an_error_with_neither_source_nor_path_is_a_bad_request() {
-        let mut error = ServerError::new("Unknown operation named \"Cart\"", None);
+    fn an_error_with_neither_source_nor_path_is_a_refused_document() {
+        let mut too_complex = ServerError::new("Query is too complex.", None);
+        let mut unknown_field = ServerError::new("Unknown field \"passwordHash\"", Some(POS));
 
-        classify(&mut error);
+        classify(&mut too_complex);
+        classify(&mut unknown_field);
 
-        assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
-        assert_eq!(error.message, "Unknown operation named \"Cart\"");
+        for error in [&too_complex, &unknown_field] {
+            assert_eq!(code(error), Some(Value::from("GRAPHQL_VALIDATION_FAILED")));
+        }
+        assert_eq!(too_complex.message, "Query is too complex.");
     }
 
     #[test]
-    fn a_validation_error_is_the_clients_bug_unless_a_variable_holds_the_wrong_value() {
+    fn a_refused_document_is_the_clients_bug_unless_a_variable_holds_the_wrong_value() {
         let variable_at = Pos { line: 2, column: 9 };
         let literal_at = Pos { line: 3, column: 9 };
         let message = "Invalid value for argument \"input.price\", expected type \"Decimal\"";
-        let unknown_field = ServerError::new("Unknown field \"passwordHash\"", Some(POS));
+        let codes = ErrorCodes {
+            variable_arguments: vec![variable_at],
+        };
+        let mut from_variable = ServerError::new(message, Some(variable_at));
+        let mut from_literal = ServerError::new(message, Some(literal_at));
 
-        let from_variable =
-            validation_error(ServerError::new(message, Some(variable_at)), &[variable_at]);
-        let from_literal =
-            validation_error(ServerError::new(message, Some(literal_at)), &[variable_at]);
-        let unknown_field = validation_error(unknown_field, &[variable_at]);
+        codes.classify(&mut from_variable);
+        codes.classify(&mut from_literal);
 
         assert_eq!(code(&from_variable), Some(Value::from("BAD_USER_INPUT")));
         assert_eq!(
@@ -506,10 +466,30 @@ mod tests {
             code(&from_literal),
             Some(Value::from("GRAPHQL_VALIDATION_FAILED"))
         );
+    }
+
+    #[test]
+    fn only_arguments_holding_a_variable_count_as_the_users_input() {
+        let document = async_graphql::parser::parse_query(
+            "query($n: Int) {\n  a: users(first: $n) { totalCount }\n  b: users(first: 3) { totalCount }\n}",
+        )
+        .expect("the test document parses");
+
+        let with_variables = ErrorCodes::for_document(&document, true);
+        let without = ErrorCodes::for_document(&document, false);
+
+        // `first: $n`, and the field `a: users` it is an argument of.
         assert_eq!(
-            code(&unknown_field),
-            Some(Value::from("GRAPHQL_VALIDATION_FAILED"))
+            with_variables.variable_arguments,
+            [
+                Pos {
+                    line: 2,
+                    column: 12
+                },
+                Pos { line: 2, column: 3 }
+            ]
         );
+        assert!(without.variable_arguments.is_empty());
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The GraphQL schema: thin resolvers that parse input, call one service, and shape the
-//! answer. Limits on depth, complexity and directives are always on.
+//! answer. Limits on depth, complexity and directives are always on. Documents run through
+//! [`ShopExecutor`], which does the server's work around each request; the schema itself
+//! has no extension (see [`executor`] for why).
 
 mod account;
 mod cart;
@@ -10,6 +12,7 @@ mod context;
 mod discounts;
 mod documents;
 mod errors;
+mod executor;
 mod guards;
 mod ids;
 mod input;
@@ -29,6 +32,7 @@ use sea_orm::DatabaseConnection;
 pub use context::RequestContext;
 pub use documents::{MAX_EXPANDED_SELECTIONS, MAX_MUTATION_FIELDS, selected_operation};
 pub use errors::coded;
+pub use executor::ShopExecutor;
 
 use crate::{
     auth::Auth,
@@ -73,27 +77,17 @@ pub struct Mutation(
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(shopping::ShoppingSubscription);
 
-pub type ShopSchema = Schema<Query, Mutation, Subscription>;
+type ShopSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder(metrics: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
+/// The schema with its limits, and no extension: what any extension would do runs in
+/// [`ShopExecutor`] instead.
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     );
-    // The first extension is the outermost: metrics must see each error's final code,
-    // which ErrorCodes gives it on the way out.
-    let builder = if metrics {
-        builder.extension(request_metrics::RequestMetrics)
-    } else {
-        builder
-    };
-    // Document limits come last, innermost: they parse and measure each document before
-    // anything else walks it, and their refusals pass out through ErrorCodes.
     describe_library_types(builder)
-        .extension(errors::ErrorCodes)
-        .extension(request_span::RequestSpan)
-        .extension(documents::DocumentLimits)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)
@@ -125,9 +119,9 @@ fn describe_library_types(
         )
 }
 
-/// The schema the server executes, holding its shared resources. With `metrics`, every
-/// query and mutation is counted and timed for `/metrics`; each client address may
-/// register `registrations_per_hour` accounts per hour.
+/// What runs the server's documents: the schema, holding its shared resources. With
+/// `metrics`, every query and mutation is counted and timed for `/metrics`; each client
+/// address may register `registrations_per_hour` accounts per hour.
 pub fn build(
     db: DatabaseConnection,
     auth: Auth,
@@ -136,8 +130,8 @@ pub fn build(
     introspection: bool,
     metrics: bool,
     registrations_per_hour: u32,
-) -> ShopSchema {
-    let builder = builder(metrics)
+) -> anyhow::Result<ShopExecutor> {
+    let builder = builder()
         .data(context::RegistrationLimits(throttle::registrations(
             registrations_per_hour,
         )))
@@ -146,14 +140,15 @@ pub fn build(
         .data(auth)
         .data(payments.currency.clone())
         .data(payments);
-    if introspection {
+    let schema = if introspection {
         builder.finish()
     } else {
         builder.disable_introspection().finish()
-    }
+    };
+    ShopExecutor::new(schema, metrics)
 }
 
 /// The schema in SDL: what `shop print-schema` prints and schema.graphql holds.
 pub fn sdl() -> String {
-    builder(false).finish().sdl()
+    builder().finish().sdl()
 }

@@ -17,7 +17,7 @@ pub use storefront::STOREFRONT_PATH;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use async_graphql::{
-    ServerError,
+    Executor, ServerError,
     http::ALL_WEBSOCKET_PROTOCOLS,
     parser::{parse_query, types::OperationType},
 };
@@ -50,7 +50,7 @@ use crate::{
     auth::{AccessGrant, AccessTokens},
     db,
     error::{AppError, ErrorCode},
-    graphql::{RequestContext, ShopSchema},
+    graphql::{RequestContext, ShopExecutor},
     payments::{
         Payments, TestGateway, paypal::Transmission, stripe::WebhookSecret,
         test_gateway::AUTHENTICATION_PATH,
@@ -70,7 +70,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: ShopSchema,
+    /// Runs every GraphQL document, over HTTP and the WebSocket.
+    pub executor: ShopExecutor,
     pub db: DatabaseConnection,
     pub tokens: AccessTokens,
     pub trust_forwarded_for: bool,
@@ -478,7 +479,7 @@ async fn graphql_ws(
         .max_message_size(MAX_BODY_BYTES)
         .max_frame_size(MAX_BODY_BYTES)
         .on_upgrade(move |socket| {
-            let executor = websocket::SubscriptionsOnly::new(state.schema.clone());
+            let executor = websocket::SubscriptionsOnly::new(state.executor.clone());
             GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     let (viewer, grant) = ws_viewer(&state.tokens, &payload)?;
@@ -639,7 +640,7 @@ async fn execute(
         return Err(NoQuery);
     }
     let context = RequestContext::new(state.db.clone(), caller.viewer, caller.client_addr);
-    Ok(state.schema.execute(request.data(context)).await)
+    Ok(state.executor.execute(request.data(context)).await)
 }
 
 /// A GraphQL-shaped error for failures before GraphQL runs. Nothing ran, so there is no

@@ -17,25 +17,25 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 
 use crate::{
     error::ErrorCode,
-    graphql::{ShopSchema, coded, selected_operation},
+    graphql::{ShopExecutor, coded, selected_operation},
 };
 
 /// The most subscriptions one connection may hold at once; a page needs a handful.
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 16;
 
-/// The schema, as one WebSocket connection may use it.
+/// The executor, as one WebSocket connection may use it.
 #[derive(Clone)]
 pub struct SubscriptionsOnly {
-    schema: ShopSchema,
+    executor: ShopExecutor,
     /// Subscriptions of this connection still running.
     active: Arc<AtomicUsize>,
 }
 
 impl SubscriptionsOnly {
     /// One per connection: the subscription count is the connection's.
-    pub fn new(schema: ShopSchema) -> Self {
+    pub fn new(executor: ShopExecutor) -> Self {
         Self {
-            schema,
+            executor,
             active: Arc::default(),
         }
     }
@@ -51,10 +51,9 @@ impl Executor for SubscriptionsOnly {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        // A document that does not parse is the schema's to refuse, with its proper error.
         let requested = request.operation_name.clone();
         // A document that does not parse, or a request that picks no operation of it, is
-        // the schema's to refuse, with its proper error.
+        // the executor's to refuse, with its proper error.
         let subscription = match request.parsed_query() {
             Ok(document) => selected_operation(document, requested.as_deref())
                 .is_none_or(|(_, operation)| operation.ty == OperationType::Subscription),
@@ -72,8 +71,8 @@ impl Executor for SubscriptionsOnly {
             })
             .boxed();
         };
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+        self.executor
+            .execute_stream(request, session_data)
             // The slot is released when the stream ends or the client completes it.
             .map(move |response| {
                 let _held = &slot;
