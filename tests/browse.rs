@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::DbBackend;
 use serde_json::{Value, json};
 
 use crate::{
