@@ -127,8 +127,12 @@ with concurrent.futures.ThreadPoolExecutor(8) as pool:
     tokens = list(pool.map(register, range(buyers)))
 add = 'mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } }' % product
 address = '{ fullName: "Bench Buyer", line1: "1 Load St", city: "Benchville", postalCode: "12345", country: "NL" }'
+# The demo ships to NL in more than one way, so the checkout names one: the first offered.
+methods = post({"query": '{ shippingMethods(country: "NL") { id } }'})["data"]["shippingMethods"]
+method = methods[0]["id"]
 buy = ('mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } '
-       'checkout(input: { shippingAddress: %s, paymentToken: "tok_visa" }) { number status } }') % (product, address)
+       'checkout(input: { shippingAddress: %s, shippingMethodId: "%s", paymentToken: "tok_visa" }) '
+       '{ number status } }') % (product, address, method)
 with open(f"{work}/cart.txt", "w") as f:
     for t in tokens: f.write(t + "\t" + json.dumps({"query": add}) + "\n")
 with open(f"{work}/checkout.txt", "w") as f:
