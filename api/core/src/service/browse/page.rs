@@ -8,11 +8,7 @@ use sea_orm::{
     PartialModelTrait, QuerySelect, QueryTrait, sea_query::Expr,
 };
 
-use super::{
-    Listed, ListedProduct, ProductCard, SortKey,
-    plan::Plan,
-    sqlite_search::{self, Bounds},
-};
+use super::{Listed, ListedProduct, ProductCard, SortKey, plan::Plan, sqlite_search};
 use crate::{domain::Cursor, error::AppResult, service::pagination::Page};
 
 /// The page `plan` describes.
@@ -55,13 +51,7 @@ async fn fast_rows(
     if plan.sorting.key != SortKey::Relevance {
         return Ok(None);
     }
-    let bounds = Bounds {
-        after: plan.after.clone(),
-        before: plan.before.clone(),
-        order: plan.read_order(),
-        wanted: plan.window.limit + 1,
-    };
-    let rows = sqlite_search::page(db, terms, plan, bounds).await?;
+    let rows = sqlite_search::page(db, terms, plan).await?;
     let without_categories = |(cursor, product)| (cursor, (product, None));
     Ok(rows.map(|rows| rows.into_iter().map(without_categories).collect()))
 }

@@ -8,16 +8,12 @@ use std::collections::HashMap;
 
 use entity::product;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     Statement,
     sea_query::{Alias, Expr, Query},
 };
 
-use super::{
-    ListedProduct, ProductCard, full_text,
-    plan::Plan,
-    sorting::{Keyset, Sorting},
-};
+use super::{ListedProduct, ProductCard, full_text, plan::Plan, sorting::Sorting};
 use crate::{
     domain::{Cursor, SearchTerms},
     error::AppResult,
@@ -67,16 +63,8 @@ async fn scalar(db: &DatabaseConnection, sql: &str, terms: &SearchTerms) -> AppR
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
-/// Where a page starts and ends, in the general query's terms.
-pub(super) struct Bounds {
-    pub after: Option<Keyset>,
-    pub before: Option<Keyset>,
-    pub order: Order,
-    /// Rows to read: the page and one more to tell whether there is a next.
-    pub wanted: u64,
-}
-
-/// The page's rows in read order with their ranks, as the general query reads them, or
+/// The page's rows of `plan` in read order with their ranks, as the general query reads
+/// them (between the same cursors, the page and one more row), or
 /// `None` when archived candidates left the page short and it may only be read by the
 /// general query.
 ///
@@ -87,12 +75,14 @@ pub(super) async fn page(
     db: &DatabaseConnection,
     terms: &SearchTerms,
     plan: &Plan,
-    bounds: Bounds,
 ) -> AppResult<Option<Vec<(Cursor, ListedProduct)>>> {
     let sorting = &plan.sorting;
+    let order = plan.read_order();
+    // The page and one more row, to tell whether there is a next.
+    let wanted = plan.window.limit + 1;
     let rank = full_text::rank(terms, DbBackend::Sqlite);
     let rowid = Expr::cust("product_search.rowid");
-    let limit = bounds.wanted + SLACK;
+    let limit = wanted + SLACK;
     let mut query = Query::select();
     query
         .expr_as(rowid.clone(), Alias::new("id"))
@@ -102,17 +92,17 @@ pub(super) async fn page(
             "product_search MATCH ?",
             [terms.fts5()],
         ));
-    if let Some((value, id)) = bounds.after {
+    if let Some((value, id)) = plan.after.clone() {
         let down = sorting.descending;
         query.and_where(Sorting::past(rank.clone(), rowid.clone(), value, id, down));
     }
-    if let Some((value, id)) = bounds.before {
+    if let Some((value, id)) = plan.before.clone() {
         let down = !sorting.descending;
         query.and_where(Sorting::past(rank.clone(), rowid.clone(), value, id, down));
     }
     query
-        .order_by_expr(rank, bounds.order.clone())
-        .order_by_expr(rowid, bounds.order)
+        .order_by_expr(rank, order.clone())
+        .order_by_expr(rowid, order)
         .limit(limit);
     let candidates = db
         .query_all_raw(DbBackend::Sqlite.build(&query))
@@ -141,10 +131,10 @@ pub(super) async fn page(
             let product = by_id.remove(id)?;
             Some((sorting.cursor(&product.card, Some(*rank)), product))
         })
-        .take(bounds.wanted as usize)
+        .take(wanted as usize)
         .collect();
     let more_candidates = candidates.len() as u64 == limit;
-    if (rows.len() as u64) < bounds.wanted && more_candidates {
+    if (rows.len() as u64) < wanted && more_candidates {
         return Ok(None);
     }
     Ok(Some(rows))
