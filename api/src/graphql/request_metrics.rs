@@ -94,9 +94,8 @@ impl OperationLabels {
                 TypeSystemDefinition::Directive(_) => {}
             }
         }
-        let [query, mutation, subscription] =
+        let [mut query, mutation, subscription] =
             roots.map(|(_, root)| fields.remove(&root).unwrap_or_default());
-        let mut query = query;
         query.extend(INTROSPECTION_FIELDS.map(str::to_owned));
         Ok(Self {
             query,
