@@ -408,6 +408,67 @@ async fn declined_payments_racing_paid_ones_give_back_exactly_what_they_took() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn declined_payments_racing_paid_ones_with_one_code_give_back_its_uses_and_the_stock() {
+    // A paid checkout takes its product's stock and then its code's use; a declined one
+    // gives both back in that same order. Taken in opposite orders, PostgreSQL would find
+    // two of these transactions waiting on each other and abort one: a checkout failing
+    // with an internal error, or a use of the code given back twice.
+    let shop = open_shop().await;
+    let product = shop.product("Shared deal", "20.00", 6).await;
+    let created = shop
+        .gql_as(
+            &shop.admin,
+            r#"mutation { createDiscountCode(input: { code: "RACE10", percentOff: "10" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let code = text(&created.data()["createDiscountCode"]["id"]).to_owned();
+    let buyers = buyers(&shop, 20, &product, 1).await;
+    for buyer in &buyers {
+        let applied = shop
+            .gql_as(
+                buyer,
+                r#"mutation { applyDiscountCode(code: "race10") { discountCode } }"#,
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            applied.data()["applyDiscountCode"]["discountCode"],
+            "RACE10"
+        );
+    }
+
+    let responses = join_all(buyers.iter().enumerate().map(|(i, buyer)| {
+        let token = if i % 2 == 0 { DECLINED } else { VISA };
+        shop.checkout(buyer, token, None)
+    }))
+    .await;
+
+    let mut paid = Vec::new();
+    for (i, response) in responses.iter().enumerate() {
+        match response.body.get("errors") {
+            None => {
+                assert!(i % 2 == 1, "a declined card bought something");
+                paid.push(&response.data()["checkout"]);
+            }
+            Some(_) if i % 2 == 0 && response.codes() == ["PAYMENT_DECLINED"] => {}
+            Some(_) => assert_eq!(response.codes(), ["OUT_OF_STOCK"], "{:#}", response.body),
+        }
+    }
+    let stock = shop.stock(&product).await;
+    assert_eq!(usize::try_from(stock).expect("stock >= 0") + paid.len(), 6);
+    assert_stored_orders(&shop, &paid, paid.len(), 1, 1800).await;
+    let uses = shop
+        .gql_as(
+            &shop.admin,
+            "query($id: ID!) { node(id: $id) { ... on DiscountCode { timesUsed } } }",
+            json!({ "id": code }),
+        )
+        .await;
+    assert_eq!(uses.data()["node"]["timesUsed"], paid.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_of_one_product_add_up_on_one_line() {
     let shop = open_shop().await;
     let alice = shop.register("alice").await;

@@ -474,11 +474,11 @@ async fn reserve_cart(
     )
     .await?;
 
-    for line in &buying {
-        if line.product.archived || line.variant.archived {
-            return Err(variants::out_of_stock(&line.variant, 0));
-        }
-        take_stock(&txn, line).await?;
+    if let Some(line) = buying
+        .iter()
+        .find(|line| line.product.archived || line.variant.archived)
+    {
+        return Err(variants::out_of_stock(&line.variant, 0));
     }
 
     let now = Utc::now();
@@ -516,6 +516,30 @@ async fn reserve_cart(
         .filter(cart_row::Column::Id.eq(cart.id))
         .exec(&txn)
         .await?;
+    payment::ActiveModel {
+        order_id: Set(order.id),
+        kind: Set(PaymentKind::Charge),
+        gateway: Set(gateway.into()),
+        reference: Set(None),
+        amount_cents: Set(totals.total.cents()),
+        status: Set(PaymentStatus::Pending),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    // The stock is taken as late as it can be: on PostgreSQL each product's row stays
+    // locked from here to COMMIT, and every buyer of that product queues behind it. The
+    // order's lines come after it, not before: their foreign keys share-lock the product
+    // rows, and shares taken by buyers still queueing would join the updater's lock in
+    // one multixact that PostgreSQL rewrites at each new member. The discount code's row
+    // comes after the products', as in every transaction that gives stock and a code's
+    // use back (cancellation, a refused payment, the sweeper): one lock order, no
+    // deadlock.
+    for line in &buying {
+        take_stock(&txn, line).await?;
+    }
     order_item::Entity::insert_many(buying.iter().map(|line| order_item::ActiveModel {
         order_id: Set(order.id),
         product_id: Set(line.product.id),
@@ -543,19 +567,6 @@ async fn reserve_cart(
         )
         .await?;
     }
-    payment::ActiveModel {
-        order_id: Set(order.id),
-        kind: Set(PaymentKind::Charge),
-        gateway: Set(gateway.into()),
-        reference: Set(None),
-        amount_cents: Set(totals.total.cents()),
-        status: Set(PaymentStatus::Pending),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
     Ok(order)
 }
@@ -567,6 +578,7 @@ async fn reserve_cart(
 async fn take_stock(txn: &DatabaseTransaction, line: &CartLine) -> AppResult<()> {
     let quantity = line.quantity;
     let now = Utc::now();
+    db::queue_for_stock(txn, line.product.id).await?;
     let product_taken = product::Entity::update_many()
         .col_expr(
             product::Column::Stock,
