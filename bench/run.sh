@@ -9,7 +9,8 @@
 # hand-written axum + SQL handler of bench/baseline (the yardstick) and from the bare
 # async-graphql + sea-orm server there (the second yardstick), a product by slug, a
 # search, add-to-cart, checkout (each request adds a unit to a cart and buys it: one order
-# per request), and `{ __typename }` again while 50 connections log in (argon2) at once.
+# per request; every buyer the same product, then buyers spread over many), and
+# `{ __typename }` again while 50 connections log in (argon2) at once.
 # Then checks that no unit was oversold, and reports the server's resident memory after
 # the read scenarios and at the end. Loopback only. Needs wrk, curl and python3.
 set -euo pipefail
@@ -102,42 +103,51 @@ kill $baseline; wait $baseline 2>/dev/null || true
 if [ -n "${BENCH_READS_ONLY:-}" ]; then exit 0; fi
 
 # Buyers: a pool of users, one per request in turn, so no two requests in flight share a
-# cart. A bench product with plenty of stock is what they buy.
+# cart. What they buy are bench products with plenty of stock: all the first one (a flash
+# sale, every checkout queues for the same product's row), then one each of many (buyer i
+# buys product i mod BENCH_SPREAD, the usual day).
 buyers=${BENCH_BUYERS:-256}
+spread=${BENCH_SPREAD:-64}
 $bin create-admin --username benchadmin --email benchadmin@example.com --password "bench-admin-password" >/dev/null 2>&1 || true
 admin=$(gql "$(json_query 'mutation { login(input: { username: "benchadmin", password: "bench-admin-password" }) { accessToken } }')" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["login"]["accessToken"])')
 initial_stock=1000000
-bench_product=$(curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
-  -d "$(json_query "mutation { createProduct(input: { name: \"Bench Widget\", description: \"x\", price: \"9.99\", stock: $initial_stock, sku: \"BENCH-1\" }) { id } }")" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createProduct"]["id"])')
-python3 - "$port" "$buyers" "$work" "$bench_product" <<'PY'
+python3 - "$port" "$buyers" "$work" "$admin" "$spread" "$initial_stock" <<'PY'
 import concurrent.futures, json, sys, urllib.request
-port, buyers, work, product = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+port, buyers, work, admin, spread, stock = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 def post(body, token=None):
     headers = {"content-type": "application/json"}
     if token: headers["authorization"] = "Bearer " + token
     req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", json.dumps(body).encode(), headers)
     return json.load(urllib.request.urlopen(req))
+def create(k):
+    q = ('mutation { createProduct(input: { name: "Bench Widget %d", description: "x", price: "9.99", '
+         'stock: %s, sku: "BENCH-%d" }) { id } }') % (k, stock, k)
+    return post({"query": q}, admin)["data"]["createProduct"]["id"]
+products = [create(k) for k in range(spread)]
+with open(f"{work}/products", "w") as f:
+    f.write("\n".join(products))
 def register(i):
     q = 'mutation($i: RegisterInput!) { register(input: $i) { accessToken } }'
     v = {"i": {"username": f"buyer{i}", "email": f"buyer{i}@example.com", "password": "bench-buyer-password"}}
     return post({"query": q, "variables": v})["data"]["register"]["accessToken"]
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
     tokens = list(pool.map(register, range(buyers)))
-add = 'mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } }' % product
+add = 'mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } }' % products[0]
 address = '{ fullName: "Bench Buyer", line1: "1 Load St", city: "Benchville", postalCode: "12345", country: "NL" }'
 # The demo ships to NL in more than one way, so the checkout names one: the first offered.
 methods = post({"query": '{ shippingMethods(country: "NL") { id } }'})["data"]["shippingMethods"]
 method = methods[0]["id"]
-buy = ('mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } '
-       'checkout(input: { shippingAddress: %s, shippingMethodId: "%s", paymentToken: "tok_visa" }) '
-       '{ number status } }') % (product, address, method)
+def buy(product):
+    return ('mutation { addToCart(productId: "%s", quantity: 1) { totalQuantity } '
+            'checkout(input: { shippingAddress: %s, shippingMethodId: "%s", paymentToken: "tok_visa" }) '
+            '{ number status } }') % (product, address, method)
 with open(f"{work}/cart.txt", "w") as f:
     for t in tokens: f.write(t + "\t" + json.dumps({"query": add}) + "\n")
 with open(f"{work}/checkout.txt", "w") as f:
-    for t in tokens: f.write(t + "\t" + json.dumps({"query": buy}) + "\n")
-# Empty the carts the add-to-cart run fills, before the checkout run.
+    for t in tokens: f.write(t + "\t" + json.dumps({"query": buy(products[0])}) + "\n")
+with open(f"{work}/checkout-spread.txt", "w") as f:
+    for i, t in enumerate(tokens): f.write(t + "\t" + json.dumps({"query": buy(products[i % spread])}) + "\n")
 with open(f"{work}/tokens", "w") as f:
     f.write("\n".join(tokens))
 login = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }'
@@ -148,45 +158,60 @@ with open(f"{work}/login.txt", "w") as f:
         ip = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
         f.write(f"X-Forwarded-For: {ip}\t" + json.dumps({"query": login, "variables": v}) + "\n")
 PY
+flash_product=$(head -1 "$work/products")
 
+# Empties every buyer's cart of the flash-sale product: what the add-to-cart run put there,
+# and a unit a checkout run's last requests added but did not buy before wrk stopped.
+empty_carts() {
+  while read -r token; do
+    curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
+      -d "$(json_query "mutation { removeFromCart(productId: \"$flash_product\") { totalQuantity } }")" >/dev/null || true
+  done < "$work/tokens"
+}
 run add-to-cart "$work/cart.txt"
-# Carts filled by the add-to-cart run are emptied so each checkout buys exactly one unit.
-while read -r token; do
-  curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" \
-    -d "$(json_query "mutation { removeFromCart(productId: \"$bench_product\") { totalQuantity } }")" >/dev/null || true
-done < "$work/tokens"
-run "checkout (add one unit + checkout, one order per request)" "$work/checkout.txt"
+# Each checkout then buys exactly one unit.
+empty_carts
+run "checkout, flash sale (add one unit + checkout, every buyer the same product)" "$work/checkout.txt"
+empty_carts
+run "checkout, $spread products (add one unit + checkout, buyer i buys product i mod $spread)" "$work/checkout-spread.txt"
 
-# Oversell check: every unit that left the stock is in exactly one paid order line.
-python3 - "$port" "$admin" "$bench_product" "$initial_stock" <<'PY'
-import json, sys, urllib.request
-port, token, product, initial = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+# Oversell check: every unit that left a bench product's stock is in exactly one paid order line.
+python3 - "$port" "$admin" "$work/products" "$initial_stock" <<'PY'
+import collections, json, sys, time, urllib.request
+port, token, products, initial = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().split(), int(sys.argv[4])
 def post(query, variables=None):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
         json.dumps({"query": query, "variables": variables or {}}).encode(),
         {"content-type": "application/json", "authorization": "Bearer " + token})
     return json.load(urllib.request.urlopen(req))["data"]
-import time
 # Requests wrk gave up on at the end may still be paying: wait until none is PENDING.
 for _ in range(300):
     if post('{ allOrders(first: 1, status: PENDING) { totalCount } }')["allOrders"]["totalCount"] == 0:
         break
     time.sleep(0.1)
-stock = post('query($id: ID!) { product(id: $id) { stock } }', {"id": product})["product"]["stock"]
-orders = units = 0
+orders = 0
+units = collections.Counter()
 after = None
 while True:
     page = post('query($after: String) { allOrders(first: 100, after: $after, status: PAID) '
-                '{ pageInfo { hasNextPage endCursor } nodes { items { quantity } } } }', {"after": after})["allOrders"]
+                '{ pageInfo { hasNextPage endCursor } nodes { items { quantity product { id } } } } }',
+                {"after": after})["allOrders"]
     for order in page["nodes"]:
         orders += 1
-        units += sum(item["quantity"] for item in order["items"])
+        for item in order["items"]:
+            units[item["product"]["id"]] += item["quantity"]
     if not page["pageInfo"]["hasNextPage"]:
         break
     after = page["pageInfo"]["endCursor"]
-sold = initial - stock
-print(f"  paid orders {orders}, units in them {units}, units taken from stock {sold}: "
-      f"{'no oversell' if sold == units and stock >= 0 else 'OVERSOLD'}")
+oversold = []
+sold = 0
+for product in products:
+    stock = post('query($id: ID!) { product(id: $id) { stock } }', {"id": product})["product"]["stock"]
+    sold += initial - stock
+    if initial - stock != units[product] or stock < 0:
+        oversold.append(product)
+print(f"  paid orders {orders}, units in them {sum(units.values())}, units taken from stock {sold}: "
+      f"{'no oversell' if not oversold else 'OVERSOLD: ' + ', '.join(oversold)}")
 PY
 
 # The floor while passwords are hashed: 50 connections log in (argon2id, 19 MiB and tens
