@@ -60,7 +60,7 @@ impl User {
     }
     /// The user's saved addresses, oldest first.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<Address>> {
-        let addresses = ctx.request()?.addresses.load_one(self.0.id).await?;
+        let addresses = ctx.request()?.addresses().load_one(self.0.id).await?;
         Ok(addresses
             .unwrap_or_default()
             .into_iter()
@@ -71,7 +71,7 @@ impl User {
     /// The first address saved becomes the default; `setDefaultAddress` chooses another;
     /// when the default is deleted, the newest remaining address takes its place.
     async fn default_address(&self, ctx: &Context<'_>) -> Result<Option<Address>> {
-        let addresses = ctx.request()?.addresses.load_one(self.0.id).await?;
+        let addresses = ctx.request()?.addresses().load_one(self.0.id).await?;
         Ok(addresses
             .unwrap_or_default()
             .into_iter()
@@ -80,7 +80,7 @@ impl User {
     }
     /// The user's saved carts, newest first.
     async fn saved_carts(&self, ctx: &Context<'_>) -> Result<Vec<SavedCart>> {
-        let saved = ctx.request()?.saved_carts.load_one(self.0.id).await?;
+        let saved = ctx.request()?.saved_carts().load_one(self.0.id).await?;
         Ok(saved
             .unwrap_or_default()
             .into_iter()

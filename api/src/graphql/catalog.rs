@@ -55,14 +55,14 @@ impl Category {
         };
         Ok(ctx
             .request()?
-            .categories
+            .categories()
             .load_one(parent)
             .await?
             .map(Category))
     }
     /// The categories directly below this one, by name.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Category>> {
-        let children = ctx.request()?.children.load_one(self.0.id).await?;
+        let children = ctx.request()?.children().load_one(self.0.id).await?;
         Ok(children
             .unwrap_or_default()
             .into_iter()
@@ -127,7 +127,7 @@ impl Product {
         if let Some(details) = &self.product.details {
             return Ok(Cow::Borrowed(details));
         }
-        let product = ctx.request()?.products.load_one(self.card().id).await?;
+        let product = ctx.request()?.products().load_one(self.card().id).await?;
         let product = product.ok_or(AppError::NotFound("product"))?;
         Ok(Cow::Owned(browse::split(product).1))
     }
@@ -180,7 +180,7 @@ impl Product {
         }
         Ok(ctx
             .request()?
-            .categories
+            .categories()
             .load_one(category)
             .await?
             .map(Category))
@@ -200,7 +200,7 @@ impl Product {
     }
     /// What is bought: at least one variant, in display order.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<ProductVariant>> {
-        let variants = ctx.request()?.variants.load_one(self.card().id).await?;
+        let variants = ctx.request()?.variants().load_one(self.card().id).await?;
         Ok(variants
             .unwrap_or_default()
             .into_iter()
@@ -209,7 +209,7 @@ impl Product {
     }
     /// The lowest and highest price of its variants.
     async fn price_range(&self, ctx: &Context<'_>) -> Result<PriceRange> {
-        let variants = ctx.request()?.variants.load_one(self.card().id).await?;
+        let variants = ctx.request()?.variants().load_one(self.card().id).await?;
         if let Some(range) = PriceRange::of(&variants.unwrap_or_default(), ctx)? {
             return Ok(range);
         }
@@ -499,7 +499,11 @@ impl ProductVariant {
     }
     /// The product it is a variant of.
     async fn product(&self, ctx: &Context<'_>) -> Result<Product> {
-        let product = ctx.request()?.products.load_one(self.0.product_id).await?;
+        let product = ctx
+            .request()?
+            .products()
+            .load_one(self.0.product_id)
+            .await?;
         product.map(Product::from).ok_or_else(|| {
             AppError::internal(anyhow::anyhow!("variant {} has no product", self.0.id)).into()
         })

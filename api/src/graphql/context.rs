@@ -1,3 +1,5 @@
+use std::sync::OnceLock;
+
 use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::DatabaseConnection;
 
@@ -19,17 +21,8 @@ use super::loaders::{
 pub struct RequestContext {
     pub viewer: Viewer,
     pub client_addr: String,
-    pub(super) addresses: DataLoader<AddressesByUser>,
-    pub(super) categories: DataLoader<CategoryById>,
-    pub(super) children: DataLoader<ChildrenByCategory>,
-    pub(super) users: DataLoader<UserById>,
-    pub(super) products: DataLoader<ProductById>,
-    pub(super) order_items: DataLoader<ItemsByOrder>,
-    pub(super) refunds: DataLoader<RefundsByOrder>,
-    pub(super) charges: DataLoader<ChargeByOrder>,
-    pub(super) variants: DataLoader<VariantsByProduct>,
-    pub(super) variant: DataLoader<VariantById>,
-    pub(super) saved_carts: DataLoader<SavedCartsByUser>,
+    db: DatabaseConnection,
+    loaders: Loaders,
 }
 
 impl RequestContext {
@@ -37,19 +30,46 @@ impl RequestContext {
         Self {
             viewer,
             client_addr,
-            addresses: DataLoader::new(AddressesByUser(db.clone()), tokio::spawn),
-            categories: DataLoader::new(CategoryById(db.clone()), tokio::spawn),
-            children: DataLoader::new(ChildrenByCategory(db.clone()), tokio::spawn),
-            users: DataLoader::new(UserById(db.clone()), tokio::spawn),
-            products: DataLoader::new(ProductById(db.clone()), tokio::spawn),
-            order_items: DataLoader::new(ItemsByOrder(db.clone()), tokio::spawn),
-            refunds: DataLoader::new(RefundsByOrder(db.clone()), tokio::spawn),
-            charges: DataLoader::new(ChargeByOrder(db.clone()), tokio::spawn),
-            variants: DataLoader::new(VariantsByProduct(db.clone()), tokio::spawn),
-            variant: DataLoader::new(VariantById(db.clone()), tokio::spawn),
-            saved_carts: DataLoader::new(SavedCartsByUser(db), tokio::spawn),
+            db,
+            loaders: Loaders::default(),
         }
     }
+}
+
+/// Declares the request's DataLoaders, each made the first time a field asks for it: a
+/// request uses one or two of them, and making all of them for each request cost a
+/// dozen allocations and connection handles that most requests threw away unused.
+macro_rules! loaders {
+    ($($name:ident: $loader:ident,)+) => {
+        #[derive(Default)]
+        struct Loaders {
+            $($name: OnceLock<DataLoader<$loader>>,)+
+        }
+
+        impl RequestContext {
+            $(
+                pub(super) fn $name(&self) -> &DataLoader<$loader> {
+                    self.loaders
+                        .$name
+                        .get_or_init(|| DataLoader::new($loader(self.db.clone()), tokio::spawn))
+                }
+            )+
+        }
+    };
+}
+
+loaders! {
+    addresses: AddressesByUser,
+    categories: CategoryById,
+    children: ChildrenByCategory,
+    users: UserById,
+    products: ProductById,
+    order_items: ItemsByOrder,
+    refunds: RefundsByOrder,
+    charges: ChargeByOrder,
+    variants: VariantsByProduct,
+    variant: VariantById,
+    saved_carts: SavedCartsByUser,
 }
 
 /// How many accounts a client address may create per hour: schema data, set from the

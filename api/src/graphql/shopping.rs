@@ -87,7 +87,7 @@ impl Order {
     // take yet (see `checkout`): every order it answers has a user.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         let user = match self.0.user_id {
-            Some(user_id) => ctx.request()?.users.load_one(user_id).await?,
+            Some(user_id) => ctx.request()?.users().load_one(user_id).await?,
             None => None,
         };
         user.map(User).ok_or_else(|| {
@@ -100,7 +100,7 @@ impl Order {
     }
     /// What was bought.
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<OrderItem>> {
-        let items = ctx.request()?.order_items.load_one(self.0.id).await?;
+        let items = ctx.request()?.order_items().load_one(self.0.id).await?;
         Ok(items
             .unwrap_or_default()
             .into_iter()
@@ -153,7 +153,7 @@ impl Order {
     /// The refunds of the order, oldest first: an admin's, and the one a cancellation
     /// makes of what was left. Refunds the payment gateway declined are not listed.
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
-        let refunds = ctx.request()?.refunds.load_one(self.0.id).await?;
+        let refunds = ctx.request()?.refunds().load_one(self.0.id).await?;
         refunds
             .unwrap_or_default()
             .into_iter()
@@ -169,7 +169,7 @@ impl Order {
     /// The latest payment attempt: which method, and where it stands (REFUNDED once all of
     /// the total came back). Null for an order that never had one.
     async fn payment(&self, ctx: &Context<'_>) -> Result<Option<Payment>> {
-        let charge = ctx.request()?.charges.load_one(self.0.id).await?;
+        let charge = ctx.request()?.charges().load_one(self.0.id).await?;
         charge
             .map(|charge| {
                 let view = orders::payment_of(&self.0, &charge);
@@ -305,7 +305,7 @@ impl OrderItem {
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
         let product = ctx
             .request()?
-            .products
+            .products()
             .load_one(self.item.product_id)
             .await?;
         Ok(product.map(Product::from))
@@ -319,7 +319,7 @@ impl OrderItem {
         let Some(variant) = self.item.variant_id else {
             return Ok(None);
         };
-        let variant = ctx.request()?.variant.load_one(variant).await?;
+        let variant = ctx.request()?.variant().load_one(variant).await?;
         Ok(variant.map(ProductVariant))
     }
     /// The variant's title when it was bought, e.g. "M / Red".
