@@ -367,21 +367,19 @@ async fn a_cancellation_racing_the_sweeper_restocks_once() {
     assert_eq!(shop.stored_orders().await[0].status, OrderStatus::Cancelled);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn declined_payments_racing_paid_ones_give_back_exactly_what_they_took() {
-    // Half the buyers pay with a card that is declined. Their checkouts hold stock for a
-    // moment, so how many of the others get served depends on timing; what may not
-    // depend on it is that every unit is either on the shelf or in a PAID order.
-    let shop = open_shop().await;
-    let product = shop.product("Contested", "12.50", 5).await;
-    let buyers = buyers(&shop, 20, &product, 1).await;
-
-    let responses = join_all(buyers.iter().enumerate().map(|(i, buyer)| {
+/// Every buyer checks out at once, those at even places with a card that is declined.
+async fn check_out_half_declined(shop: &Shop, buyers: &[Session]) -> Vec<Gql> {
+    join_all(buyers.iter().enumerate().map(|(i, buyer)| {
         let token = if i % 2 == 0 { DECLINED } else { VISA };
         shop.checkout(buyer, token, None)
     }))
-    .await;
+    .await
+}
 
+/// The orders paid among the answers of [`check_out_half_declined`], after checking that
+/// no declined card bought anything and that every other answer is PAYMENT_DECLINED (for
+/// a declined card) or OUT_OF_STOCK on `product`.
+fn paid_when_half_declined<'a>(responses: &'a [Gql], product: &str) -> Vec<&'a Value> {
     let mut paid = Vec::new();
     for (i, response) in responses.iter().enumerate() {
         let declining = i % 2 == 0;
@@ -393,13 +391,25 @@ async fn declined_payments_racing_paid_ones_give_back_exactly_what_they_took() {
             Some(_) if declining && response.codes() == ["PAYMENT_DECLINED"] => {}
             Some(_) => {
                 assert_eq!(response.codes(), ["OUT_OF_STOCK"], "{:#}", response.body);
-                assert_eq!(
-                    response.error()["extensions"]["productId"],
-                    product.as_str()
-                );
+                assert_eq!(response.error()["extensions"]["productId"], product);
             }
         }
     }
+    paid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn declined_payments_racing_paid_ones_give_back_exactly_what_they_took() {
+    // Half the buyers pay with a card that is declined. Their checkouts hold stock for a
+    // moment, so how many of the others get served depends on timing; what may not
+    // depend on it is that every unit is either on the shelf or in a PAID order.
+    let shop = open_shop().await;
+    let product = shop.product("Contested", "12.50", 5).await;
+    let buyers = buyers(&shop, 20, &product, 1).await;
+
+    let responses = check_out_half_declined(&shop, &buyers).await;
+
+    let paid = paid_when_half_declined(&responses, &product);
     assert!(paid.len() <= 5, "{} orders of 5 units", paid.len());
     let stock = shop.stock(&product).await;
     assert_eq!(usize::try_from(stock).expect("stock >= 0") + paid.len(), 5);
@@ -438,23 +448,9 @@ async fn declined_payments_racing_paid_ones_with_one_code_give_back_its_uses_and
         );
     }
 
-    let responses = join_all(buyers.iter().enumerate().map(|(i, buyer)| {
-        let token = if i % 2 == 0 { DECLINED } else { VISA };
-        shop.checkout(buyer, token, None)
-    }))
-    .await;
+    let responses = check_out_half_declined(&shop, &buyers).await;
 
-    let mut paid = Vec::new();
-    for (i, response) in responses.iter().enumerate() {
-        match response.body.get("errors") {
-            None => {
-                assert!(i % 2 == 1, "a declined card bought something");
-                paid.push(&response.data()["checkout"]);
-            }
-            Some(_) if i % 2 == 0 && response.codes() == ["PAYMENT_DECLINED"] => {}
-            Some(_) => assert_eq!(response.codes(), ["OUT_OF_STOCK"], "{:#}", response.body),
-        }
-    }
+    let paid = paid_when_half_declined(&responses, &product);
     let stock = shop.stock(&product).await;
     assert_eq!(usize::try_from(stock).expect("stock >= 0") + paid.len(), 6);
     assert_stored_orders(&shop, &paid, paid.len(), 1, 1800).await;
