@@ -18,7 +18,9 @@ use async_graphql::{
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::{
-    ShopSchema, documents,
+    ShopSchema,
+    document_cache::DocumentCache,
+    documents,
     errors::{ErrorCodes, coded},
     request_metrics::{self, INVALID, OperationLabels},
     request_span,
@@ -31,6 +33,7 @@ pub struct ShopExecutor {
     schema: ShopSchema,
     /// Set unless metrics are off: then nothing is counted.
     labels: Option<Arc<OperationLabels>>,
+    documents: Arc<DocumentCache>,
 }
 
 impl ShopExecutor {
@@ -42,14 +45,18 @@ impl ShopExecutor {
         } else {
             None
         };
-        Ok(Self { schema, labels })
+        Ok(Self {
+            schema,
+            labels,
+            documents: Arc::default(),
+        })
     }
 
     /// The response to a query or mutation, and the request's metrics label (`None` when
     /// metrics are off or the document was refused before one could be given).
     async fn run(&self, mut request: Request) -> (Option<String>, Response) {
         let has_variables = !request.variables.is_empty();
-        let admitted = match admit(&mut request) {
+        let admitted = match admit(&self.documents, &mut request) {
             Ok(admitted) => admitted,
             Err(refusal) => return (None, Response::from_errors(vec![refusal])),
         };
@@ -92,7 +99,7 @@ impl Executor for ShopExecutor {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let has_variables = !request.variables.is_empty();
-        let codes = match admit(&mut request) {
+        let codes = match admit(&self.documents, &mut request) {
             Ok(admitted) => ErrorCodes::for_document(admitted.document, has_variables),
             Err(refusal) => {
                 return stream::once(async { Response::from_errors(vec![refusal]) }).boxed();
@@ -111,14 +118,17 @@ struct Admitted<'r> {
     operation: &'r OperationDefinition,
 }
 
-/// Parses and checks the request's document (see [`documents::admit`]) and picks the
-/// operation that runs, naming it in the request's log line. A request that picks none of
-/// its document's operations is refused here, before async-graphql validates the document:
-/// it would refuse it after, with an error the classification could not tell from a
-/// validation error.
-fn admit(request: &mut Request) -> Result<Admitted<'_>, ServerError> {
+/// Parses and checks the request's document, or finds it in `documents` (see
+/// [`documents::admit`] and [`DocumentCache`]), and picks the operation that runs, naming
+/// it in the request's log line. A request that picks none of its document's operations is
+/// refused here, before async-graphql validates the document: it would refuse it after,
+/// with an error the classification could not tell from a validation error.
+fn admit<'r>(
+    documents: &DocumentCache,
+    request: &'r mut Request,
+) -> Result<Admitted<'r>, ServerError> {
     let requested = request.operation_name.clone();
-    let document = documents::admit(request)?;
+    let document = documents.admit(request)?;
     let Some((name, operation)) = documents::selected_operation(document, requested.as_deref())
     else {
         // async-graphql's own words for the same refusals.

@@ -10,6 +10,7 @@ mod catalog_admin;
 mod connection;
 mod context;
 mod discounts;
+mod document_cache;
 mod documents;
 mod errors;
 mod executor;
