@@ -7,7 +7,10 @@
 //! only the most recently used of them. A client sending a stream of distinct documents
 //! only pushes others' out, at no more cost to itself or the server than without a cache.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+};
 
 use async_graphql::{Request, ServerError, parser::types::ExecutableDocument};
 use lru::LruCache;
@@ -16,9 +19,9 @@ use super::{documents, errors::coded};
 use crate::error::ErrorCode;
 
 /// The most documents kept.
-const CAPACITY: usize = 128;
+const CAPACITY: NonZeroUsize = NonZeroUsize::new(128).expect("not zero");
 /// The longest document text kept, in bytes. With [`CAPACITY`], at most half a megabyte of
-/// text and its parsed form.
+/// text, and its parsed form a few times that.
 const MAX_LEN: usize = 4 * 1024;
 
 /// The process's admitted documents, shared by every request over HTTP and the WebSocket.
@@ -28,9 +31,8 @@ pub struct DocumentCache {
 
 impl Default for DocumentCache {
     fn default() -> Self {
-        let capacity = CAPACITY.try_into().expect("the capacity is not zero");
         Self {
-            admitted: Mutex::new(LruCache::new(capacity)),
+            admitted: Mutex::new(LruCache::new(CAPACITY)),
         }
     }
 }
@@ -63,7 +65,7 @@ impl DocumentCache {
             .map_err(|error| coded(error, ErrorCode::GraphqlParseFailed))
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<ExecutableDocument>>> {
+    fn entries(&self) -> MutexGuard<'_, LruCache<String, Arc<ExecutableDocument>>> {
         // The cache is only ever left whole: a panic elsewhere cannot have broken it.
         self.admitted.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -121,11 +123,12 @@ mod tests {
     fn the_cache_keeps_the_most_recently_used_documents_up_to_its_capacity() {
         let cache = DocumentCache::default();
         let text = |n: usize| format!("query Q{n} {{ __typename }}");
-        for n in 0..CAPACITY + 10 {
+        let capacity = CAPACITY.get();
+        for n in 0..capacity + 10 {
             admitted(&cache, &text(n)).expect("admitted");
         }
-        assert_eq!(kept(&cache), CAPACITY);
-        assert!(cache.entries().contains(&text(CAPACITY + 9)));
+        assert_eq!(kept(&cache), capacity);
+        assert!(cache.entries().contains(&text(capacity + 9)));
         assert!(!cache.entries().contains(&text(0)));
     }
 }
