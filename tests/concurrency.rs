@@ -420,9 +420,9 @@ async fn declined_payments_racing_paid_ones_give_back_exactly_what_they_took() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn declined_payments_racing_paid_ones_with_one_code_give_back_its_uses_and_the_stock() {
     // A paid checkout takes its product's stock and then its code's use; a declined one
-    // gives both back in that same order. Taken in opposite orders, PostgreSQL would find
-    // two of these transactions waiting on each other and abort one: a checkout failing
-    // with an internal error, or a use of the code given back twice.
+    // gives both back in that same order. Taken in opposite orders, PostgreSQL finds two
+    // of these transactions waiting on each other and aborts one: a checkout fails with
+    // an internal error (as it did here when the checkout took the code's use first).
     let shop = open_shop().await;
     let product = shop.product("Shared deal", "20.00", 6).await;
     let created = shop
