@@ -425,23 +425,12 @@ async fn declined_payments_racing_paid_ones_with_one_code_give_back_its_uses_and
     // an internal error (as it did here when the checkout took the code's use first).
     let shop = open_shop().await;
     let product = shop.product("Shared deal", "20.00", 6).await;
-    let created = shop
-        .gql_as(
-            &shop.admin,
-            r#"mutation { createDiscountCode(input: { code: "RACE10", percentOff: "10" }) { id } }"#,
-            json!({}),
-        )
+    let code = shop
+        .discount_code(json!({ "code": "RACE10", "percentOff": "10" }))
         .await;
-    let code = text(&created.data()["createDiscountCode"]["id"]).to_owned();
     let buyers = buyers(&shop, 20, &product, 1).await;
     for buyer in &buyers {
-        let applied = shop
-            .gql_as(
-                buyer,
-                r#"mutation { applyDiscountCode(code: "race10") { discountCode } }"#,
-                json!({}),
-            )
-            .await;
+        let applied = shop.apply_code(buyer, "race10").await;
         assert_eq!(
             applied.data()["applyDiscountCode"]["discountCode"],
             "RACE10"
@@ -454,14 +443,10 @@ async fn declined_payments_racing_paid_ones_with_one_code_give_back_its_uses_and
     let stock = shop.stock(&product).await;
     assert_eq!(usize::try_from(stock).expect("stock >= 0") + paid.len(), 6);
     assert_stored_orders(&shop, &paid, paid.len(), 1, 1800).await;
-    let uses = shop
-        .gql_as(
-            &shop.admin,
-            "query($id: ID!) { node(id: $id) { ... on DiscountCode { timesUsed } } }",
-            json!({ "id": code }),
-        )
-        .await;
-    assert_eq!(uses.data()["node"]["timesUsed"], paid.len());
+    assert_eq!(
+        shop.times_used(&code).await,
+        i64::try_from(paid.len()).expect("a few orders")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

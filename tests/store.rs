@@ -184,6 +184,42 @@ impl Shop {
         .data();
     }
 
+    /// `createDiscountCode` as the admin; answers its id.
+    pub async fn discount_code(&self, input: Value) -> String {
+        let created = self
+            .gql_as(
+                &self.admin,
+                "mutation($input: CreateDiscountCodeInput!) { createDiscountCode(input: $input) { id } }",
+                json!({ "input": input }),
+            )
+            .await;
+        text(&created.data()["createDiscountCode"]["id"]).to_owned()
+    }
+
+    /// How often a code was used, as the admin sees it.
+    pub async fn times_used(&self, id: &str) -> i64 {
+        let node = self
+            .gql_as(
+                &self.admin,
+                "query($id: ID!) { node(id: $id) { ... on DiscountCode { timesUsed } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        node.data()["node"]["timesUsed"]
+            .as_i64()
+            .expect("timesUsed")
+    }
+
+    /// `applyDiscountCode` to `who`'s cart.
+    pub async fn apply_code(&self, who: &Session, code: &str) -> Gql {
+        self.gql_as(
+            who,
+            "mutation($code: String!) { applyDiscountCode(code: $code) { discountCode } }",
+            json!({ "code": code }),
+        )
+        .await
+    }
+
     /// `count` customers named `<prefix>0`, `<prefix>1`, ..., registered concurrently.
     pub async fn customers(&self, prefix: &str, count: usize) -> Vec<Session> {
         join_all((0..count).map(|i| async move { self.register(&format!("{prefix}{i}")).await }))

@@ -48,18 +48,6 @@ impl Shop {
         .data();
     }
 
-    /// `createDiscountCode` as the admin; answers its id.
-    async fn discount_code(&self, input: Value) -> String {
-        let created = self
-            .gql_as(
-                &self.admin,
-                "mutation($input: CreateDiscountCodeInput!) { createDiscountCode(input: $input) { id } }",
-                json!({ "input": input }),
-            )
-            .await;
-        text(&created.data()["createDiscountCode"]["id"]).to_owned()
-    }
-
     /// `updateDiscountCode` as the admin.
     async fn change_discount_code(&self, id: &str, input: Value) {
         self.gql_as(
@@ -69,30 +57,6 @@ impl Shop {
         )
         .await
         .data();
-    }
-
-    /// How often a code was used, as the admin sees it.
-    async fn times_used(&self, id: &str) -> i64 {
-        let node = self
-            .gql_as(
-                &self.admin,
-                "query($id: ID!) { node(id: $id) { ... on DiscountCode { timesUsed } } }",
-                json!({ "id": id }),
-            )
-            .await;
-        node.data()["node"]["timesUsed"]
-            .as_i64()
-            .expect("timesUsed")
-    }
-
-    /// `applyDiscountCode` to `who`'s cart.
-    async fn apply_code(&self, who: &Session, code: &str) -> crate::support::Gql {
-        self.gql_as(
-            who,
-            "mutation($code: String!) { applyDiscountCode(code: $code) { discountCode } }",
-            json!({ "code": code }),
-        )
-        .await
     }
 
     /// `who`'s `Cart.totals` for `country` (and a shipping method).
