@@ -338,16 +338,12 @@ impl ConnectionTrait for WriteTransaction {
 /// time; PostgreSQL's READ COMMITTED ones would both see the value free and then collide
 /// on the unique index.
 pub async fn lock_for_transaction(txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
-    if txn.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
+    advisory_lock(
+        txn,
         "SELECT pg_advisory_xact_lock(hashtext($1))",
         [name.into()],
-    ))
-    .await?;
-    Ok(())
+    )
+    .await
 }
 
 /// The class of [`queue_for_stock`]'s advisory locks (the first of their two keys). The
@@ -361,13 +357,28 @@ const STOCK_LOCK_CLASS: i32 = 1;
 /// moment). An advisory lock's waiters are woken one at a time, in turn, and the one woken
 /// finds the row free. Callers take the locks in product order, as they take the rows.
 pub async fn queue_for_stock(txn: &DatabaseTransaction, product_id: i32) -> Result<(), DbErr> {
+    advisory_lock(
+        txn,
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [STOCK_LOCK_CLASS.into(), product_id.into()],
+    )
+    .await
+}
+
+/// Runs `sql`, a PostgreSQL advisory lock held to the end of the transaction, on
+/// PostgreSQL only: SQLite's write transactions already run one at a time.
+async fn advisory_lock<const N: usize>(
+    txn: &DatabaseTransaction,
+    sql: &str,
+    values: [sea_orm::Value; N],
+) -> Result<(), DbErr> {
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
     txn.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        [STOCK_LOCK_CLASS.into(), product_id.into()],
+        sql,
+        values,
     ))
     .await?;
     Ok(())
