@@ -430,3 +430,35 @@ async fn each_customer_has_a_cart_of_their_own() {
     assert_eq!(bob_removes.code(), "NOT_FOUND");
     assert_eq!(lines(&shop.cart(&alice).await["items"]), vec![(tea, 2)]);
 }
+
+#[tokio::test]
+async fn adding_to_a_cart_costs_the_same_few_statements_however_full_the_cart_is() {
+    let shop = open_shop().await;
+    let alice = shop.register("alice").await;
+    let bob = shop.register("bob").await;
+    let mut products = Vec::new();
+    for i in 0..21 {
+        products.push(shop.product(&format!("Product {i}"), "1.00", 5).await);
+    }
+    shop.put_in_cart(&alice, &products[0], 1).await;
+    for product in &products[..20] {
+        shop.put_in_cart(&bob, product, 1).await;
+    }
+    let add = "mutation($product: ID!) {
+        addToCart(productId: $product, quantity: 1) { totalQuantity subtotal { amount } items { quantity } }
+    }";
+    let last = json!({ "product": products[20] });
+
+    let short = shop.statements_for(Some(&alice), add, last.clone()).await;
+    let long = shop.statements_for(Some(&bob), add, last.clone()).await;
+    let again = shop.statements_for(Some(&bob), add, last).await;
+
+    assert_eq!(short, long, "the statement count grows with the cart");
+    // Besides BEGIN and COMMIT: take the cart's row and read it back, in one statement;
+    // the variant with its product; the line if there is one; the line count and the
+    // insert; the cart's lines with their products, then their variants.
+    assert!(short <= 7, "a new line cost {short} statements");
+    // An existing line's update instead of the count and the insert.
+    assert!(again <= 6, "adding to a line cost {again} statements");
+    assert_eq!(shop.cart(&bob).await["totalQuantity"], 22);
+}

@@ -304,6 +304,26 @@ impl Shop {
         .await
     }
 
+    /// How many SQL statements one request costs (as `who`, or anonymous), after checking it
+    /// succeeded.
+    pub async fn statements_for(
+        &self,
+        who: Option<&Session>,
+        query: &str,
+        variables: Value,
+    ) -> u64 {
+        let before = self.statements();
+        let response = self
+            .send(
+                who.map(|session| session.access_token.as_str()),
+                query,
+                variables,
+            )
+            .await;
+        response.data();
+        self.statements() - before
+    }
+
     /// `addToCart`.
     pub async fn add(&self, who: &Session, product: &str, quantity: i32) -> Gql {
         self.cart_operation(who, "addToCart", product, Some(quantity))

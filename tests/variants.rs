@@ -1950,21 +1950,6 @@ async fn buyers_racing_for_two_variants_never_get_more_than_each_variants_own_st
 // SQL statements per request
 // ---------------------------------------------------------------------------------------
 
-/// How many SQL statements one request costs (as `who`, or anonymous), after checking it
-/// succeeded.
-async fn statements_for(shop: &Shop, who: Option<&Session>, query: &str, variables: Value) -> u64 {
-    let before = shop.statements();
-    let response = shop
-        .send(
-            who.map(|session| session.access_token.as_str()),
-            query,
-            variables,
-        )
-        .await;
-    response.data();
-    shop.statements() - before
-}
-
 /// `count` products of two sizes each, S (the default variant, 10.00) and M (11.00), with
 /// `stock` of each; answers every variant's ID, S and M of the first product first.
 async fn sized_products(shop: &Shop, count: usize, stock: i32) -> Vec<String> {
@@ -2010,8 +1995,12 @@ async fn a_page_of_products_with_their_variants_options_and_price_range_costs_th
         priceRange { min { amount } max { amount } }
     } } }";
 
-    let small = statements_for(&shop, None, query, json!({ "first": 2 })).await;
-    let large = statements_for(&shop, None, query, json!({ "first": 20 })).await;
+    let small = shop
+        .statements_for(None, query, json!({ "first": 2 }))
+        .await;
+    let large = shop
+        .statements_for(None, query, json!({ "first": 20 }))
+        .await;
 
     assert_eq!(small, large, "the statement count grows with the page size");
     let page = shop.gql(query, json!({ "first": 20 })).await;
@@ -2054,8 +2043,8 @@ async fn a_cart_of_variants_costs_the_same_statements_whatever_its_length() {
         subtotal { amount }
     } }";
 
-    let short = statements_for(&shop, Some(&alice), query, json!({})).await;
-    let long = statements_for(&shop, Some(&bob), query, json!({})).await;
+    let short = shop.statements_for(Some(&alice), query, json!({})).await;
+    let long = shop.statements_for(Some(&bob), query, json!({})).await;
 
     assert_eq!(short, long, "the statement count grows with the cart");
     let bobs = shop.gql_as(&bob, query, json!({})).await;
@@ -2085,8 +2074,12 @@ async fn an_order_history_with_variants_costs_the_same_statements_whatever_its_l
         items { productName variantTitle sku quantity product { name } variant { title } }
     } } }";
 
-    let small = statements_for(&shop, Some(&alice), query, json!({ "first": 2 })).await;
-    let large = statements_for(&shop, Some(&alice), query, json!({ "first": 20 })).await;
+    let small = shop
+        .statements_for(Some(&alice), query, json!({ "first": 2 }))
+        .await;
+    let large = shop
+        .statements_for(Some(&alice), query, json!({ "first": 20 }))
+        .await;
 
     assert_eq!(small, large, "the statement count grows with the page size");
     let history = shop.gql_as(&alice, query, json!({ "first": 20 })).await;

@@ -63,7 +63,7 @@ pub async fn merge(
     db::write(db, async |txn| {
         // The guest cart's row first: a second merge of it waits here, then finds it gone.
         let guest = match find_guest(txn, secret).await? {
-            Some(guest) => lock(txn, guest.id).await?,
+            Some(guest) => lock(txn, cart::Column::Id.eq(guest.id)).await?,
             None => None,
         }
         .ok_or(AppError::NotFound("cart"))?;
@@ -71,7 +71,9 @@ pub async fn merge(
             return Err(checkout_in_progress());
         }
         let own = ensure_cart(txn, user_id).await?;
-        let own = lock(txn, own.id).await?.ok_or(AppError::NotFound("cart"))?;
+        let own = lock(txn, cart::Column::Id.eq(own.id))
+            .await?
+            .ok_or(AppError::NotFound("cart"))?;
         if own.checkout_order_id.is_some() {
             return Err(checkout_in_progress());
         }

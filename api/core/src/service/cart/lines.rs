@@ -7,7 +7,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, Set,
 };
 
-use super::{CartView, MAX_LINES, Target, commit, open};
+use super::{CartView, MAX_LINES, Named, Target, commit, open};
 use crate::{
     domain::{CartId, Quantity},
     error::{AppError, AppResult, Refusal},
@@ -15,14 +15,8 @@ use crate::{
 };
 
 /// The variant, if it can be put in a cart: neither it nor its product archived.
-async fn buyable(
-    db: &impl ConnectionTrait,
-    variant: product_variant::Model,
-) -> AppResult<(product::Model, product_variant::Model)> {
-    match product::Entity::find_by_id(variant.product_id)
-        .one(db)
-        .await?
-    {
+fn buyable((variant, product): Named) -> AppResult<(product::Model, product_variant::Model)> {
+    match product {
         Some(product) if !product.archived && !variant.archived => Ok((product, variant)),
         Some(_) if variant.archived => Err(AppError::NotFound("variant")),
         _ => Err(AppError::NotFound("product")),
@@ -70,7 +64,7 @@ pub async fn add(
 ) -> AppResult<CartView> {
     let opened = open(db, viewer, named).await?;
     let (txn, cart) = (&opened.txn, &opened.cart);
-    let (product, variant) = buyable(txn, target.resolve(txn).await?).await?;
+    let (product, variant) = buyable(target.resolve(txn).await?)?;
     let now = Utc::now();
     match find_line(txn, cart.id, variant.id).await? {
         Some(line) => {
@@ -121,9 +115,9 @@ pub async fn update(
     };
     let opened = open(db, viewer, named).await?;
     let txn = &opened.txn;
-    let variant = target.resolve(txn).await?;
-    let line = line_of(txn, opened.cart.id, &variant).await?;
-    let (_, variant) = buyable(txn, variant).await?;
+    let named = target.resolve(txn).await?;
+    let line = line_of(txn, opened.cart.id, &named.0).await?;
+    let (_, variant) = buyable(named)?;
     ensure_stock(&variant, quantity.get())?;
     let mut line = line.into_active_model();
     line.quantity = Set(quantity.get());
@@ -140,7 +134,7 @@ pub async fn remove(
     target: Target,
 ) -> AppResult<CartView> {
     let opened = open(db, viewer, named).await?;
-    let variant = target.resolve(&opened.txn).await?;
+    let (variant, _) = target.resolve(&opened.txn).await?;
     let line = line_of(&opened.txn, opened.cart.id, &variant).await?;
     cart_item::Entity::delete_by_id(line.id)
         .exec(&opened.txn)
@@ -160,13 +154,13 @@ async fn set_saved(
     viewer.user_id()?;
     let opened = open(db, viewer, named).await?;
     let txn = &opened.txn;
-    let variant = target.resolve(txn).await?;
-    let line = line_of(txn, opened.cart.id, &variant).await?;
+    let named = target.resolve(txn).await?;
+    let line = line_of(txn, opened.cart.id, &named.0).await?;
     if line.saved_for_later == saved {
         return Err(AppError::NotFound("cart item"));
     }
     if !saved {
-        let (_, variant) = buyable(txn, variant).await?;
+        let (_, variant) = buyable(named)?;
         ensure_stock(&variant, line.quantity)?;
     }
     let mut line = line.into_active_model();

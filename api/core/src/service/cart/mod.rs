@@ -17,7 +17,8 @@ use chrono::Utc;
 use entity::{cart, cart_item, product, product_variant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, sea_query::Expr,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, IntoCondition},
 };
 
 use crate::{
@@ -71,25 +72,35 @@ pub enum Target {
     OnlyVariantOf(i32),
 }
 
+/// A variant a target names, with its product (read in the same statement).
+type Named = (product_variant::Model, Option<product::Model>);
+
 impl Target {
-    /// The variant named, archived or not: NOT_FOUND when there is none.
-    async fn resolve(self, db: &impl ConnectionTrait) -> AppResult<product_variant::Model> {
+    /// The variant named, archived or not, with its product: NOT_FOUND when there is none.
+    async fn resolve(self, db: &impl ConnectionTrait) -> AppResult<Named> {
         match self {
             Self::Variant {
                 variant_id,
                 product_id,
             } => {
-                let variant = product_variant::Entity::find_by_id(variant_id)
+                let (variant, product) = product_variant::Entity::find_by_id(variant_id)
+                    .find_also_related(product::Entity)
                     .one(db)
                     .await?
                     .ok_or(AppError::NotFound("variant"))?;
                 if product_id.is_some_and(|product| product != variant.product_id) {
                     return Err(Refusal::VariantNotOfProduct.into());
                 }
-                Ok(variant)
+                Ok((variant, product))
             }
             Self::OnlyVariantOf(product_id) => {
-                let mut active = variants::of_products(db, &[product_id]).await?;
+                let mut active = product_variant::Entity::find()
+                    .filter(product_variant::Column::ProductId.eq(product_id))
+                    .filter(product_variant::Column::Archived.eq(false))
+                    .find_also_related(product::Entity)
+                    .limit(2)
+                    .all(db)
+                    .await?;
                 match (active.pop(), active.is_empty()) {
                     (Some(only), true) => Ok(only),
                     (Some(_), false) => Err(Refusal::VariantRequired.into()),
@@ -185,8 +196,16 @@ async fn ensure_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<cart:
     if let Some(cart) = find_cart(db, user_id).await? {
         return Ok(cart);
     }
+    create_cart(db, user_id).await?;
+    find_cart(db, user_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cart of user {user_id} vanished")))
+}
+
+/// Creates the user's empty cart, unless it exists: two first requests may race to
+/// create it, and the unique `user_id` keeps one.
+async fn create_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<()> {
     let now = Utc::now();
-    // Two first requests may race to create it; the unique user_id keeps one.
     cart::Entity::insert(cart::ActiveModel {
         user_id: Set(Some(user_id)),
         created_at: Set(now),
@@ -196,9 +215,7 @@ async fn ensure_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<cart:
     .on_conflict_do_nothing_on([cart::Column::UserId])
     .exec(db)
     .await?;
-    find_cart(db, user_id)
-        .await?
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("cart of user {user_id} vanished")))
+    Ok(())
 }
 
 async fn find_cart(db: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<cart::Model>> {
@@ -304,21 +321,31 @@ pub(crate) async fn open(
     viewer: &Viewer,
     named: Option<&CartId>,
 ) -> AppResult<Opened> {
-    // A user's missing cart is created inside the write transaction, so that on SQLite a
-    // user's first change waits its turn in the writer queue too instead of racing for
-    // the lock.
-    let existing = match named {
-        None => find_cart(db, viewer.user_id()?).await?,
-        Some(_) => Some(find(db, viewer, named).await?),
+    let (txn, cart) = match named {
+        // The caller's own cart is looked up inside the write transaction, where a user's
+        // first change also creates it: on SQLite that change waits its turn in the
+        // writer queue too instead of racing for the lock.
+        None => {
+            let user_id = viewer.user_id()?;
+            let txn = db::begin_write(db).await?;
+            let mine = cart::Column::UserId.eq(user_id);
+            let mut cart = lock(&txn, mine.clone()).await?;
+            if cart.is_none() {
+                create_cart(&txn, user_id).await?;
+                cart = lock(&txn, mine).await?;
+            }
+            (txn, cart)
+        }
+        // A named cart is found before the write transaction begins, so that a name that
+        // fits no cart never takes the writer's place.
+        Some(_) => {
+            let id = find(db, viewer, named).await?.id;
+            let txn = db::begin_write(db).await?;
+            let cart = lock(&txn, cart::Column::Id.eq(id)).await?;
+            (txn, cart)
+        }
     };
-    let txn = db::begin_write(db).await?;
-    let cart = match existing {
-        Some(cart) => cart,
-        None => find(&txn, viewer, named).await?,
-    };
-    let cart = lock(&txn, cart.id)
-        .await?
-        .ok_or(AppError::NotFound("cart"))?;
+    let cart = cart.ok_or(AppError::NotFound("cart"))?;
     if cart.checkout_order_id.is_some() {
         return Err(checkout_in_progress());
     }
@@ -329,27 +356,29 @@ pub(crate) async fn open(
     })
 }
 
-/// Takes a cart's row for the rest of the transaction and reads it again: changes to one
-/// cart queue up. Writing its row first takes a row lock on PostgreSQL (SQLite's IMMEDIATE
-/// transaction already serialises writers), so the line count and the existing line read
-/// next are never stale; a checkout that claimed the cart meanwhile shows, and a cart
-/// merged or swept away meanwhile is `None`. Without it, concurrent adds pass the 100-line
-/// check together, or insert the same variant twice and fail with CONFLICT.
-async fn lock(txn: &impl ConnectionTrait, cart_id: i32) -> AppResult<Option<cart::Model>> {
-    cart::Entity::update_many()
+/// Takes the row of the cart `which` picks for the rest of the transaction, marking it
+/// changed, and answers it as it is then (one statement): changes to one cart queue up.
+/// Writing its row first takes a row lock on PostgreSQL (SQLite's IMMEDIATE transaction
+/// already serialises writers), so the line count and the existing line read next are
+/// never stale; a checkout that claimed the cart meanwhile shows, and a cart merged or
+/// swept away meanwhile is `None`. Without it, concurrent adds pass the 100-line check
+/// together, or insert the same variant twice and fail with CONFLICT.
+async fn lock(
+    txn: &impl ConnectionTrait,
+    which: impl IntoCondition,
+) -> AppResult<Option<cart::Model>> {
+    Ok(cart::Entity::update_many()
         .col_expr(cart::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(cart::Column::Id.eq(cart_id))
-        .exec(txn)
-        .await?;
-    Ok(cart::Entity::find_by_id(cart_id).one(txn).await?)
+        .filter(which)
+        .exec_with_returning(txn)
+        .await?
+        .pop())
 }
 
-/// Marks the cart changed, commits, and answers the cart as it is now.
+/// Commits the change (the cart was marked changed when it was opened) and answers the
+/// cart as it is now.
 pub(crate) async fn commit(opened: Opened) -> AppResult<CartView> {
     let Opened { txn, cart, secret } = opened;
-    let mut touched = cart.into_active_model();
-    touched.updated_at = Set(Utc::now());
-    let cart = touched.update(&txn).await?;
     let view = view(&txn, cart, secret).await?;
     txn.commit().await?;
     Ok(view)
