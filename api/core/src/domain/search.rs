@@ -64,6 +64,11 @@ impl SearchTerms {
         (!terms.is_empty()).then_some(Self(terms))
     }
 
+    /// The words, each to be matched as a prefix, for a search that is not SQL.
+    pub fn words(&self) -> &[String] {
+        &self.0
+    }
+
     /// FTS5 syntax: `"lap"* AND "top"*`.
     pub fn fts5(&self) -> String {
         self.0
@@ -90,7 +95,7 @@ mod tests {
     #[test]
     fn search_text_keeps_only_words_and_matches_them_as_prefixes() {
         let terms = SearchTerms::parse("Lap-TOP \"stand\" OR *; DROP").expect("terms");
-        assert_eq!(terms.0, ["lap", "top", "stand", "or", "drop"]);
+        assert_eq!(terms.words(), ["lap", "top", "stand", "or", "drop"]);
         assert_eq!(
             terms.fts5(),
             "\"lap\"* AND \"top\"* AND \"stand\"* AND \"or\"* AND \"drop\"*"
