@@ -430,25 +430,28 @@ async fn reserve_cart(
     idempotency_key: Option<&IdempotencyKey>,
 ) -> AppResult<order::Model> {
     let txn = db::begin_write(db).await?;
-    // Merged or swept away since it was named.
-    let Some(cart) = cart_row::Entity::find_by_id(cart_id).one(&txn).await? else {
-        return Err(AppError::NotFound("cart"));
-    };
     // One checkout of a cart at a time, or a double click buys the same lines twice. The
-    // claim is a conditional update, taken before anything is read: on PostgreSQL it also
-    // queues a second checkout behind this one's row lock (SQLite's IMMEDIATE transaction
-    // serialises them anyway), which then finds the cart claimed. The claim holds until
-    // the order leaves PENDING; 0 stands for "this transaction" until the order exists.
+    // claim is a conditional update, taken before anything is read, that answers the
+    // cart's row: on PostgreSQL it also queues a second checkout behind this one's row
+    // lock (SQLite's IMMEDIATE transaction serialises them anyway), which then finds the
+    // cart claimed. The claim holds until the order leaves PENDING; 0 stands for "this
+    // transaction" until the order exists.
     let claimed = cart_row::Entity::update_many()
         .col_expr(cart_row::Column::CheckoutOrderId, Expr::value(0))
-        .filter(cart_row::Column::Id.eq(cart.id))
+        .filter(cart_row::Column::Id.eq(cart_id))
         .filter(cart_row::Column::CheckoutOrderId.is_null())
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?
-        .rows_affected;
-    if claimed != 1 {
-        return Err(checkout_in_progress());
-    }
+        .pop();
+    let Some(cart) = claimed else {
+        return Err(
+            match cart_row::Entity::find_by_id(cart_id).one(&txn).await? {
+                Some(_) => checkout_in_progress(),
+                // Merged or swept away since it was named.
+                None => AppError::NotFound("cart"),
+            },
+        );
+    };
     let mut buying: Vec<CartLine> = lines(&txn, cart.id)
         .await?
         .into_iter()
@@ -629,11 +632,15 @@ async fn pay(
 ) -> Ended {
     if order.total_cents == 0 {
         // Nothing to charge: gateways refuse an amount of zero, and none is owed.
-        db::write(db, async |txn| {
+        let paid = db::write(db, async |txn| {
             orders::mark_paid_without_charge(txn, order.id).await
         })
         .await?;
-        return Ok((orders::reload(db, order.id).await?, CheckoutOutcome::Paid));
+        let order = match paid {
+            Some(paid) => paid,
+            None => orders::reload(db, order.id).await?,
+        };
+        return Ok((order, CheckoutOutcome::Paid));
     }
     let request = ChargeRequest {
         amount: Money::from_cents(order.total_cents),
@@ -690,7 +697,11 @@ async fn pay(
                 orders::mark_paid(txn, order.id, &receipt).await
             })
             .await?;
-            if !paid && orders::reload(db, order.id).await?.status == OrderStatus::Cancelled {
+            if let Some(paid) = paid {
+                return Ok((paid, CheckoutOutcome::Paid));
+            }
+            let current = orders::reload(db, order.id).await?;
+            if current.status == OrderStatus::Cancelled {
                 // The order was cancelled (by the sweeper or its customer) while the
                 // gateway was answering. Not when it left PENDING for PAID: then the
                 // sweeper or a cancellation found this charge and recorded it.
@@ -704,8 +715,7 @@ async fn pay(
                     ),
                 ));
             }
-            let current = order::Entity::find_by_id(order.id).one(db).await?;
-            Ok((current.unwrap_or(order), CheckoutOutcome::Paid))
+            Ok((current, CheckoutOutcome::Paid))
         }
         Err(err) => {
             let (outcome, reason) = match err {

@@ -157,7 +157,10 @@ async fn settle_paid(
     order: &order::Model,
     receipt: &Receipt,
 ) -> AppResult<()> {
-    if db::write(db, async |txn| mark_paid(txn, order.id, receipt).await).await? {
+    if db::write(db, async |txn| mark_paid(txn, order.id, receipt).await)
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let current = super::reload(db, order.id).await?;

@@ -29,7 +29,8 @@ use crate::{
     },
 };
 
-/// Moves an order from `from` to `to` if it is still in `from`. Answers whether it moved.
+/// Moves an order from `from` to `to` if it is still in `from`. Answers the order as it
+/// moved (read back by the update itself), or `None` when it was no longer in `from`.
 /// The move writes its outbox message on the same connection, so when `db` is the
 /// transaction of the change, the announcement commits or rolls back with it.
 pub async fn transition(
@@ -37,19 +38,18 @@ pub async fn transition(
     id: i32,
     from: OrderStatus,
     to: OrderStatus,
-) -> AppResult<bool> {
+) -> AppResult<Option<order::Model>> {
     let moved = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(to))
         .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(order::Column::Id.eq(id))
         .filter(order::Column::Status.eq(from))
-        .exec(db)
+        .exec_with_returning(db)
         .await?
-        .rows_affected;
-    if moved != 1 {
-        return Ok(false);
-    }
-    let order = reload(db, id).await?;
+        .pop();
+    let Some(order) = moved else {
+        return Ok(None);
+    };
     if from == OrderStatus::Pending {
         release_cart(db, id).await?;
     }
@@ -69,25 +69,29 @@ pub async fn transition(
         },
     )
     .await?;
-    Ok(true)
+    Ok(Some(order))
 }
 
 /// Marks a PENDING order PAID with its charge and takes what it bought out of the cart, in
 /// the caller's transaction (a webhook commits the event it applied with it; others run it
-/// on its own with [`db::write`](crate::db::write)). Answers false when the order had
-/// already left PENDING (cancelled or expired meanwhile): the caller must then refund.
+/// on its own with [`db::write`](crate::db::write)). Answers the PAID order, or `None`
+/// when it had already left PENDING (cancelled or expired meanwhile): the caller must then
+/// refund.
 pub async fn mark_paid(
     txn: &DatabaseTransaction,
     order_id: i32,
     receipt: &Receipt,
-) -> AppResult<bool> {
+) -> AppResult<Option<order::Model>> {
     settle_paid(txn, order_id, Some(&receipt.reference)).await
 }
 
 /// Marks a PENDING order whose total is zero PAID (a discount took all of it and shipping
 /// was free): there was nothing to charge, so its ledger's charge of 0 has no gateway
 /// reference. As [`mark_paid`] otherwise.
-pub async fn mark_paid_without_charge(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
+pub async fn mark_paid_without_charge(
+    txn: &DatabaseTransaction,
+    order_id: i32,
+) -> AppResult<Option<order::Model>> {
     settle_paid(txn, order_id, None).await
 }
 
@@ -95,20 +99,22 @@ async fn settle_paid(
     txn: &DatabaseTransaction,
     order_id: i32,
     reference: Option<&str>,
-) -> AppResult<bool> {
-    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await? {
-        return Ok(false);
-    }
+) -> AppResult<Option<order::Model>> {
+    let Some(order) = transition(txn, order_id, OrderStatus::Pending, OrderStatus::Paid).await?
+    else {
+        return Ok(None);
+    };
     settle_charge(txn, order_id, PaymentStatus::Succeeded, reference).await?;
-    empty_bought_lines(txn, order_id).await?;
-    Ok(true)
+    empty_bought_lines(txn, &order).await?;
+    Ok(Some(order))
 }
 
 /// Cancels a PENDING order whose payment did not happen, and gives its stock back, in the
 /// caller's transaction (a webhook commits the event it applied with it; the sweeper runs
 /// it on its own with [`db::write`](crate::db::write)). Answers whether this call did it.
 pub async fn release(txn: &DatabaseTransaction, order_id: i32) -> AppResult<bool> {
-    if !transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await? {
+    let cancelled = transition(txn, order_id, OrderStatus::Pending, OrderStatus::Cancelled).await?;
+    if cancelled.is_none() {
         return Ok(false);
     }
     restock(txn, order_id).await?;
@@ -180,7 +186,10 @@ async fn cancel_now(
     let txn = db::begin_write(db).await?;
     let mut cancelled_from = None;
     for from in OrderStatus::CANCELLABLE {
-        if transition(&txn, id, from, OrderStatus::Cancelled).await? {
+        if transition(&txn, id, from, OrderStatus::Cancelled)
+            .await?
+            .is_some()
+        {
             cancelled_from = Some(from);
             break;
         }
@@ -223,7 +232,7 @@ pub async fn update_status(
         return Err(conflict(current.status));
     };
     let txn = db::begin_write(db).await?;
-    if !transition(&txn, id, from, status).await? {
+    if transition(&txn, id, from, status).await?.is_none() {
         return Err(conflict(reload(&txn, id).await?.status));
     }
     if let Some(tracking) = tracking {

@@ -2,13 +2,13 @@
 //! its buyer's cart, claimed by the checkout) and how it lets go of them: all of it when
 //! the payment fails, the cart's bought lines when it succeeds.
 
-use entity::{cart, cart_item, product, product_variant};
+use entity::{cart, cart_item, order, product, product_variant};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, Query},
 };
 
-use super::{items_of, reload};
+use super::items_of;
 use crate::{error::AppResult, service::discounts};
 
 /// Puts the units of an order's lines back on the shelf, in product order: on the
@@ -69,12 +69,14 @@ pub async fn release_cart(db: &impl ConnectionTrait, order_id: i32) -> AppResult
 /// Removes what an order bought from the cart it was bought from, in the transaction that
 /// marks it paid, and the discount code it used (used once, it would only be refused next
 /// time); saved lines and variants added since stay.
-pub(super) async fn empty_bought_lines(db: &impl ConnectionTrait, order_id: i32) -> AppResult<()> {
-    let order = reload(db, order_id).await?;
+pub(super) async fn empty_bought_lines(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+) -> AppResult<()> {
     let Some(cart_id) = order.cart_id else {
         return Ok(());
     };
-    let bought: Vec<i32> = items_of(db, &[order_id])
+    let bought: Vec<i32> = items_of(db, &[order.id])
         .await?
         .into_iter()
         .filter_map(|item| item.variant_id)

@@ -82,7 +82,10 @@ pub async fn sweep(
         };
         match found {
             Ok(Some(receipt)) => {
-                if db::write(db, async |txn| mark_paid(txn, order.id, &receipt).await).await? {
+                if db::write(db, async |txn| mark_paid(txn, order.id, &receipt).await)
+                    .await?
+                    .is_some()
+                {
                     swept.completed += 1;
                 }
             }

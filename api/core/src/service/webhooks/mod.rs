@@ -116,7 +116,7 @@ async fn settle_paid(
         return Ok(Outcome::Duplicate);
     }
     let mut refund_owed = false;
-    let outcome = if orders::mark_paid(&txn, order.id, receipt).await? {
+    let outcome = if orders::mark_paid(&txn, order.id, receipt).await?.is_some() {
         Outcome::Applied
     } else if is_unpaid_cancellation(&txn, order).await? {
         orders::owe_refund_of_late_payment(&txn, order, receipt).await?;
