@@ -18,7 +18,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ActiveValue::Set,
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    DbErr, EntityTrait, ExecResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
     sea_query::OnConflict,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -64,12 +64,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .map_sqlx_sqlite_pool_opts(|pool| {
             pool.after_release(|conn, _| Box::pin(leaves_no_transaction_open(conn)))
         });
-    let connecting = Database::connect(options);
     // PostgreSQL: the pool keeps retrying a server that refuses (e.g. one still starting)
     // until its acquire timeout; at start, give up sooner and say where. SQLite is local,
     // and its waits for another process's lock are busy_timeout's to bound.
     let connected = if matches!(target, Target::Postgres { .. }) {
-        match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, Database::connect(options)).await {
             Ok(connected) => connected,
             Err(_) => anyhow::bail!(
                 "cannot open {target}: no connection within {} s; is the server up and \
@@ -78,9 +77,42 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
             ),
         }
     } else {
-        connecting.await
+        open_sqlite(options).await
     };
     connected.with_context(|| format!("cannot open {target}"))
+}
+
+/// How often a SQLite database is opened again after a lock that waiting cannot end.
+const SQLITE_OPEN_ATTEMPTS: u32 = 20;
+
+/// Opens a SQLite database. Processes opening a new database together each switch it to
+/// WAL mode, which takes the whole file: each holds its read of the header while waiting
+/// for the other's, a deadlock SQLite breaks at once by answering one of them "database
+/// is locked", without waiting busy_timeout. Opened again, the file is already in WAL mode.
+async fn open_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    let mut attempt = 1;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if attempt < SQLITE_OPEN_ATTEMPTS && is_sqlite_locked(&err) => {
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            opened => return opened,
+        }
+    }
+}
+
+/// SQLITE_BUSY ("database is locked") as sea-orm reports it from a new connection.
+fn is_sqlite_locked(err: &DbErr) -> bool {
+    let DbErr::Conn(RuntimeErr::SqlxError(err)) = err else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(err) = err.as_ref() else {
+        return false;
+    };
+    err.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+        && err.code().as_deref() == Some("5")
 }
 
 /// Where a database URL points, as an operator would name it in an error message.
@@ -502,4 +534,30 @@ pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
         counter.fetch_add(1, Ordering::Relaxed);
     });
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two pools stand for two server processes started together on a new database (as
+    /// tests/processes.rs does). Before `open_sqlite` retried, about one round in five
+    /// failed with "database is locked".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_pools_opening_a_new_sqlite_file_together_both_open_it() {
+        let dir = std::env::temp_dir().join(format!("shop-db-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let mut failures = Vec::new();
+        for round in 0..40 {
+            let url = format!("sqlite://{}/open-{round}.db?mode=rwc", dir.display());
+            let (a, b) = tokio::join!(connect(&url, 2), connect(&url, 2));
+            for opened in [a, b] {
+                if let Err(err) = opened {
+                    failures.push(format!("round {round}: {err:#}"));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
 }
