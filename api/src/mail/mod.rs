@@ -182,7 +182,12 @@ async fn render(
     row: &outbox_message::Model,
     settings: &MailSettings,
 ) -> AppResult<Option<Message>> {
-    let recipient = outbox::recipient(db, row).await?;
+    let (recipient, order) = outbox::recipient(db, row).await?;
+    let order = || {
+        order
+            .as_ref()
+            .ok_or_else(|| internal("an order message without an order"))
+    };
     // Only order mails go to guests; the mails of accounts always have a username.
     let username = || recipient.username.clone().unwrap_or_default();
     let shop_url = settings.links.public_url();
@@ -242,11 +247,7 @@ async fn render(
             )
         }
         Notice::OrderStatus { from, to } => {
-            let Some(order_id) = row.order_id else {
-                return Err(internal("an order message without an order"));
-            };
-            let order = orders::reload(db, order_id).await?;
-            let Some((subject, m)) = order_mail(db, &order, from, to, &settings.links).await?
+            let Some((subject, m)) = order_mail(db, order()?, from, to, &settings.links).await?
             else {
                 return Ok(None);
             };
@@ -260,10 +261,7 @@ async fn render(
             amount_cents,
             reason,
         } => {
-            let Some(order_id) = row.order_id else {
-                return Err(internal("a refund message without an order"));
-            };
-            let order = orders::reload(db, order_id).await?;
+            let order = order()?;
             let money = |cents: i64| format!("{} {}", Money::from_cents(cents), order.currency);
             let m = RefundMail {
                 heading: "Part of your order was refunded".to_owned(),

@@ -93,12 +93,13 @@ pub struct Recipient {
     pub email: String,
 }
 
-/// The recipient of a message: a mail about an order goes to the address the order was
-/// placed with (its user's then, or its guest's), any other to its user.
+/// The recipient of a message, and the order it is about if it is about one (read once,
+/// for its content too): a mail about an order goes to the address the order was placed
+/// with (its user's then, or its guest's), any other to its user.
 pub async fn recipient(
     db: &DatabaseConnection,
     message: &outbox_message::Model,
-) -> AppResult<Recipient> {
+) -> AppResult<(Recipient, Option<order::Model>)> {
     let user = match message.user_id {
         Some(id) => Some(
             user::Entity::find_by_id(id)
@@ -113,18 +114,20 @@ pub async fn recipient(
             .one(db)
             .await?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} is gone")))?;
-        return Ok(Recipient {
+        let recipient = Recipient {
             username: user.map(|user| user.username),
-            email: order.email,
-        });
+            email: order.email.clone(),
+        };
+        return Ok((recipient, Some(order)));
     }
     let user = user.ok_or_else(|| {
         AppError::internal(anyhow::anyhow!("message {} has no recipient", message.id))
     })?;
-    Ok(Recipient {
+    let recipient = Recipient {
         username: Some(user.username),
         email: user.email,
-    })
+    };
+    Ok((recipient, None))
 }
 
 /// Writes a message row on `db`, which should be the transaction of the change.
