@@ -18,11 +18,13 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ActiveValue::Set,
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, ExecResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
+    DbErr, EntityTrait, ExecResult, QueryResult, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
     sea_query::OnConflict,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
+
+use crate::error::sqlite_error;
 
 /// How long connecting to PostgreSQL may take at start before it is reported as
 /// unreachable: long enough for a slow network, short enough that an operator who got the
@@ -104,15 +106,10 @@ async fn open_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, DbEr
 
 /// SQLITE_BUSY ("database is locked") as sea-orm reports it from a new connection.
 fn is_sqlite_locked(err: &DbErr) -> bool {
-    let DbErr::Conn(RuntimeErr::SqlxError(err)) = err else {
+    let DbErr::Conn(err) = err else {
         return false;
     };
-    let sea_orm::sqlx::Error::Database(err) = err.as_ref() else {
-        return false;
-    };
-    err.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-        .is_some()
-        && err.code().as_deref() == Some("5")
+    sqlite_error(err).is_some_and(|err| err.code().as_deref() == Some("5"))
 }
 
 /// Where a database URL points, as an operator would name it in an error message.

@@ -1,7 +1,7 @@
 //! The one error type of the server and the one place where it becomes an error code.
 
 use entity::order_status::OrderStatus;
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx::error::DatabaseError};
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -420,17 +420,25 @@ impl From<DbErr> for AppError {
 /// SQLITE_CONSTRAINT_FOREIGNKEY (787) that `DbErr::sql_err()` recognises. The message tells
 /// it apart from a RAISE in a trigger of our own.
 fn is_sqlite_restrict_violation(err: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(err)) | DbErr::Query(RuntimeErr::SqlxError(err))) = err
-    else {
+    let (DbErr::Exec(err) | DbErr::Query(err)) = err else {
         return false;
     };
+    sqlite_error(err).is_some_and(|err| {
+        err.code().as_deref() == Some("1811") && err.message() == "FOREIGN KEY constraint failed"
+    })
+}
+
+/// The error SQLite itself answered, under a database error as sea-orm reports it.
+pub(crate) fn sqlite_error(err: &RuntimeErr) -> Option<&dyn DatabaseError> {
+    let RuntimeErr::SqlxError(err) = err else {
+        return None;
+    };
     let sea_orm::sqlx::Error::Database(err) = err.as_ref() else {
-        return false;
+        return None;
     };
     err.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
         .is_some()
-        && err.code().as_deref() == Some("1811")
-        && err.message() == "FOREIGN KEY constraint failed"
+        .then_some(err.as_ref())
 }
 
 impl From<tokio::task::JoinError> for AppError {
