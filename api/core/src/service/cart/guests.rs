@@ -8,7 +8,9 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use super::{CartView, Poured, checkout_in_progress, ensure_cart, find_guest, lock, pour, view};
+use super::{
+    CartView, Poured, checkout_in_progress, ensure_cart, find_guest, lock, lock_own, pour, view,
+};
 use crate::{
     db,
     domain::GuestSecret,
@@ -70,8 +72,7 @@ pub async fn merge(
         if guest.checkout_order_id.is_some() {
             return Err(checkout_in_progress());
         }
-        let own = ensure_cart(txn, user_id).await?;
-        let own = lock(txn, cart::Column::Id.eq(own.id))
+        let own = lock_own(txn, user_id)
             .await?
             .ok_or(AppError::NotFound("cart"))?;
         if own.checkout_order_id.is_some() {

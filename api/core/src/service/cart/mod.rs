@@ -328,12 +328,7 @@ pub(crate) async fn open(
         None => {
             let user_id = viewer.user_id()?;
             let txn = db::begin_write(db).await?;
-            let mine = cart::Column::UserId.eq(user_id);
-            let mut cart = lock(&txn, mine.clone()).await?;
-            if cart.is_none() {
-                create_cart(&txn, user_id).await?;
-                cart = lock(&txn, mine).await?;
-            }
+            let cart = lock_own(&txn, user_id).await?;
             (txn, cart)
         }
         // A named cart is found before the write transaction begins, so that a name that
@@ -373,6 +368,17 @@ async fn lock(
         .exec_with_returning(txn)
         .await?
         .pop())
+}
+
+/// Takes the row of the user's own cart as [`lock`] does, creating the cart first if the
+/// user has none yet.
+async fn lock_own(txn: &impl ConnectionTrait, user_id: i32) -> AppResult<Option<cart::Model>> {
+    let mine = cart::Column::UserId.eq(user_id);
+    if let Some(cart) = lock(txn, mine.clone()).await? {
+        return Ok(Some(cart));
+    }
+    create_cart(txn, user_id).await?;
+    lock(txn, mine).await
 }
 
 /// Commits the change (the cart was marked changed when it was opened) and answers the
