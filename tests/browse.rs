@@ -3,7 +3,10 @@
 
 use std::collections::HashSet;
 
-use sea_orm::DbBackend;
+use entity::product;
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -81,9 +84,14 @@ async fn names(app: &TestApp, filter: Value, sort: &str) -> Vec<String> {
     names
 }
 
+/// The names of the products a search finds, sorted; the same whether the page is read
+/// by relevance (served by the search index) or in another order (by SQL).
 async fn search(app: &TestApp, text: &str) -> Vec<String> {
     let mut found = names(app, json!({ "search": text }), "NAME").await;
+    let mut ranked = names(app, json!({ "search": text }), "RELEVANCE").await;
     found.sort();
+    ranked.sort();
+    assert_eq!(ranked, found, "by relevance and by name, {text:?}");
     found
 }
 
@@ -910,10 +918,10 @@ async fn paging_through_search_results_by_relevance_visits_each_match_once() {
     assert_eq!(reversed, worst_first);
 }
 
-/// On SQLite a search narrowed only by the archive is counted and ranked from the FTS5
-/// index, archived matches subtracted and skipped: more archived products among the best
-/// matches than it reads beyond a page must still leave every count exact and every page
-/// full.
+/// A search narrowed only by the archive is counted and ranked by the search index (by
+/// relevance) or counted from the FTS5 table less the archived matches (SQLite, in other
+/// orders): archived products among the best matches must leave every count exact and
+/// every page full.
 #[tokio::test]
 async fn archived_best_matches_leave_search_counts_exact_and_pages_full() {
     let app = spawn_app().await;
@@ -1460,6 +1468,120 @@ async fn a_first_page_by_relevance_counts_all_matches_in_its_own_statement_and_l
     .await;
     assert_eq!(nothing["totalCount"], 0);
     assert_eq!(nothing["nodes"], json!([]));
+}
+
+#[tokio::test]
+async fn a_search_box_page_costs_the_same_two_statements_at_any_size() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let lamps = create_category(&app, &admin, json!({ "name": "Lamps" })).await;
+    for i in 0..30 {
+        let input = json!({ "name": format!("Lamp {i}"), "categoryId": id_of(&lamps) });
+        create_product(&app, &admin, input).await;
+    }
+    let query = |first: usize| {
+        format!(
+            "{{ products(first: {first}, filter: {{ search: \"lamp\" }}, sortKey: RELEVANCE) \
+             {{ totalCount nodes {{ name category {{ name }} }} }} }}"
+        )
+    };
+    // Once, so that the products' creation is indexed before the counting.
+    app.gql(&query(1), json!({})).await.data();
+
+    let small = statements_for(&app, &query(5)).await;
+    let large = statements_for(&app, &query(25)).await;
+
+    // One look for changes the index has not seen, one read of the page's products
+    // with their categories.
+    assert_eq!((small, large), (2, 2));
+    let page = app.gql(&query(25), json!({})).await;
+    assert_eq!(page.data()["products"]["totalCount"], 30);
+    assert_eq!(
+        page.data()["products"]["nodes"][24]["category"]["name"],
+        "Lamps"
+    );
+}
+
+#[tokio::test]
+async fn the_search_box_sees_every_change_to_what_it_searches_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let ranked = |text: &'static str| {
+        let app = &app;
+        async move {
+            let mut found = names(app, json!({ "search": text }), "RELEVANCE").await;
+            found.sort();
+            found
+        }
+    };
+    let teapot = create_product(&app, &admin, json!({ "name": "Teapot", "sku": "TP-1" })).await;
+    let cup = create_product(&app, &admin, json!({ "name": "Tea cup" })).await;
+    assert_eq!(ranked("tea").await, ["Tea cup", "Teapot"]);
+
+    update_product(
+        &app,
+        &admin,
+        &id_of(&teapot),
+        json!({ "description": "Cast iron." }),
+    )
+    .await;
+    assert_eq!(ranked("iron").await, ["Teapot"]);
+    update_product(&app, &admin, &id_of(&cup), json!({ "archived": true })).await;
+    assert_eq!(ranked("tea").await, ["Teapot"]);
+    update_product(&app, &admin, &id_of(&cup), json!({ "archived": false })).await;
+    assert_eq!(ranked("cup").await, ["Tea cup"]);
+    update_product(&app, &admin, &id_of(&teapot), json!({ "sku": "KETTLE-9" })).await;
+    assert_eq!(ranked("tp").await, Vec::<String>::new());
+    assert_eq!(ranked("kettle").await, ["Teapot"]);
+    // A product without orders is deleted, not archived.
+    let deleted = app
+        .gql_as(
+            &admin,
+            "mutation($id: ID!) { deleteProduct(id: $id) }",
+            json!({ "id": id_of(&cup) }),
+        )
+        .await;
+    assert_eq!(deleted.data()["deleteProduct"], true);
+    assert_eq!(ranked("tea").await, ["Teapot"]);
+}
+
+/// The search index follows the trail of changes each search; a change committed after
+/// a search looked, by a transaction that began before a later change (which that search
+/// did see), must still be found: on PostgreSQL transactions commit out of order.
+#[tokio::test]
+async fn a_change_that_commits_after_a_later_one_is_still_found_by_the_search_box() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let ranked = |text: &'static str| {
+        let app = &app;
+        async move { names(app, json!({ "search": text }), "RELEVANCE").await }
+    };
+    let slow = create_product(&app, &admin, json!({ "name": "Anvil" })).await;
+    let quick = create_product(&app, &admin, json!({ "name": "Hammer" })).await;
+    let slow_id = crate::store::db_id(&id_of(&slow));
+
+    // Renamed in a transaction still open while another rename commits and a search
+    // looks at the trail.
+    let txn = app.db.begin().await.expect("begin");
+    product::Entity::update_many()
+        .col_expr(product::Column::Name, Expr::value("Bellows"))
+        .filter(product::Column::Id.eq(slow_id))
+        .exec(&txn)
+        .await
+        .expect("rename in the open transaction");
+    // SQLite has one writer at a time: there the other rename would wait for this
+    // transaction, so only the search looks meanwhile.
+    if app.db.get_database_backend() == DbBackend::Postgres {
+        update_product(&app, &admin, &id_of(&quick), json!({ "name": "Mallet" })).await;
+        assert_eq!(ranked("mallet").await, ["Mallet"]);
+    } else {
+        assert_eq!(ranked("hammer").await, ["Hammer"]);
+    }
+    assert_eq!(ranked("anvil").await, ["Anvil"], "not committed yet");
+    txn.commit().await.expect("commit");
+
+    assert_eq!(ranked("bellows").await, ["Bellows"]);
+    assert_eq!(ranked("anvil").await, Vec::<String>::new());
 }
 
 /// Every field of a product that a page reads or leaves out depending on the selection.

@@ -540,3 +540,51 @@ async fn processes_started_at_once_on_a_fresh_database_all_start() {
     assert_eq!(me.data()["me"]["username"], "alice");
     assert_eq!(login.data()["login"]["user"]["id"], alice.id.as_str());
 }
+
+/// The products a search by relevance finds through `process` (the storefront's search
+/// box: each process answers it from its own index), sorted by name, after checking
+/// that `totalCount` counts them.
+async fn search_box(process: &ShopProcess, words: &str) -> Vec<String> {
+    let query = "query($text: String!) { products(first: 50, filter: { search: $text }, \
+        sortKey: RELEVANCE) { totalCount nodes { name } } }";
+    let response = process.gql(query, json!({ "text": words })).await;
+    let products = &response.data()["products"];
+    let mut names: Vec<String> = products["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| text(&node["name"]).to_owned())
+        .collect();
+    assert_eq!(products["totalCount"], names.len(), "{words:?}");
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_catalog_change_made_through_one_process_is_found_by_a_search_on_the_other_at_once() {
+    let cluster = Cluster::start().await;
+    let [a, b] = &cluster.processes;
+    let admin = &cluster.admin;
+    let update = "mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id } }";
+    let bowl = stock_product(a, admin, "Walnut bowl", 3).await;
+    stock_product(a, admin, "Walnut tray", 3).await;
+    assert_eq!(
+        search_box(b, "walnut").await,
+        ["Walnut bowl", "Walnut tray"]
+    );
+
+    let renamed = json!({ "id": bowl, "input": { "name": "Oak bowl" } });
+    b.gql_as(admin, update, renamed).await.data();
+    assert_eq!(search_box(a, "walnut").await, ["Walnut tray"]);
+    assert_eq!(search_box(a, "oak").await, ["Oak bowl"]);
+
+    let archived = json!({ "id": bowl, "input": { "archived": true } });
+    a.gql_as(admin, update, archived).await.data();
+    assert_eq!(search_box(b, "bowl").await, Vec::<String>::new());
+
+    // A process started later builds its index from the catalog as it is.
+    let settings = process_settings(&cluster.smtp);
+    let c = ShopProcess::start("process C", cluster.shared.url(), &settings).await;
+    assert_eq!(search_box(&c, "walnut").await, ["Walnut tray"]);
+    assert_eq!(search_box(&c, "bowl").await, Vec::<String>::new());
+}

@@ -24,6 +24,7 @@ use crate::{
         stripe::{SecretKey, StripeSettings, WebhookSecret},
     },
     service::{
+        browse::{self, SearchIndex},
         cart,
         events::{self, EventSource, OrderEvents},
         orders::{self, Swept},
@@ -46,8 +47,13 @@ pub struct Server {
     mail_poll: Duration,
     events: OrderEvents,
     event_source: EventSource,
+    search: SearchIndex,
     metrics: Option<Metrics>,
 }
+
+/// How often a process looks for catalog changes made through other processes, between
+/// the looks every search takes itself (`SearchIndex::catch_up`).
+const SEARCH_FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Server {
     /// Binds the listener, then connects to and migrates the database.
@@ -73,6 +79,8 @@ impl Server {
         // background work (sweeper, mail, events) uses `db` and is not counted.
         let mut request_db = db.clone();
         let statements = db::count_statements(&mut request_db);
+        // Before the listener serves: a search is answered from the index from the first.
+        let search = SearchIndex::build(&db).await?;
         let auth = Auth::new(&secret)?.with_refresh_reuse_grace(config.refresh_reuse_grace());
         let events = OrderEvents::default();
         let payments = Payments {
@@ -91,10 +99,13 @@ impl Server {
             .then(|| Metrics::new(db.clone(), |db| Box::pin(outbox::counts(db))));
         let state = AppState {
             executor: graphql::build(
-                request_db.clone(),
-                auth.clone(),
-                payments.clone(),
-                events.clone(),
+                graphql::Shared {
+                    db: request_db.clone(),
+                    auth: auth.clone(),
+                    payments: payments.clone(),
+                    events: events.clone(),
+                    search: search.clone(),
+                },
                 config.introspection,
                 config.metrics,
                 config.registrations_per_hour,
@@ -141,6 +152,7 @@ impl Server {
             mail_poll: Duration::from_millis(config.mail_poll_ms.max(10)),
             events,
             event_source,
+            search,
             metrics,
         })
     }
@@ -191,6 +203,10 @@ impl Server {
             self.mail,
             self.mail_poll,
         ));
+        let follower = tokio::spawn(
+            self.search
+                .follow_forever(self.db.clone(), SEARCH_FOLLOW_INTERVAL),
+        );
         let upkeep = self
             .metrics
             .as_ref()
@@ -205,6 +221,7 @@ impl Server {
         sweeper.abort();
         mailer.abort();
         pump.abort();
+        follower.abort();
         if let Some(upkeep) = upkeep {
             upkeep.abort();
         }
@@ -212,8 +229,8 @@ impl Server {
     }
 }
 
-/// Settles abandoned orders and failed refunds, and deletes guest carts idle longer than
-/// `guest_cart_idle`, every `interval`. Every process may run it: each change it makes is
+/// Settles abandoned orders and failed refunds, deletes guest carts idle longer than
+/// `guest_cart_idle` and the catalog's search changes older than a day, every `interval`. Every process may run it: each change it makes is
 /// conditional, so two sweepers never double anything.
 async fn sweep_forever(
     db: DatabaseConnection,
@@ -236,6 +253,9 @@ async fn sweep_forever(
             Ok(0) => {}
             Ok(carts) => tracing::info!(carts, "sweeper deleted idle guest carts"),
             Err(err) => tracing::error!(error = ?err, "sweeping guest carts failed"),
+        }
+        if let Err(err) = browse::prune_search_changes(&db).await {
+            tracing::error!(error = ?err, "pruning the catalog's search changes failed");
         }
     }
 }

@@ -22,6 +22,7 @@ mod m20261204_090100_offer_discount_codes;
 mod m20261204_090200_record_tracking_and_partial_refunds;
 mod m20261204_090300_snapshot_order_totals;
 mod m20261205_090000_let_customers_finish_payments;
+mod m20261206_090000_record_search_changes;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_090200_record_tracking_and_partial_refunds::Migration),
             Box::new(m20261204_090300_snapshot_order_totals::Migration),
             Box::new(m20261205_090000_let_customers_finish_payments::Migration),
+            Box::new(m20261206_090000_record_search_changes::Migration),
         ]
     }
 }

@@ -94,7 +94,7 @@ impl Category {
             with_details: wants_details(ctx),
             ..Default::default()
         };
-        let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
+        let page = browse::list(ctx.db()?, ctx.search_index()?, ctx.viewer()?, &listing).await?;
         Ok(product_connection(page))
     }
 }
@@ -396,7 +396,7 @@ impl CatalogQuery {
             with_categories: wants_categories(ctx),
             with_details: wants_details(ctx),
         };
-        let page = browse::list(ctx.db()?, ctx.viewer()?, &listing).await?;
+        let page = browse::list(ctx.db()?, ctx.search_index()?, ctx.viewer()?, &listing).await?;
         Ok(product_connection(page))
     }
 

@@ -8,7 +8,7 @@ use crate::{
     domain::Currency,
     error::AppError,
     payments::Payments,
-    service::{Viewer, throttle},
+    service::{Viewer, browse::SearchIndex, throttle},
 };
 
 use super::loaders::{
@@ -81,6 +81,7 @@ pub struct RegistrationLimits(pub throttle::Limits);
 /// error rather than a panic.
 pub(super) trait ContextExt {
     fn db(&self) -> Result<&DatabaseConnection, AppError>;
+    fn search_index(&self) -> Result<&SearchIndex, AppError>;
     fn auth(&self) -> Result<&Auth, AppError>;
     fn request(&self) -> Result<&RequestContext, AppError>;
     fn currency(&self) -> Result<&Currency, AppError>;
@@ -93,6 +94,9 @@ pub(super) trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn db(&self) -> Result<&DatabaseConnection, AppError> {
+        data(self)
+    }
+    fn search_index(&self) -> Result<&SearchIndex, AppError> {
         data(self)
     }
     fn auth(&self) -> Result<&Auth, AppError> {

@@ -38,7 +38,7 @@ pub use executor::ShopExecutor;
 use crate::{
     auth::Auth,
     payments::Payments,
-    service::{events::OrderEvents, throttle},
+    service::{browse::SearchIndex, events::OrderEvents, throttle},
 };
 
 /// The deepest selection nesting accepted. GraphiQL's own introspection query needs 13.
@@ -120,18 +120,31 @@ fn describe_library_types(
         )
 }
 
+/// What the resolvers share: the database and the services that outlive a request.
+pub struct Shared {
+    pub db: DatabaseConnection,
+    pub auth: Auth,
+    pub payments: Payments,
+    pub events: OrderEvents,
+    pub search: SearchIndex,
+}
+
 /// What runs the server's documents: the schema, holding its shared resources. With
 /// `metrics`, every query and mutation is counted and timed for `/metrics`; each client
 /// address may register `registrations_per_hour` accounts per hour.
 pub fn build(
-    db: DatabaseConnection,
-    auth: Auth,
-    payments: Payments,
-    events: OrderEvents,
+    shared: Shared,
     introspection: bool,
     metrics: bool,
     registrations_per_hour: u32,
 ) -> anyhow::Result<ShopExecutor> {
+    let Shared {
+        db,
+        auth,
+        payments,
+        events,
+        search,
+    } = shared;
     let builder = builder()
         .data(context::RegistrationLimits(throttle::registrations(
             registrations_per_hour,
@@ -139,6 +152,7 @@ pub fn build(
         .data(events)
         .data(db)
         .data(auth)
+        .data(search)
         .data(payments.currency.clone())
         .data(payments);
     let schema = if introspection {

@@ -7,15 +7,16 @@
 //!
 //! A listing is first turned into a [`plan::Plan`] (the statements to run, with the
 //! cursors read back into sort values), then [`page::read`] runs it and builds the page.
-//! The search's SQL differs by database (`full_text`), and SQLite has a cheaper plan for
-//! a plain search (`sqlite_search`).
+//! The search box's plain searches are served from an index in memory (`search_index`);
+//! searches narrowed by other filters are SQL, which differs by database (`full_text`).
 
 mod full_text;
 mod listed;
 mod page;
 mod plan;
+mod search_index;
 mod sorting;
-mod sqlite_search;
+mod sqlite_count;
 
 use sea_orm::DatabaseConnection;
 
@@ -29,6 +30,7 @@ use crate::{
 };
 pub use listed::{Listed, ListedProduct, ProductCard, ProductDetails, split};
 use plan::Plan;
+pub use search_index::{SearchIndex, prune as prune_search_changes};
 
 /// Which products to list.
 #[derive(Clone, Debug, Default)]
@@ -75,6 +77,7 @@ pub struct ProductListing {
 /// One page of products for the listing.
 pub async fn list(
     db: &DatabaseConnection,
+    index: &SearchIndex,
     viewer: &Viewer,
     listing: &ProductListing,
 ) -> AppResult<Page<Listed>> {
@@ -83,7 +86,7 @@ pub async fn list(
         require_admin(db, viewer).await?;
     }
     match Plan::new(db, listing, window).await? {
-        Some(plan) => page::read(db, &plan).await,
+        Some(plan) => page::read(db, index, &plan).await,
         // A search that nothing can match.
         None => Ok(Page::empty()),
     }

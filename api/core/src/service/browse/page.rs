@@ -1,22 +1,41 @@
-//! Running a plan: the page's rows (through SQLite's search plan when it applies), the
-//! total (counted by the page query itself where that is cheaper) and whether anything
-//! lies on the side of the cursor that was not read.
+//! Running a plan: the page's rows, the total (counted by the page query itself where
+//! that is cheaper) and whether anything lies on the side of the cursor that was not
+//! read; or all three from the search index, for a plain search by relevance.
+
+use std::collections::HashMap;
 
 use entity::{category, product};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, PaginatorTrait,
-    PartialModelTrait, QuerySelect, QueryTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    Order, PaginatorTrait, PartialModelTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    Select, sea_query::Expr,
 };
 
-use super::{Listed, ListedProduct, ProductCard, SortKey, plan::Plan, sqlite_search};
-use crate::{domain::Cursor, error::AppResult, service::pagination::Page};
+use super::{
+    Listed, ListedProduct, ProductCard, SortKey,
+    plan::Plan,
+    search_index::{PageSpec, Place, SearchIndex},
+    sorting::Keyset,
+    sqlite_count,
+};
+use crate::{
+    domain::{Cursor, SearchTerms},
+    error::AppResult,
+    service::pagination::Page,
+};
 
 /// The page `plan` describes.
-pub(super) async fn read(db: &DatabaseConnection, plan: &Plan) -> AppResult<Page<Listed>> {
-    let (rows, counted) = match fast_rows(db, plan).await? {
-        Some(rows) => (rows, None),
-        None => fetch(db, plan).await?,
-    };
+pub(super) async fn read(
+    db: &DatabaseConnection,
+    index: &SearchIndex,
+    plan: &Plan,
+) -> AppResult<Page<Listed>> {
+    if let Some(terms) = &plan.plain_search
+        && plan.sorting.key == SortKey::Relevance
+    {
+        return indexed(db, index, terms, plan).await;
+    }
+    let (rows, counted) = fetch(db, plan).await?;
     let total_count = match counted {
         Some(total) => total,
         None => total(db, plan).await?,
@@ -33,50 +52,81 @@ async fn total(db: &DatabaseConnection, plan: &Plan) -> AppResult<u64> {
     if !plan.with_total {
         return Ok(0);
     }
-    match &plan.plain_sqlite_search {
-        Some(terms) => sqlite_search::count(db, terms, plan.include_archived).await,
-        None => Ok(plan.matching.clone().count(db).await?),
+    match &plan.plain_search {
+        Some(terms) if db.get_database_backend() == DbBackend::Sqlite => {
+            sqlite_count::count(db, terms, plan.include_archived).await
+        }
+        _ => Ok(plan.matching.clone().count(db).await?),
     }
 }
 
-/// The page's rows by SQLite's search plan, for a plain search by relevance; `None`
-/// when the general query must read them.
-async fn fast_rows(
+/// A plain search in relevance order, from the search index: it counts and ranks every
+/// match, and tells the page's product ids, whose rows one statement reads.
+async fn indexed(
     db: &DatabaseConnection,
+    index: &SearchIndex,
+    terms: &SearchTerms,
     plan: &Plan,
-) -> AppResult<Option<Vec<(Cursor, Listed)>>> {
-    let Some(terms) = &plan.plain_sqlite_search else {
-        return Ok(None);
+) -> AppResult<Page<Listed>> {
+    let place = |keyset: &Keyset| match keyset {
+        (sea_orm::Value::Double(Some(score)), id) => Some(Place {
+            score: *score,
+            id: *id,
+        }),
+        _ => None,
     };
-    if plan.sorting.key != SortKey::Relevance {
-        return Ok(None);
+    let (after, before) = (plan.after.as_ref(), plan.before.as_ref());
+    let (from, until) = if plan.window.backward {
+        (before, after)
+    } else {
+        (after, before)
+    };
+    let spec = PageSpec {
+        // The page and one more, to tell whether there is more that way.
+        limit: usize::try_from(plan.window.limit + 1).unwrap_or(usize::MAX),
+        descending: plan.read_order() == Order::Desc,
+        from: from.and_then(place),
+        until: until.and_then(place),
+    };
+    let found = index.search(db, terms, plan.include_archived, spec).await?;
+    let ids = found.page.iter().map(|place| place.id);
+    let mut query = product::Entity::find().filter(product::Column::Id.is_in(ids));
+    if !plan.include_archived {
+        // Archived since the index was brought up to date.
+        query = query.filter(product::Column::Archived.eq(false));
     }
-    let rows = sqlite_search::page(db, terms, plan).await?;
-    let without_categories = |(cursor, product)| (cursor, (product, None));
-    Ok(rows.map(|rows| rows.into_iter().map(without_categories).collect()))
+    let statement = listed_columns(query, plan).build(db.get_database_backend());
+    let mut by_id = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| {
+            let listed = listed_row(row, plan)?;
+            Ok((listed.0.card.id, listed))
+        })
+        .collect::<AppResult<HashMap<_, _>>>()?;
+    let rows = found
+        .page
+        .iter()
+        .filter_map(|place| {
+            let listed = by_id.remove(&place.id)?;
+            Some((
+                plan.sorting.cursor(&listed.0.card, Some(place.score)),
+                listed,
+            ))
+        })
+        .collect();
+    Ok(plan.window.page(rows, found.before_from, found.total))
 }
 
-/// Runs the page query: each product's card, or its whole row when the listing asked
-/// for details; its category in the same query when the listing asked for categories;
+/// Runs the page query: what the listing shows of each product (see [`listed_columns`]),
 /// and for relevance, each row's rank. Answers the rows, and the number of all matches
 /// when the query counted them on the way (see [`counts_matches`]).
 async fn fetch(
     db: &DatabaseConnection,
     plan: &Plan,
 ) -> AppResult<(Vec<(Cursor, Listed)>, Option<u64>)> {
-    let mut query = plan.page_query().select_only();
-    query = if plan.with_details {
-        product::Model::select_cols_nested(query, Some(PRODUCT), None)
-    } else {
-        ProductCard::select_cols_nested(query, Some(PRODUCT), None)
-    };
-    if plan.with_categories {
-        query = category::Model::select_cols_nested(
-            query.left_join(category::Entity),
-            Some(CATEGORY),
-            None,
-        );
-    }
+    let mut query = listed_columns(plan.page_query(), plan);
     let ranked = plan.sorting.key == SortKey::Relevance;
     if ranked {
         query = query.column_as(plan.sorting.expr.clone(), RANK);
@@ -97,30 +147,48 @@ async fn fetch(
     let rows = rows
         .iter()
         .map(|row| {
-            let product = if plan.with_details {
-                ListedProduct::from(product::Model::from_query_result(row, PRODUCT)?)
-            } else {
-                ListedProduct::from(ProductCard::from_query_result(row, PRODUCT)?)
-            };
-            // The foreign key keeps a product's category: a product with one has it joined.
-            let category = match product.card.category_id {
-                Some(_) if plan.with_categories => {
-                    Some(category::Model::from_query_result(row, CATEGORY)?)
-                }
-                _ => None,
-            };
+            let listed = listed_row(row, plan)?;
             let rank = if ranked {
                 Some(row.try_get("", RANK)?)
             } else {
                 None
             };
-            Ok((
-                plan.sorting.cursor(&product.card, rank),
-                (product, category),
-            ))
+            Ok((plan.sorting.cursor(&listed.0.card, rank), listed))
         })
         .collect::<AppResult<_>>()?;
     Ok((rows, total))
+}
+
+/// `query` selecting what a page shows of each product: its card, or its whole row when
+/// the listing asked for details; and its category in the same query when the listing
+/// asked for categories.
+fn listed_columns(query: Select<product::Entity>, plan: &Plan) -> Select<product::Entity> {
+    let query = query.select_only();
+    let query = if plan.with_details {
+        product::Model::select_cols_nested(query, Some(PRODUCT), None)
+    } else {
+        ProductCard::select_cols_nested(query, Some(PRODUCT), None)
+    };
+    if plan.with_categories {
+        category::Model::select_cols_nested(query.left_join(category::Entity), Some(CATEGORY), None)
+    } else {
+        query
+    }
+}
+
+/// One product of a query made by [`listed_columns`].
+fn listed_row(row: &QueryResult, plan: &Plan) -> AppResult<Listed> {
+    let product = if plan.with_details {
+        ListedProduct::from(product::Model::from_query_result(row, PRODUCT)?)
+    } else {
+        ListedProduct::from(ProductCard::from_query_result(row, PRODUCT)?)
+    };
+    // The foreign key keeps a product's category: a product with one has it joined.
+    let category = match product.card.category_id {
+        Some(_) if plan.with_categories => Some(category::Model::from_query_result(row, CATEGORY)?),
+        _ => None,
+    };
+    Ok((product, category))
 }
 
 /// Whether the page query counts every match for `totalCount` itself, in a window over
@@ -131,7 +199,7 @@ async fn fetch(
 /// bench/README.md). A page in another order reads only its own rows through an index,
 /// which a window over every match would spoil; and past a cursor the query sees only
 /// the matches beyond it. PostgreSQL only: SQLite's bm25() may not share a query with a
-/// window function, and SQLite counts a plain search from its FTS5 index anyway.
+/// window function. (A plain search by relevance never gets here: the index serves it.)
 fn counts_matches(plan: &Plan, backend: DbBackend) -> bool {
     backend == DbBackend::Postgres
         && plan.with_total

@@ -1,5 +1,5 @@
 //! A listing turned into SQL: which products match, in which order, between which
-//! cursors, and whether SQLite's cheaper search plan applies.
+//! cursors, and whether the search index serves it.
 
 use entity::{product, product_variant};
 use sea_orm::{
@@ -27,9 +27,10 @@ pub(super) struct Plan {
     pub window: PageWindow,
     pub after: Option<Keyset>,
     pub before: Option<Keyset>,
-    /// The search, when nothing but the archive narrows it on SQLite: the FTS5 index
-    /// alone then answers the count and a relevance page (see `sqlite_search`).
-    pub plain_sqlite_search: Option<SearchTerms>,
+    /// The search, when nothing but the archive narrows it (the storefront's search
+    /// box): the search index then serves a page by relevance, and SQLite counts the
+    /// matches of a page in another order from its FTS5 table alone.
+    pub plain_search: Option<SearchTerms>,
     pub include_archived: bool,
     pub with_total: bool,
     pub with_categories: bool,
@@ -67,14 +68,14 @@ impl Plan {
             || filter.prices.min.is_some()
             || filter.prices.max.is_some()
             || filter.in_stock.is_some();
-        let plain_sqlite_search = search.filter(|_| backend == DbBackend::Sqlite && !narrowed);
+        let plain_search = search.filter(|_| !narrowed);
         Ok(Some(Self {
             matching,
             sorting,
             window,
             after,
             before,
-            plain_sqlite_search,
+            plain_search,
             include_archived: filter.include_archived,
             with_total: listing.with_total,
             with_categories: listing.with_categories,
